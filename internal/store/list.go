@@ -1,0 +1,168 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mediationd/mediationd/internal/aipfilter"
+	"github.com/mediationd/mediationd/internal/casework"
+)
+
+// enumField accepts a value as stored (MEDIATING) or with the API's enum
+// prefix (CASE_STATE_MEDIATING).
+func enumField[T ~string](column, prefix string, values []T) aipfilter.Field {
+	names := make([]string, len(values))
+	for i, v := range values {
+		names[i] = string(v)
+	}
+	return aipfilter.Field{
+		Column:     column,
+		Type:       aipfilter.Enum,
+		EnumValues: names,
+		Enum: func(lit string) (string, bool) {
+			lit = strings.TrimPrefix(lit, prefix)
+			for _, n := range names {
+				if n == lit {
+					return n, true
+				}
+			}
+			return "", false
+		},
+	}
+}
+
+func namePattern(collection string) func(string) error {
+	re := regexp.MustCompile(`^` + collection + `/[a-z0-9][a-z0-9-]{0,62}$`)
+	return func(lit string) error {
+		if !re.MatchString(lit) {
+			return fmt.Errorf("must be a resource name such as %q", collection+"/example-1")
+		}
+		return nil
+	}
+}
+
+var outcomes = []casework.Outcome{casework.OutcomeAgreement, casework.OutcomeFailed, casework.OutcomeWithdrawn, casework.OutcomeRejected}
+
+// caseFilter is what ListCases' filter may name.
+var caseFilter = aipfilter.Schema{
+	"state":        enumField("c.state", "CASE_STATE_", casework.States),
+	"outcome":      enumField("c.outcome", "CASE_OUTCOME_", outcomes),
+	"dispute_type": enumField("c.dispute_type", "DISPUTE_TYPE_", casework.DisputeTypes),
+	"source":       enumField("c.source", "CASE_SOURCE_", casework.Sources),
+	"region_code":  {Column: "c.region_code", Type: aipfilter.Prefix},
+	"organization": {Column: "c.organization", Type: aipfilter.String, Validate: namePattern("organizations")},
+	"mediator":     {Column: "c.mediator", Type: aipfilter.String, Validate: namePattern("mediators")},
+	"case_number":  {Column: "c.case_number", Type: aipfilter.String},
+	"create_time":  {Column: "c.create_time", Type: aipfilter.Timestamp},
+	"update_time":  {Column: "c.update_time", Type: aipfilter.Timestamp},
+}
+
+// ListCasesParams select one page of cases.
+type ListCasesParams struct {
+	Filter    string // AIP-160, see caseFilter
+	Ascending bool   // oldest first; the default is newest first
+	After     int64  // the cursor of the previous page; 0 for the first page
+	Limit     int
+}
+
+// CasePage is one page of cases; Next is the cursor of the following page,
+// 0 when this page is the last.
+type CasePage struct {
+	Cases []casework.Case
+	Next  int64
+}
+
+// ListCases returns a page of cases in insertion order (keyset pagination
+// on an ever-increasing sequence), so that cases registered while a client
+// pages through never make it see a case twice or skip one that existed
+// when it started.
+func (s *Store) ListCases(ctx context.Context, p ListCasesParams) (CasePage, error) {
+	where, args, err := aipfilter.Compile(p.Filter, caseFilter, 1)
+	if err != nil {
+		var fe *aipfilter.Error
+		if errors.As(err, &fe) {
+			return CasePage{}, &casework.FieldError{Field: "filter", Message: strings.TrimPrefix(err.Error(), "filter: ")}
+		}
+		return CasePage{}, err
+	}
+	if where == "" {
+		where = "TRUE"
+	}
+	order, cmp := "DESC", "<"
+	if p.Ascending {
+		order, cmp = "ASC", ">"
+	}
+	if p.After > 0 {
+		args = append(args, p.After)
+		where = fmt.Sprintf("(%s) AND c.seq %s $%d", where, cmp, len(args))
+	}
+	args = append(args, p.Limit+1)
+	sql := fmt.Sprintf(`SELECT %s, c.seq FROM cases c WHERE %s ORDER BY c.seq %s LIMIT $%d`, caseColumns, where, order, len(args))
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return CasePage{}, fmt.Errorf("list cases: %w", err)
+	}
+	defer rows.Close()
+	var page CasePage
+	var seqs []int64
+	for rows.Next() {
+		var seq int64
+		c, err := scanCase(rows, &seq)
+		if err != nil {
+			return CasePage{}, fmt.Errorf("list cases: %w", err)
+		}
+		page.Cases = append(page.Cases, c)
+		seqs = append(seqs, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return CasePage{}, fmt.Errorf("list cases: %w", err)
+	}
+	if len(page.Cases) > p.Limit {
+		page.Cases = page.Cases[:p.Limit]
+		page.Next = seqs[p.Limit-1]
+	}
+	return page, nil
+}
+
+// ListEvents returns up to limit history events of a case with versions
+// above after, oldest first, and whether more follow. A case that does not
+// exist is casework.ErrNotFound.
+func (s *Store) ListEvents(ctx context.Context, caseID uuid.UUID, after int64, limit int) ([]casework.Event, bool, error) {
+	rows, err := s.pool.Query(ctx, `SELECT version, action, from_state, to_state, outcome, actor, occur_time, request_id, data
+		FROM case_events WHERE case_id = $1 AND version > $2 ORDER BY version LIMIT $3`, caseID, after, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("list events of case %s: %w", caseID, err)
+	}
+	defer rows.Close()
+	var out []casework.Event
+	for rows.Next() {
+		ev := casework.Event{CaseID: caseID}
+		var rid *uuid.UUID
+		var t time.Time
+		if err := rows.Scan(&ev.Version, &ev.Action, &ev.From, &ev.To, &ev.Outcome, &ev.Actor, &t, &rid, &ev.Data); err != nil {
+			return nil, false, fmt.Errorf("list events of case %s: %w", caseID, err)
+		}
+		ev.Time = t
+		if rid != nil {
+			ev.RequestID = rid.String()
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("list events of case %s: %w", caseID, err)
+	}
+	if len(out) == 0 && after == 0 {
+		return nil, false, casework.ErrNotFound
+	}
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	return out, more, nil
+}

@@ -1,0 +1,159 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/casework/caseworktest"
+	"github.com/mediationd/mediationd/internal/store"
+)
+
+// TestPaginationWhileInserting pages through the cases while new ones are
+// registered between pages: every case that existed at the start comes
+// back exactly once, and no case comes back twice.
+func TestPaginationWhileInserting(t *testing.T) {
+	for _, ascending := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ascending=%v", ascending), func(t *testing.T) {
+			st, _ := newStore(t)
+			ctx := context.Background()
+			initial := map[uuid.UUID]bool{}
+			for i := range 47 {
+				c, _ := create(t, st, caseworktest.NewCase(fmt.Sprintf("case %d", i)), "")
+				initial[c.ID] = true
+			}
+			seen := map[uuid.UUID]int{}
+			var after int64
+			pages := 0
+			for {
+				page, err := st.ListCases(ctx, store.ListCasesParams{Ascending: ascending, After: after, Limit: 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+				pages++
+				for _, c := range page.Cases {
+					seen[c.ID]++
+				}
+				// Others register cases between pages.
+				for i := range 3 {
+					create(t, st, caseworktest.NewCase(fmt.Sprintf("late %d/%d", pages, i)), "")
+				}
+				if page.Next == 0 {
+					break
+				}
+				after = page.Next
+				if pages > 100 {
+					t.Fatal("pagination does not end")
+				}
+			}
+			for id := range initial {
+				if seen[id] != 1 {
+					t.Errorf("case %s seen %d times", id, seen[id])
+				}
+			}
+			for id, n := range seen {
+				if n != 1 {
+					t.Errorf("case %s seen %d times", id, n)
+				}
+			}
+		})
+	}
+}
+
+func TestListFilters(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := context.Background()
+	mk := func(region string, dt casework.DisputeType, state casework.State) casework.Case {
+		n := caseworktest.NewCase(region + string(dt))
+		n.RegionCode, n.DisputeType = region, dt
+		c, _ := create(t, st, n, "")
+		for i, a := range caseworktest.PathTo(state) {
+			next, _, _, err := st.ApplyAction(ctx, c.ID, 0, caseworktest.Command(a, i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c = next
+		}
+		return c
+	}
+	xifengFamily := mk("621002", casework.DisputeMarriageFamily, casework.StateMediating)
+	xifengNeighbor := mk("621002", casework.DisputeNeighbor, casework.StateIntake)
+	zhenyuanFamily := mk("621027", casework.DisputeMarriageFamily, casework.StateClosed)
+	lanzhou := mk("620102", casework.DisputeLabor, casework.StateAccepted)
+
+	tests := []struct {
+		filter string
+		want   []casework.Case
+	}{
+		{"", []casework.Case{xifengFamily, xifengNeighbor, zhenyuanFamily, lanzhou}},
+		{`state = MEDIATING`, []casework.Case{xifengFamily}},
+		{`state = CASE_STATE_MEDIATING`, []casework.Case{xifengFamily}},
+		{`state != CLOSED AND region_code = "621000"`, []casework.Case{xifengFamily, xifengNeighbor}},
+		{`region_code = "620000"`, []casework.Case{xifengFamily, xifengNeighbor, zhenyuanFamily, lanzhou}},
+		{`region_code = "621027"`, []casework.Case{zhenyuanFamily}},
+		{`dispute_type = MARRIAGE_FAMILY`, []casework.Case{xifengFamily, zhenyuanFamily}},
+		{`state = INTAKE OR state = ACCEPTED`, []casework.Case{xifengNeighbor, lanzhou}},
+		{`(state = INTAKE OR state = ACCEPTED) AND dispute_type = LABOR`, []casework.Case{lanzhou}},
+		{`outcome = REJECTED`, []casework.Case{zhenyuanFamily}},
+		{`mediator = "mediators/mediator-1"`, []casework.Case{xifengFamily}},
+		{`organization = "organizations/room-1" AND NOT state = CLOSED`, []casework.Case{xifengFamily}},
+		{`case_number = "` + lanzhou.Number + `"`, []casework.Case{lanzhou}},
+		{`create_time >= "2026-03-01T09:00:00Z" AND create_time < "2026-03-01T09:00:01+00:00"`, []casework.Case{xifengFamily, xifengNeighbor, zhenyuanFamily, lanzhou}},
+		{`create_time > "2026-03-01T09:00:00Z"`, nil},
+		{`source = WALK_IN AND state = AGREED`, nil},
+	}
+	for _, tt := range tests {
+		page, err := st.ListCases(ctx, store.ListCasesParams{Filter: tt.filter, Ascending: true, Limit: 100})
+		if err != nil {
+			t.Errorf("%s: %v", tt.filter, err)
+			continue
+		}
+		var got, want []uuid.UUID
+		for _, c := range page.Cases {
+			got = append(got, c.ID)
+		}
+		for _, c := range tt.want {
+			want = append(want, c.ID)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: got %d cases %v, want %d %v", tt.filter, len(got), got, len(want), want)
+		}
+	}
+	for _, bad := range []string{`stat = MEDIATING`, `state = MEDIATE`, `region_code = "62"`, `mediator = "li"`, `state = `, `(state = INTAKE`, `create_time > "yesterday"`} {
+		_, err := st.ListCases(ctx, store.ListCasesParams{Filter: bad, Limit: 10})
+		var fe *casework.FieldError
+		if !errors.As(err, &fe) || fe.Field != "filter" {
+			t.Errorf("%s: %v, want a FieldError on filter", bad, err)
+		}
+	}
+}
+
+func TestListEventsPages(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := context.Background()
+	c := bring(t, st, casework.StateAgreed)
+	var all []casework.Event
+	var after int64
+	for {
+		evs, more, err := st.ListEvents(ctx, c.ID, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, evs...)
+		if !more {
+			break
+		}
+		after = evs[len(evs)-1].Version
+	}
+	if len(all) != 5 || all[4].Action != casework.ActionRecordAgreement || all[4].Data.Agreement == nil {
+		t.Errorf("events: %+v", all)
+	}
+	if _, _, err := st.ListEvents(ctx, uuid.New(), 0, 10); !errors.Is(err, casework.ErrNotFound) {
+		t.Errorf("unknown case: %v", err)
+	}
+}
