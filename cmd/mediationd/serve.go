@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/mediationd/mediationd/internal/config"
+	"github.com/mediationd/mediationd/internal/pgembed"
+	"github.com/mediationd/mediationd/internal/server"
+	"github.com/mediationd/mediationd/internal/store"
+)
+
+// database returns the DSN to use: DATABASE_URL, or the private cluster,
+// started (or reused) in the data directory. stop stops a private cluster
+// and does nothing otherwise.
+func database(ctx context.Context, cfg config.Config, log *slog.Logger) (dsn string, private bool, stop func(), err error) {
+	if cfg.DatabaseURL != "" {
+		return cfg.DatabaseURL, false, func() {}, nil
+	}
+	cluster, err := pgembed.Start(ctx, pgembed.Options{DataDir: cfg.DataDir, BinDir: cfg.PGBin, Logger: log})
+	if err != nil {
+		return "", false, nil, fmt.Errorf("start the private PostgreSQL (set DATABASE_URL to use an existing server instead): %w", err)
+	}
+	stop = func() {
+		if err := cluster.Stop(context.WithoutCancel(ctx)); err != nil {
+			log.Error("stop private PostgreSQL", "error", err.Error())
+		}
+	}
+	return cluster.ConnString("mediation"), true, stop, nil
+}
+
+func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, err := config.Parse("mediationd serve", args, os.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := cfg.Logger(os.Stderr)
+	slog.SetDefault(log)
+
+	dsn, private, stopDB, err := database(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopDB()
+	if private || cfg.Migrate {
+		if _, err := store.Migrate(ctx, dsn, log); err != nil {
+			return err
+		}
+	}
+	st, err := store.Open(ctx, dsn, store.Options{MaxConns: int32(cfg.DBMaxConns)})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	srv, err := server.New(ctx, server.Config{
+		Store:           st,
+		Logger:          log,
+		Location:        cfg.Location(),
+		MaxRequestBytes: cfg.MaxRequestBytes,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	var lc net.ListenConfig
+	grpcLis, err := lc.Listen(ctx, "tcp", cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("listen for gRPC on %s (set MEDIATION_GRPC_ADDR to another address): %w", cfg.GRPCAddr, err)
+	}
+	httpLis, err := lc.Listen(ctx, "tcp", cfg.HTTPAddr)
+	if err != nil {
+		grpcLis.Close()
+		return fmt.Errorf("listen for HTTP on %s (set MEDIATION_HTTP_ADDR to another address): %w", cfg.HTTPAddr, err)
+	}
+	return srv.Serve(ctx, grpcLis, httpLis)
+}
+
+func runMigrate(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, err := config.Parse("mediationd migrate", args, os.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := cfg.Logger(os.Stderr)
+	dsn, _, stopDB, err := database(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopDB()
+	applied, err := store.Migrate(ctx, dsn, log)
+	if err != nil {
+		return err
+	}
+	log.Info("schema is current", "version", store.LatestVersion(), "applied", len(applied))
+	return nil
+}
+
+// runPsql opens psql on the service's database: DATABASE_URL's, or the
+// private cluster's.
+func runPsql(ctx context.Context, args []string, stderr io.Writer) error {
+	var psqlArgs []string
+	for i, a := range args {
+		if a == "--" {
+			args, psqlArgs = args[:i], args[i+1:]
+			break
+		}
+	}
+	cfg, err := config.Parse("mediationd psql", args, os.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := cfg.Logger(os.Stderr)
+	// A private cluster keeps running after psql, since the service may be
+	// using it; the service's next start reuses it either way.
+	dsn, _, _, err := database(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		return errors.New("psql not found: install the postgresql-client package")
+	}
+	cmd := exec.CommandContext(ctx, psql, append([]string{dsn}, psqlArgs...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	return runChild(cmd)
+}
+
+// runPGExec starts a throwaway PostgreSQL cluster, runs a command with
+// DATABASE_URL and MEDIATION_TEST_DATABASE_URL pointing at it, and removes
+// the cluster afterwards. The test suite runs under it so that every test
+// package shares one server.
+func runPGExec(ctx context.Context, args []string, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		return errors.New("usage: mediationd pg-exec -- COMMAND [ARGS...]")
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	dir, err := os.MkdirTemp("", "mediationd-pg-")
+	if err != nil {
+		return fmt.Errorf("make cluster directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o711); err != nil {
+		return fmt.Errorf("make cluster directory: %w", err)
+	}
+	cluster, err := pgembed.Start(ctx, pgembed.Options{
+		DataDir:        filepath.Join(dir, "data"),
+		BinDir:         os.Getenv("MEDIATION_PG_BIN"),
+		Logger:         log,
+		Ephemeral:      true,
+		MaxConnections: 400,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := cluster.Remove(); err != nil {
+			log.Error("remove throwaway PostgreSQL", "error", err.Error())
+		}
+	}()
+	dsn := cluster.ConnString("mediation")
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn, "MEDIATION_TEST_DATABASE_URL="+dsn)
+	return runChild(cmd)
+}
+
+// runChild runs cmd and turns its failure into the same exit status.
+func runChild(cmd *exec.Cmd) error {
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		return exitCode(exitErr.ExitCode())
+	}
+	if err != nil {
+		return fmt.Errorf("run %s: %w", strings.Join(cmd.Args, " "), err)
+	}
+	return nil
+}
+
+func printHelp(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString(`mediationd: case management for people's mediation and court–mediation linkage.
+
+Commands:
+  mediationd [serve] [flags]     run the service (the default)
+  mediationd migrate [flags]     apply pending database migrations and exit
+  mediationd psql [flags] [-- psql args]
+                                 open psql on the service's database
+  mediationd pg-exec -- CMD...   run CMD against a throwaway PostgreSQL cluster
+                                 (DATABASE_URL and MEDIATION_TEST_DATABASE_URL set)
+  mediationd version             print the version
+
+Settings (flag, environment variable, default):
+`)
+	for _, s := range config.Settings() {
+		fmt.Fprintf(&b, "  --%-18s %-28s %q\n      %s\n", s.Flag, s.Env, s.Default, s.Usage)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

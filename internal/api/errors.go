@@ -1,0 +1,101 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+
+	"github.com/mediationd/mediationd/internal/casework"
+)
+
+// ErrorDomain is the domain of the google.rpc.ErrorInfo details the service
+// attaches to refusals.
+const ErrorDomain = "mediationd.dev"
+
+// ToStatus turns an error from the domain or the store into the gRPC status
+// the caller gets: the one place where errors meet codes. It returns nil for
+// nil. Errors it does not recognise become INTERNAL with a message that
+// reveals nothing; the caller logs the original.
+func ToStatus(err error) *status.Status {
+	if err == nil {
+		return nil
+	}
+	if s, ok := status.FromError(err); ok {
+		return s
+	}
+	var (
+		fieldErr   *casework.FieldError
+		notAllowed *casework.NotAllowedError
+		conflict   *casework.ConflictError
+		precond    *casework.PreconditionError
+		exists     *casework.AlreadyExistsError
+	)
+	switch {
+	case errors.As(err, &fieldErr):
+		return withDetails(codes.InvalidArgument, fieldErr.Error(), &errdetails.BadRequest{
+			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: fieldErr.Field, Description: fieldErr.Message}},
+		})
+	case errors.As(err, &notAllowed):
+		allowed := make([]string, len(notAllowed.Allowed))
+		for i, a := range notAllowed.Allowed {
+			allowed[i] = string(a)
+		}
+		return withDetails(codes.FailedPrecondition, notAllowed.Error(),
+			&errdetails.ErrorInfo{Reason: "ACTION_NOT_ALLOWED", Domain: ErrorDomain, Metadata: map[string]string{
+				"action":          string(notAllowed.Action),
+				"state":           string(notAllowed.State),
+				"allowed_actions": strings.Join(allowed, ","),
+			}},
+			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
+				Type: "STATE", Subject: string(notAllowed.State), Description: notAllowed.Error(),
+			}}})
+	case errors.As(err, &conflict):
+		return withDetails(codes.Aborted, conflict.Error(), &errdetails.ErrorInfo{Reason: "CONCURRENT_CHANGE", Domain: ErrorDomain})
+	case errors.As(err, &precond):
+		return withDetails(codes.FailedPrecondition, precond.Error(), &errdetails.ErrorInfo{Reason: precond.Reason, Domain: ErrorDomain})
+	case errors.As(err, &exists):
+		return withDetails(codes.AlreadyExists, exists.Error(), &errdetails.ErrorInfo{Reason: exists.Reason, Domain: ErrorDomain})
+	case errors.Is(err, casework.ErrNotFound):
+		return status.New(codes.NotFound, err.Error())
+	case errors.Is(err, context.Canceled):
+		return status.New(codes.Canceled, "the request was canceled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.New(codes.DeadlineExceeded, "the request took longer than its deadline")
+	case databaseUnavailable(err):
+		return withDetails(codes.Unavailable, "the database is unavailable; retry with backoff",
+			&errdetails.ErrorInfo{Reason: "DATABASE_UNAVAILABLE", Domain: ErrorDomain})
+	}
+	return status.New(codes.Internal, "internal error; the request id in the response headers identifies it in the service's logs")
+}
+
+func withDetails(c codes.Code, msg string, details ...protoadapt.MessageV1) *status.Status {
+	s := status.New(c, msg)
+	if d, err := s.WithDetails(details...); err == nil {
+		return d
+	}
+	return s
+}
+
+// databaseUnavailable reports errors that mean the database could not be
+// reached or is shutting down, as opposed to a refused statement.
+func databaseUnavailable(err error) bool {
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &connectErr), errors.As(err, &netErr), pgconn.Timeout(err):
+		return true
+	case errors.As(err, &pgErr):
+		// Class 08: connection exception; 57P01-57P03: shutdown, crash, cannot connect now.
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "closed pool") || strings.Contains(msg, "conn closed") || strings.Contains(msg, "unexpected EOF")
+}

@@ -1,0 +1,329 @@
+// Package api implements the mediation.v1 gRPC services: it translates
+// requests into domain commands, runs them through the store, and
+// translates the results back. The REST gateway reaches these handlers
+// through the gRPC server, so both protocols share every interceptor.
+package api
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mediationd/mediationd/internal/auth"
+	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/store"
+	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
+)
+
+// Clock tells the time; tests replace it to move time.
+type Clock func() time.Time
+
+// CaseService serves mediation.v1.CaseService.
+type CaseService struct {
+	mediationv1.UnimplementedCaseServiceServer
+
+	store    *store.Store
+	now      Clock
+	location *time.Location // the time zone of case-number years
+}
+
+// NewCaseService returns the service. loc is the time zone in which a case
+// number's year is counted (the bureau's local time).
+func NewCaseService(st *store.Store, now Clock, loc *time.Location) *CaseService {
+	if now == nil {
+		now = time.Now
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	return &CaseService{store: st, now: now, location: loc}
+}
+
+func (s *CaseService) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// parseCaseName extracts the id from `cases/{uuid}`.
+func parseCaseName(field, name string) (uuid.UUID, error) {
+	rest, ok := strings.CutPrefix(name, "cases/")
+	id, err := uuid.Parse(rest)
+	if !ok || err != nil || rest != id.String() {
+		return uuid.Nil, &casework.FieldError{Field: field, Message: fmt.Sprintf("%q is not a case name: expected cases/{uuid} with a lower-case UUID, as returned in Case.name", name)}
+	}
+	return id, nil
+}
+
+// parseEtag turns an etag back into the version it stands for; "" is no
+// condition.
+func parseEtag(etag string) (int64, error) {
+	if etag == "" {
+		return 0, nil
+	}
+	e := strings.Trim(strings.TrimPrefix(etag, "W/"), `"`)
+	var v int64
+	if n, err := fmt.Sscanf(e, "v%d", &v); err != nil || n != 1 || v <= 0 || store.Etag(v) != e {
+		return 0, &casework.FieldError{Field: "etag", Message: fmt.Sprintf("%q is not an etag this service issued: send Case.etag as read, or leave it empty", etag)}
+	}
+	return v, nil
+}
+
+// CreateCase registers a dispute.
+func (s *CaseService) CreateCase(ctx context.Context, req *mediationv1.CreateCaseRequest) (*mediationv1.CreateCaseResponse, error) {
+	n := newCaseFromProto(req.GetCase())
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, fmt.Errorf("new case id: %w", err)
+	}
+	now := s.clock()
+	c, _, err := s.store.CreateCase(ctx, store.CreateParams{
+		New:       n,
+		ID:        id,
+		Actor:     auth.FromContext(ctx).Name,
+		RequestID: req.GetRequestId(),
+		Now:       now,
+		Year:      now.In(s.location).Year(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &mediationv1.CreateCaseResponse{Case: caseToProto(c)}, nil
+}
+
+// GetCase returns one case.
+func (s *CaseService) GetCase(ctx context.Context, req *mediationv1.GetCaseRequest) (*mediationv1.GetCaseResponse, error) {
+	id, err := parseCaseName("name", req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.store.GetCase(ctx, id)
+	if err != nil {
+		return nil, notFound(err, req.GetName())
+	}
+	return &mediationv1.GetCaseResponse{Case: caseToProto(c)}, nil
+}
+
+func notFound(err error, name string) error {
+	if err == casework.ErrNotFound {
+		return fmt.Errorf("%s: %w", name, casework.ErrNotFound)
+	}
+	return err
+}
+
+// ListCases lists cases.
+func (s *CaseService) ListCases(ctx context.Context, req *mediationv1.ListCasesRequest) (*mediationv1.ListCasesResponse, error) {
+	var ascending bool
+	switch strings.Join(strings.Fields(req.GetOrderBy()), " ") {
+	case "", "create_time desc":
+	case "create_time", "create_time asc":
+		ascending = true
+	default:
+		return nil, &casework.FieldError{Field: "order_by", Message: fmt.Sprintf("%q is not supported: use \"create_time desc\" (newest first, the default) or \"create_time\" (oldest first)", req.GetOrderBy())}
+	}
+	query := queryFingerprint(req.GetFilter(), fmt.Sprint(ascending))
+	after, err := decodePageToken(req.GetPageToken(), query)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.store.ListCases(ctx, store.ListCasesParams{
+		Filter:    req.GetFilter(),
+		Ascending: ascending,
+		After:     after,
+		Limit:     pageSize(req.GetPageSize(), defaultPageSize),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &mediationv1.ListCasesResponse{NextPageToken: encodePageToken(page.Next, query)}
+	for _, c := range page.Cases {
+		out.Cases = append(out.Cases, caseToProto(c))
+	}
+	return out, nil
+}
+
+// ListCaseEvents lists a case's history.
+func (s *CaseService) ListCaseEvents(ctx context.Context, req *mediationv1.ListCaseEventsRequest) (*mediationv1.ListCaseEventsResponse, error) {
+	id, err := parseCaseName("parent", req.GetParent())
+	if err != nil {
+		return nil, err
+	}
+	query := queryFingerprint(req.GetParent())
+	after, err := decodePageToken(req.GetPageToken(), query)
+	if err != nil {
+		return nil, err
+	}
+	events, more, err := s.store.ListEvents(ctx, id, after, pageSize(req.GetPageSize(), defaultEventPageSize))
+	if err != nil {
+		return nil, notFound(err, req.GetParent())
+	}
+	out := &mediationv1.ListCaseEventsResponse{}
+	for _, ev := range events {
+		out.Events = append(out.Events, eventToProto(ev))
+	}
+	if more {
+		out.NextPageToken = encodePageToken(events[len(events)-1].Version, query)
+	}
+	return out, nil
+}
+
+// GetWorkflow describes the lifecycle.
+func (s *CaseService) GetWorkflow(context.Context, *mediationv1.GetWorkflowRequest) (*mediationv1.GetWorkflowResponse, error) {
+	w, err := WorkflowToProto()
+	if err != nil {
+		return nil, err
+	}
+	return &mediationv1.GetWorkflowResponse{Workflow: w}, nil
+}
+
+// WorkflowToProto renders the lifecycle as the API publishes it.
+func WorkflowToProto() (*mediationv1.Workflow, error) {
+	w, err := casework.Describe()
+	if err != nil {
+		return nil, err
+	}
+	out := &mediationv1.Workflow{Mermaid: w.Mermaid}
+	for _, st := range w.States {
+		ws := &mediationv1.WorkflowState{State: stateToProto(st.State), DisplayName: st.DisplayName, Terminal: st.Terminal}
+		for _, a := range st.Allowed {
+			ws.AllowedActions = append(ws.AllowedActions, string(a))
+		}
+		out.States = append(out.States, ws)
+	}
+	for _, a := range w.Actions {
+		wa := &mediationv1.WorkflowAction{
+			Action:         actionToProto(a.Action),
+			Verb:           string(a.Action),
+			Method:         mediationv1.CaseService_ServiceDesc.ServiceName + "/" + actionMethods[a.Action],
+			DisplayName:    a.DisplayName,
+			RequiredFields: a.RequiredFields,
+		}
+		for _, t := range a.Transitions {
+			wa.Transitions = append(wa.Transitions, &mediationv1.WorkflowTransition{
+				From: stateToProto(t.From), To: stateToProto(t.To), Outcome: outcomeToProto(t.Outcome), RequiredFields: t.RequiredFields,
+			})
+		}
+		out.Actions = append(out.Actions, wa)
+	}
+	return out, nil
+}
+
+// actionMethods names the RPC of each action.
+var actionMethods = map[casework.Action]string{
+	casework.ActionAccept:          "AcceptCase",
+	casework.ActionReject:          "RejectCase",
+	casework.ActionAssign:          "AssignCase",
+	casework.ActionStartMediation:  "StartMediation",
+	casework.ActionRecordAgreement: "RecordAgreement",
+	casework.ActionRecordFailure:   "RecordFailure",
+	casework.ActionWithdraw:        "WithdrawCase",
+	casework.ActionClose:           "CloseCase",
+}
+
+// actionRequest is what every action request has in common.
+type actionRequest interface {
+	GetName() string
+	GetEtag() string
+	GetRequestId() string
+}
+
+// act runs one action: parse the name and etag, decide and store.
+func (s *CaseService) act(ctx context.Context, req actionRequest, cmd casework.Command) (*mediationv1.Case, *mediationv1.CaseEvent, error) {
+	id, err := parseCaseName("name", req.GetName())
+	if err != nil {
+		return nil, nil, err
+	}
+	version, err := parseEtag(req.GetEtag())
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd.Actor = auth.FromContext(ctx).Name
+	cmd.Time = s.clock()
+	cmd.RequestID = req.GetRequestId()
+	c, ev, _, err := s.store.ApplyAction(ctx, id, version, cmd)
+	if err != nil {
+		return nil, nil, notFound(err, req.GetName())
+	}
+	return caseToProto(c), eventToProto(ev), nil
+}
+
+// AcceptCase accepts a registered dispute.
+func (s *CaseService) AcceptCase(ctx context.Context, req *mediationv1.AcceptCaseRequest) (*mediationv1.AcceptCaseResponse, error) {
+	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionAccept, Reason: req.GetComment()})
+	if err != nil {
+		return nil, err
+	}
+	return &mediationv1.AcceptCaseResponse{Case: c, Event: ev}, nil
+}
+
+// RejectCase rejects a registered dispute.
+func (s *CaseService) RejectCase(ctx context.Context, req *mediationv1.RejectCaseRequest) (*mediationv1.RejectCaseResponse, error) {
+	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionReject, Reason: req.GetReason()})
+	if err != nil {
+		return nil, err
+	}
+	return &mediationv1.RejectCaseResponse{Case: c, Event: ev}, nil
+}
+
+// AssignCase assigns or reassigns a case.
+func (s *CaseService) AssignCase(ctx context.Context, req *mediationv1.AssignCaseRequest) (*mediationv1.AssignCaseResponse, error) {
+	c, ev, err := s.act(ctx, req, casework.Command{
+		Action: casework.ActionAssign, Reason: req.GetReason(),
+		Organization: req.GetOrganization(), Mediator: req.GetMediator(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &mediationv1.AssignCaseResponse{Case: c, Event: ev}, nil
+}
+
+// StartMediation starts mediation of an assigned case.
+func (s *CaseService) StartMediation(ctx context.Context, req *mediationv1.StartMediationRequest) (*mediationv1.StartMediationResponse, error) {
+	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionStartMediation, Reason: req.GetComment()})
+	if err != nil {
+		return nil, err
+	}
+	return &mediationv1.StartMediationResponse{Case: c, Event: ev}, nil
+}
+
+// RecordAgreement records the agreement of a successful mediation.
+func (s *CaseService) RecordAgreement(ctx context.Context, req *mediationv1.RecordAgreementRequest) (*mediationv1.RecordAgreementResponse, error) {
+	cmd := casework.Command{Action: casework.ActionRecordAgreement}
+	if a := req.GetAgreement(); a != nil {
+		cmd.Agreement = &casework.Agreement{Terms: a.GetTerms()}
+	}
+	c, ev, err := s.act(ctx, req, cmd)
+	if err != nil {
+		return nil, err
+	}
+	return &mediationv1.RecordAgreementResponse{Case: c, Event: ev}, nil
+}
+
+// RecordFailure ends a mediation without agreement.
+func (s *CaseService) RecordFailure(ctx context.Context, req *mediationv1.RecordFailureRequest) (*mediationv1.RecordFailureResponse, error) {
+	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionRecordFailure, Reason: req.GetReason()})
+	if err != nil {
+		return nil, err
+	}
+	return &mediationv1.RecordFailureResponse{Case: c, Event: ev}, nil
+}
+
+// WithdrawCase records the applicant's withdrawal.
+func (s *CaseService) WithdrawCase(ctx context.Context, req *mediationv1.WithdrawCaseRequest) (*mediationv1.WithdrawCaseResponse, error) {
+	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionWithdraw, Reason: req.GetReason()})
+	if err != nil {
+		return nil, err
+	}
+	return &mediationv1.WithdrawCaseResponse{Case: c, Event: ev}, nil
+}
+
+// CloseCase closes an agreed case.
+func (s *CaseService) CloseCase(ctx context.Context, req *mediationv1.CloseCaseRequest) (*mediationv1.CloseCaseResponse, error) {
+	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionClose, Reason: req.GetComment()})
+	if err != nil {
+		return nil, err
+	}
+	return &mediationv1.CloseCaseResponse{Case: c, Event: ev}, nil
+}

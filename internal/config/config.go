@@ -1,0 +1,168 @@
+// Package config reads mediationd's settings from flags, falling back to
+// environment variables, then to defaults (twelve-factor style). Secrets
+// are never printed.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mediationd/mediationd/internal/reqinfo"
+)
+
+// Config is the service's configuration.
+type Config struct {
+	DatabaseURL     string
+	GRPCAddr        string
+	HTTPAddr        string
+	DataDir         string
+	PGBin           string
+	Migrate         bool
+	LogFormat       string
+	LogLevel        string
+	TimeZone        string
+	ShutdownTimeout time.Duration
+	DBMaxConns      int
+	MaxRequestBytes int
+}
+
+// Setting documents one setting: its flag, its variable and its default.
+type Setting struct {
+	Flag, Env, Default, Usage string
+}
+
+// Settings lists every setting, for flags, `mediationd help` and the README.
+func Settings() []Setting {
+	return []Setting{
+		{"database-url", "DATABASE_URL", "", "PostgreSQL URL; empty = run a private PostgreSQL cluster in the data directory"},
+		{"grpc-addr", "MEDIATION_GRPC_ADDR", ":9090", "gRPC listen address"},
+		{"http-addr", "MEDIATION_HTTP_ADDR", ":8080", "HTTP listen address (REST, OpenAPI, probes)"},
+		{"data-dir", "MEDIATION_DATA_DIR", DefaultDataDir(), "data directory, holding the private PostgreSQL cluster"},
+		{"pg-bin", "MEDIATION_PG_BIN", "", "directory of the PostgreSQL server binaries; empty = PATH, then /usr/lib/postgresql/*/bin"},
+		{"migrate", "MEDIATION_MIGRATE", "false", "apply pending migrations at start (always done for the private cluster)"},
+		{"log-format", "MEDIATION_LOG_FORMAT", "auto", "log format: json, text, or auto (text on a terminal, JSON otherwise)"},
+		{"log-level", "MEDIATION_LOG_LEVEL", "info", "log level: debug (every call), info, warn or error"},
+		{"timezone", "MEDIATION_TIMEZONE", "Asia/Shanghai", "time zone of case-number years and local dates"},
+		{"shutdown-timeout", "MEDIATION_SHUTDOWN_TIMEOUT", "15s", "how long a graceful shutdown may take"},
+		{"db-max-conns", "MEDIATION_DB_MAX_CONNS", "0", "database connection pool size; 0 = max(4, CPUs)"},
+		{"max-request-bytes", "MEDIATION_MAX_REQUEST_BYTES", "4194304", "largest request accepted on either listener"},
+	}
+}
+
+// DefaultDataDir is /var/lib/mediationd for root (the unprivileged
+// PostgreSQL account must be able to reach it), else the user's data
+// directory.
+func DefaultDataDir() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/mediationd"
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "mediationd")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "share", "mediationd")
+	}
+	return "mediationd-data"
+}
+
+// Parse reads the configuration from args and the environment.
+func Parse(name string, args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	values := map[string]*string{}
+	for _, s := range Settings() {
+		def := s.Default
+		if v := getenv(s.Env); v != "" {
+			def = v
+		}
+		values[s.Flag] = fs.String(s.Flag, def, s.Usage+" (env "+s.Env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	v := func(f string) string { return strings.TrimSpace(*values[f]) }
+	c := Config{
+		DatabaseURL: v("database-url"),
+		GRPCAddr:    v("grpc-addr"),
+		HTTPAddr:    v("http-addr"),
+		DataDir:     v("data-dir"),
+		PGBin:       v("pg-bin"),
+		LogFormat:   v("log-format"),
+		LogLevel:    v("log-level"),
+		TimeZone:    v("timezone"),
+	}
+	var err error
+	if c.Migrate, err = strconv.ParseBool(v("migrate")); err != nil {
+		return Config{}, fmt.Errorf("migrate / MEDIATION_MIGRATE: %q is not true or false", v("migrate"))
+	}
+	if c.ShutdownTimeout, err = time.ParseDuration(v("shutdown-timeout")); err != nil || c.ShutdownTimeout <= 0 {
+		return Config{}, fmt.Errorf("shutdown-timeout / MEDIATION_SHUTDOWN_TIMEOUT: %q is not a positive duration such as 15s", v("shutdown-timeout"))
+	}
+	if c.DBMaxConns, err = strconv.Atoi(v("db-max-conns")); err != nil || c.DBMaxConns < 0 {
+		return Config{}, fmt.Errorf("db-max-conns / MEDIATION_DB_MAX_CONNS: %q is not a number ≥ 0", v("db-max-conns"))
+	}
+	if c.MaxRequestBytes, err = strconv.Atoi(v("max-request-bytes")); err != nil || c.MaxRequestBytes < 1024 {
+		return Config{}, fmt.Errorf("max-request-bytes / MEDIATION_MAX_REQUEST_BYTES: %q is not a number ≥ 1024", v("max-request-bytes"))
+	}
+	switch c.LogFormat {
+	case "auto", "json", "text":
+	default:
+		return Config{}, fmt.Errorf("log-format / MEDIATION_LOG_FORMAT: %q is not json, text or auto", c.LogFormat)
+	}
+	if _, err := c.Level(); err != nil {
+		return Config{}, err
+	}
+	if _, err := time.LoadLocation(c.TimeZone); err != nil {
+		return Config{}, fmt.Errorf("timezone / MEDIATION_TIMEZONE: %q is not a time zone such as Asia/Shanghai", c.TimeZone)
+	}
+	if c.DatabaseURL == "" && c.DataDir == "" {
+		return Config{}, fmt.Errorf("data-dir / MEDIATION_DATA_DIR: needed when DATABASE_URL is empty")
+	}
+	return c, nil
+}
+
+// Level returns the slog level of LogLevel.
+func (c Config) Level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("log-level / MEDIATION_LOG_LEVEL: %q is not debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}
+
+// Location returns the configured time zone.
+func (c Config) Location() *time.Location {
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// Logger builds the service's logger writing to w.
+func (c Config) Logger(w *os.File) *slog.Logger {
+	level, _ := c.Level()
+	opts := &slog.HandlerOptions{Level: level}
+	format := c.LogFormat
+	if format == "auto" {
+		format = "json"
+		if fi, err := w.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			format = "text"
+		}
+	}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
+	if format == "text" {
+		h = slog.NewTextHandler(w, opts)
+	}
+	return slog.New(reqinfo.LogHandler(h))
+}

@@ -1,0 +1,52 @@
+// Package reqinfo carries facts about the current request (its id, where it
+// came from) through the context, for logs and records.
+package reqinfo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+)
+
+// Info describes one request.
+type Info struct {
+	ID     string // the request id: the caller's X-Request-Id if it sent a usable one, else generated
+	Method string // the full gRPC method, e.g. /mediation.v1.CaseService/GetCase
+	Peer   string // the client's address
+}
+
+type key struct{}
+
+// With returns a context carrying info.
+func With(ctx context.Context, info Info) context.Context {
+	return context.WithValue(ctx, key{}, info)
+}
+
+// From returns the request's info; the zero Info outside a request.
+func From(ctx context.Context) Info {
+	info, _ := ctx.Value(key{}).(Info)
+	return info
+}
+
+// NewID returns a fresh random request id.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ValidID reports whether a caller-supplied request id is safe to adopt:
+// 1 to 128 characters of letters, digits and -_.:
+func ValidID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.', r == ':':
+		default:
+			return false
+		}
+	}
+	return true
+}

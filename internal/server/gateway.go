@@ -1,0 +1,127 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/mediationd/mediationd/internal/reqinfo"
+	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
+)
+
+// httpStatus is the HTTP status of each gRPC code through the gateway. It
+// follows grpc-gateway's table except FAILED_PRECONDITION, which is 409
+// Conflict rather than 400: the request was well formed, but conflicts
+// with the current state of the case (RFC 9110 §15.5.10). Clients tell it
+// apart from ABORTED (also 409, a stale etag) by the body's code and its
+// google.rpc.ErrorInfo reason.
+func httpStatus(c codes.Code) int {
+	if c == codes.FailedPrecondition {
+		return http.StatusConflict
+	}
+	return runtime.HTTPStatusFromCode(c)
+}
+
+func newGateway(ctx context.Context, conn *grpc.ClientConn) (*runtime.ServeMux, error) {
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+		runtime.WithErrorHandler(func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+			code := status.Code(err)
+			runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, &runtime.HTTPStatusError{HTTPStatus: httpStatus(code), Err: err})
+		}),
+		// The request id the HTTP middleware settled on travels as metadata;
+		// an annotator's value replaces anything a client put in headers.
+		runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD {
+			md := metadata.Pairs(mdRequestID, r.Header.Get("X-Request-Id"))
+			if a := r.Header.Get("X-Mediation-Actor"); a != "" {
+				md.Set(mdActor, a)
+			}
+			return md
+		}),
+		// The middleware already set X-Request-Id on the response.
+		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+	)
+	if err := mediationv1.RegisterCaseServiceHandler(ctx, mux, conn); err != nil {
+		return nil, fmt.Errorf("register REST gateway: %w", err)
+	}
+	return mux, nil
+}
+
+// httpHandler routes the HTTP listener: probes, the OpenAPI document and
+// the REST API, behind the request-id and body-size middleware.
+func (s *Server) httpHandler(gw http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "alive"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Ready(r.Context()); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(mediationv1.OpenAPI)
+	})
+	mux.Handle("/v1/", gw)
+	return s.withRequestID(s.limitBody(mux))
+}
+
+// withRequestID adopts the client's X-Request-Id when usable, assigns one
+// otherwise, and returns it in the response.
+func (s *Server) withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !reqinfo.ValidID(id) {
+			id = reqinfo.NewID()
+			r.Header.Set("X-Request-Id", id)
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody refuses bodies above the configured size with 413, and caps
+// bodies of unknown length at the same size.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	limit := int64(s.cfg.MaxRequestBytes)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > limit {
+			writeStatus(w, http.StatusRequestEntityTooLarge, status.New(codes.InvalidArgument,
+				fmt.Sprintf("request body of %d bytes exceeds the limit of %d bytes", r.ContentLength, limit)))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeStatus writes a gRPC status as the gateway would.
+func writeStatus(w http.ResponseWriter, code int, st *status.Status) {
+	b, err := protojson.Marshal(st.Proto())
+	if err != nil {
+		b = []byte(`{"code":13,"message":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,221 @@
+// Package server runs mediationd's listeners: gRPC (with reflection and
+// the standard health service) and HTTP (the REST gateway, the OpenAPI
+// document and the health probes). The gateway reaches the gRPC server
+// through an in-memory connection, so REST calls pass through the same
+// interceptors as gRPC calls.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"buf.build/go/protovalidate"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/mediationd/mediationd/internal/api"
+	"github.com/mediationd/mediationd/internal/store"
+	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
+)
+
+// Config is what the server needs.
+type Config struct {
+	Store    *store.Store
+	Logger   *slog.Logger
+	Clock    api.Clock      // nil = time.Now
+	Location *time.Location // time zone of case-number years; nil = UTC
+
+	// MaxRequestBytes bounds a request on both listeners; 0 = 4 MiB.
+	MaxRequestBytes int
+	// ShutdownTimeout bounds the graceful shutdown; 0 = 15s.
+	ShutdownTimeout time.Duration
+	// ReadinessInterval is how often the health service re-checks the
+	// database; 0 = 5s.
+	ReadinessInterval time.Duration
+}
+
+// Server is one mediationd instance.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	grpc    *grpc.Server
+	health  *health.Server
+	inmem   *bufconn.Listener
+	gwConn  *grpc.ClientConn
+	http    http.Handler
+	ready   atomic.Bool
+	closing atomic.Bool
+}
+
+// New builds a server; Serve runs it.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("server: no store")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxRequestBytes <= 0 {
+		cfg.MaxRequestBytes = 4 << 20
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	if cfg.ReadinessInterval <= 0 {
+		cfg.ReadinessInterval = 5 * time.Second
+	}
+	validator, err := protovalidate.New()
+	if err != nil {
+		return nil, fmt.Errorf("build request validator: %w", err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer()}
+	s.grpc = grpc.NewServer(
+		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
+		grpc.ChainUnaryInterceptor(
+			requestInfo,
+			logAndMapErrors(s.log),
+			recoverPanics(s.log),
+			identify,
+			validate(validator),
+		),
+	)
+	mediationv1.RegisterCaseServiceServer(s.grpc, api.NewCaseService(cfg.Store, cfg.Clock, cfg.Location))
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+	s.setServing(false)
+
+	// The gateway's own connection to the gRPC server, in memory.
+	s.inmem = bufconn.Listen(1 << 20)
+	s.gwConn, err = grpc.NewClient("passthrough:///gateway",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return s.inmem.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(cfg.MaxRequestBytes)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("connect gateway: %w", err)
+	}
+	gw, err := newGateway(ctx, s.gwConn)
+	if err != nil {
+		return nil, err
+	}
+	s.http = s.httpHandler(gw)
+	return s, nil
+}
+
+// HTTPHandler is the HTTP side: REST gateway, OpenAPI and probes.
+func (s *Server) HTTPHandler() http.Handler { return s.http }
+
+// Serve serves gRPC on grpcLis and HTTP on httpLis until ctx ends, then
+// shuts down gracefully: readiness turns false first, HTTP drains, then
+// gRPC drains within the shutdown timeout and is stopped after it.
+func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
+	httpSrv := &http.Server{
+		Handler:           s.http,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return ignoreClosed(s.grpc.Serve(grpcLis)) })
+	g.Go(func() error { return ignoreClosed(s.grpc.Serve(s.inmem)) })
+	g.Go(func() error { return ignoreClosed(httpSrv.Serve(httpLis)) })
+	g.Go(func() error { s.watchReadiness(gctx); return nil })
+	g.Go(func() error {
+		<-gctx.Done()
+		s.closing.Store(true)
+		s.setServing(false)
+		s.log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+		defer cancel()
+		if err := httpSrv.Shutdown(sctx); err != nil {
+			s.log.Warn("HTTP shutdown incomplete", "error", err)
+			_ = httpSrv.Close()
+		}
+		stopped := make(chan struct{})
+		go func() { s.grpc.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-sctx.Done():
+			s.log.Warn("gRPC graceful stop timed out; stopping")
+			s.grpc.Stop()
+		}
+		_ = s.gwConn.Close()
+		return nil
+	})
+	s.log.Info("serving", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String())
+	return g.Wait()
+}
+
+func ignoreClosed(err error) error {
+	if err == nil || errors.Is(err, http.ErrServerClosed) || errors.Is(err, grpc.ErrServerStopped) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Ready reports whether the service can do its work: the database answers
+// and its schema is the one this binary expects.
+func (s *Server) Ready(ctx context.Context) error {
+	if s.closing.Load() {
+		return errors.New("shutting down")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	v, err := s.cfg.Store.SchemaVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+	if want := store.LatestVersion(); v != want {
+		return fmt.Errorf("database schema is at version %d, this binary needs %d: run `mediationd migrate`", v, want)
+	}
+	return nil
+}
+
+func (s *Server) watchReadiness(ctx context.Context) {
+	check := func() {
+		err := s.Ready(ctx)
+		was := s.ready.Load()
+		s.setServing(err == nil)
+		switch {
+		case err != nil && (was || ctx.Err() == nil):
+			if was {
+				s.log.Warn("not ready", "reason", err.Error())
+			}
+		case err == nil && !was:
+			s.log.Info("ready")
+		}
+	}
+	check()
+	t := time.NewTicker(s.cfg.ReadinessInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			check()
+		}
+	}
+}
+
+func (s *Server) setServing(ok bool) {
+	s.ready.Store(ok)
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if ok {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	s.health.SetServingStatus("", st)
+	s.health.SetServingStatus(mediationv1.CaseService_ServiceDesc.ServiceName, st)
+}
