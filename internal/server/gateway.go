@@ -3,8 +3,10 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
@@ -30,15 +32,42 @@ func httpStatus(c codes.Code) int {
 	return runtime.HTTPStatusFromCode(c)
 }
 
+// gatewayError writes a gRPC error as JSON with the status of httpStatus.
+// Errors the gateway raises itself while decoding a body say which part of
+// the body is wrong (protojson names the line and column, or the field).
+func gatewayError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	var hs *runtime.HTTPStatusError
+	if errors.As(err, &hs) {
+		runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+		return
+	}
+	st := status.Convert(err)
+	if st.Code() == codes.InvalidArgument && strings.HasPrefix(st.Message(), "proto:") {
+		st = status.New(codes.InvalidArgument, "the request body does not match the API: "+
+			strings.TrimSpace(strings.TrimPrefix(st.Message(), "proto:"))+"; see /openapi.json for the expected JSON")
+		err = st.Err()
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, &runtime.HTTPStatusError{HTTPStatus: httpStatus(st.Code()), Err: err})
+}
+
 func newGateway(ctx context.Context, conn *grpc.ClientConn) (*runtime.ServeMux, error) {
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
-		runtime.WithErrorHandler(func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-			code := status.Code(err)
-			runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, &runtime.HTTPStatusError{HTTPStatus: httpStatus(code), Err: err})
+		runtime.WithErrorHandler(gatewayError),
+		runtime.WithRoutingErrorHandler(func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, code int) {
+			var st *status.Status
+			switch code {
+			case http.StatusMethodNotAllowed:
+				st = status.Newf(codes.Unimplemented, "method %s is not allowed on %s; see /openapi.json for the API's methods", r.Method, r.URL.Path)
+			case http.StatusNotFound:
+				st = status.Newf(codes.NotFound, "no API method at %s; see /openapi.json for the API's paths", r.URL.Path)
+			default:
+				st = status.New(codes.InvalidArgument, http.StatusText(code))
+			}
+			runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, &runtime.HTTPStatusError{HTTPStatus: code, Err: st.Err()})
 		}),
 		// The request id the HTTP middleware settled on travels as metadata;
 		// an annotator's value replaces anything a client put in headers.
