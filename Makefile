@@ -1,0 +1,49 @@
+# mediationd: the two commands a new user needs are `make run` and `make test`.
+# Everything else here is for people working on the code.
+
+GO       ?= go
+PKGS     ?= ./...
+FUZZTIME ?= 15s
+# Arguments passed to the service by `make run`, e.g. ARGS=--log-level=debug.
+ARGS     ?=
+
+.PHONY: run test check unit fuzz lint generate build clean
+
+## run: run the service; without DATABASE_URL it starts its own PostgreSQL
+run:
+	@if [ -z "$$DATABASE_URL" ]; then bash deploy/ensure-postgres.sh; fi
+	$(GO) run ./cmd/mediationd $(ARGS)
+
+## test: the whole suite: format and vet checks, buf lint and generation
+## check, every test with the race detector against a throwaway PostgreSQL,
+## and a short fuzz run
+test: check unit fuzz
+
+check:
+	@bash deploy/ensure-postgres.sh
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) mod verify
+
+unit:
+	$(GO) run ./cmd/mediationd pg-exec -- $(GO) test -race -shuffle=on -count=1 -timeout=20m $(PKGS)
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzCompile -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/aipfilter/
+
+## lint: buf lint (STANDARD) and vet
+lint:
+	$(GO) tool buf lint
+	$(GO) vet $(PKGS)
+
+## generate: regenerate the Go code and OpenAPI document from the protos
+generate:
+	$(GO) tool buf generate
+
+## build: build the binary into bin/
+build:
+	$(GO) build -o bin/mediationd ./cmd/mediationd
+
+clean:
+	rm -rf bin
