@@ -115,6 +115,9 @@ func Apply(c Case, cmd Command) (Case, Event, error) {
 	if !slices.Contains(Actions, cmd.Action) {
 		return Case{}, Event{}, &FieldError{Field: "action", Message: fmt.Sprintf("unknown action %q", cmd.Action)}
 	}
+	if cmd.Time.IsZero() {
+		return Case{}, Event{}, errors.New("casework: a command needs the time it happens")
+	}
 	cmd.Reason = strings.TrimSpace(cmd.Reason)
 	cmd.Organization = strings.TrimSpace(cmd.Organization)
 	cmd.Mediator = strings.TrimSpace(cmd.Mediator)

@@ -107,6 +107,7 @@ func TestActionGuards(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := caseIn(t, tt.state)
+			tt.cmd.Time = t0
 			_, _, err := casework.Apply(c, tt.cmd)
 			var fe *casework.FieldError
 			if !errors.As(err, &fe) || fe.Field != tt.field {
@@ -116,7 +117,7 @@ func TestActionGuards(t *testing.T) {
 	}
 	t.Run("first assignment needs no reason", func(t *testing.T) {
 		c := caseIn(t, casework.StateAccepted)
-		next, ev, err := casework.Apply(c, casework.Command{Action: casework.ActionAssign, Organization: "organizations/a", Mediator: "mediators/a"})
+		next, ev, err := casework.Apply(c, casework.Command{Action: casework.ActionAssign, Organization: "organizations/a", Mediator: "mediators/a", Time: t0})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +127,7 @@ func TestActionGuards(t *testing.T) {
 	})
 	t.Run("reassignment to the same mediator is refused", func(t *testing.T) {
 		c := caseIn(t, casework.StateAssigned)
-		_, _, err := casework.Apply(c, casework.Command{Action: casework.ActionAssign, Organization: c.Organization, Mediator: c.Mediator, Reason: "again"})
+		_, _, err := casework.Apply(c, casework.Command{Action: casework.ActionAssign, Organization: c.Organization, Mediator: c.Mediator, Reason: "again", Time: t0})
 		var pe *casework.PreconditionError
 		if !errors.As(err, &pe) || pe.Reason != "ALREADY_ASSIGNED" {
 			t.Fatalf("Apply = %v, want ALREADY_ASSIGNED", err)
@@ -134,7 +135,7 @@ func TestActionGuards(t *testing.T) {
 	})
 	t.Run("reassignment records who had the case", func(t *testing.T) {
 		c := caseIn(t, casework.StateMediating)
-		next, ev, err := casework.Apply(c, casework.Command{Action: casework.ActionAssign, Organization: "organizations/b", Mediator: "mediators/b", Reason: "回避"})
+		next, ev, err := casework.Apply(c, casework.Command{Action: casework.ActionAssign, Organization: "organizations/b", Mediator: "mediators/b", Reason: "回避", Time: t0})
 		if err != nil {
 			t.Fatal(err)
 		}

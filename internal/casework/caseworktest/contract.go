@@ -7,6 +7,7 @@ package caseworktest
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/mediationd/mediationd/internal/casework"
 )
@@ -70,7 +71,12 @@ func PathTo(state casework.State) []casework.Action {
 // may need is filled in. n varies the assignee, so that the n-th
 // assignment of a case moves it to a different mediator.
 func Command(action casework.Action, n int) casework.Command {
-	cmd := casework.Command{Action: action, Reason: fmt.Sprintf("reason for %s", action)}
+	cmd := casework.Command{
+		Action: action,
+		Reason: fmt.Sprintf("reason for %s", action),
+		Actor:  "tester",
+		Time:   time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC),
+	}
 	switch action {
 	case casework.ActionAssign:
 		cmd.Organization = fmt.Sprintf("organizations/room-%d", n)
