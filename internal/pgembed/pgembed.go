@@ -120,7 +120,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
-	if err := c.waitReady(ctx); err == nil {
+	if err = c.waitReady(ctx); err == nil {
 		err = c.ensureDatabase(ctx, database)
 	}
 	if err != nil {
@@ -265,21 +265,28 @@ func (c *Cluster) initdb(ctx context.Context, ephemeral bool) error {
 	case len(entries) > 0:
 		return fmt.Errorf("%s is not empty but holds no PostgreSQL cluster (no PG_VERSION); move it away or delete it", c.pgdata)
 	}
-	if err := os.MkdirAll(c.pgdata, 0o700); err != nil {
+	// initdb builds the cluster beside its final place and the result is
+	// renamed into place only when complete, so that an interrupted first
+	// start leaves nothing that looks like a cluster.
+	building := c.pgdata + ".initdb"
+	if err := os.RemoveAll(building); err != nil {
+		return fmt.Errorf("remove unfinished cluster %s: %w", building, err)
+	}
+	if err := os.MkdirAll(building, 0o700); err != nil {
 		return fmt.Errorf("create cluster directory: %w", err)
 	}
-	if err := os.Chmod(c.pgdata, 0o700); err != nil {
+	if err := os.Chmod(building, 0o700); err != nil {
 		return fmt.Errorf("create cluster directory: %w", err)
 	}
 	if c.user.cred != nil {
-		if err := os.Lchown(c.pgdata, int(c.user.uid), int(c.user.gid)); err != nil {
+		if err := os.Lchown(building, int(c.user.uid), int(c.user.gid)); err != nil {
 			return fmt.Errorf("give cluster directory to %s: %w", c.user, err)
 		}
 	}
 
 	c.logger.Info("initialising PostgreSQL cluster", "user", c.user.name)
 	args := []string{
-		"-D", c.pgdata,
+		"-D", building,
 		"-U", Superuser,
 		"-E", "UTF8",
 		localeFlag(ctx),
@@ -290,7 +297,14 @@ func (c *Cluster) initdb(ctx context.Context, ephemeral bool) error {
 		args = append(args, "--no-sync")
 	}
 	if out, err := c.run(ctx, "initdb", args...); err != nil {
+		_ = os.RemoveAll(building)
 		return fmt.Errorf("initdb: %w\n%s", err, bytes.TrimSpace(out))
+	}
+	if err := os.Remove(c.pgdata); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("replace empty cluster directory: %w", err)
+	}
+	if err := os.Rename(building, c.pgdata); err != nil {
+		return fmt.Errorf("move the new cluster into place: %w", err)
 	}
 	return nil
 }

@@ -328,3 +328,35 @@ func TestRootRefusesUntraversableDataDir(t *testing.T) {
 		t.Errorf("Start created the cluster directory despite refusing: %v", statErr)
 	}
 }
+
+// TestInterruptedInitdbLeavesNoCluster: a first start killed during initdb
+// leaves only the scratch directory, which the next start discards.
+func TestInterruptedInitdbLeavesNoCluster(t *testing.T) {
+	dataDir := testDataDir(t)
+	scratch := filepath.Join(dataDir, "postgres.initdb")
+	if err := os.MkdirAll(scratch, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(scratch, "PG_VERSION"), []byte("15\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := startCluster(t, dataDir, Options{Ephemeral: true})
+	conn := connect(t, c, "mediation")
+	var one int
+	if err := conn.QueryRow(t.Context(), "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("SELECT 1 = %d, %v", one, err)
+	}
+	if _, err := os.Stat(scratch); !os.IsNotExist(err) {
+		t.Errorf("scratch directory still there: %v", err)
+	}
+}
+
+// TestStartFailsWhenDatabaseCannotBeCreated: an error after the server is
+// up is reported, not swallowed.
+func TestStartFailsWhenDatabaseCannotBeCreated(t *testing.T) {
+	dataDir := testDataDir(t)
+	_, err := Start(t.Context(), Options{DataDir: dataDir, Database: "bad\x00name", Ephemeral: true})
+	if err == nil {
+		t.Fatal("Start succeeded with a database name PostgreSQL cannot take")
+	}
+}
