@@ -16,6 +16,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,6 +34,8 @@ func main() {
 	done()
 	var exit exitCode
 	switch {
+	case errors.Is(err, flag.ErrHelp):
+		// The flag package printed the usage.
 	case errors.As(err, &exit):
 		os.Exit(int(exit))
 	case err != nil:
@@ -49,7 +52,10 @@ func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) 
 
 func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd := "serve"
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+	switch {
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help"):
+		cmd, args = "help", args[1:]
+	case len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-':
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -64,7 +70,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "version":
 		_, err := fmt.Fprintln(stdout, "mediationd", version)
 		return err
-	case "help", "-h", "--help":
+	case "help":
 		return printHelp(stdout)
 	}
 	return fmt.Errorf("unknown command %q; run `mediationd help`", cmd)

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/mediationd/mediationd/internal/config"
 	"github.com/mediationd/mediationd/internal/pgembed"
@@ -180,6 +181,9 @@ func runChild(cmd *exec.Cmd) error {
 	err := cmd.Run()
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
+		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return exitCode(128 + int(ws.Signal()))
+		}
 		return exitCode(exitErr.ExitCode())
 	}
 	if err != nil {

@@ -82,7 +82,14 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 		if v := getenv(s.Env); v != "" {
 			def = v
 		}
-		values[s.Flag] = fs.String(s.Flag, def, s.Usage+" (env "+s.Env+")")
+		v := def
+		values[s.Flag] = &v
+		if s.Flag == "migrate" {
+			// A switch: --migrate alone means true.
+			fs.Var(boolString{&v}, s.Flag, s.Usage+" (env "+s.Env+")")
+			continue
+		}
+		fs.StringVar(&v, s.Flag, def, s.Usage+" (env "+s.Env+")")
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -130,6 +137,21 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	}
 	return c, nil
 }
+
+// boolString is a flag that may be given alone (--migrate) or with a value
+// (--migrate=false); the value is checked with the other settings.
+type boolString struct{ v *string }
+
+func (b boolString) String() string {
+	if b.v == nil {
+		return ""
+	}
+	return *b.v
+}
+
+func (b boolString) Set(s string) error { *b.v = s; return nil }
+
+func (b boolString) IsBoolFlag() bool { return true }
 
 // Level returns the slog level of LogLevel.
 func (c Config) Level() (slog.Level, error) {
