@@ -184,16 +184,21 @@ func (s *Server) Ready(ctx context.Context) error {
 }
 
 func (s *Server) watchReadiness(ctx context.Context) {
+	var lastReason string
 	check := func() {
 		err := s.Ready(ctx)
+		if ctx.Err() != nil {
+			return
+		}
 		was := s.ready.Load()
 		s.setServing(err == nil)
 		switch {
-		case err != nil && (was || ctx.Err() == nil):
-			if was {
-				s.log.Warn("not ready", "reason", err.Error())
-			}
+		case err != nil && err.Error() != lastReason:
+			// Said once per reason, not at every check.
+			lastReason = err.Error()
+			s.log.Warn("not ready", "reason", lastReason)
 		case err == nil && !was:
+			lastReason = ""
 			s.log.Info("ready")
 		}
 	}
