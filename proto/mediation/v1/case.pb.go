@@ -408,6 +408,601 @@ func (PartyRole) EnumDescriptor() ([]byte, []int) {
 	return file_mediation_v1_case_proto_rawDescGZIP(), []int{4}
 }
 
+// PartyKind is what kind of person a party is.
+type PartyKind int32
+
+const (
+	// Not given: treated as a natural person.
+	PartyKind_PARTY_KIND_UNSPECIFIED PartyKind = 0
+	// 自然人.
+	PartyKind_PARTY_KIND_NATURAL_PERSON PartyKind = 1
+	// 法人: a company, institution or other legal person.
+	PartyKind_PARTY_KIND_LEGAL_PERSON PartyKind = 2
+	// 非法人组织: a partnership, sole proprietorship or other organization.
+	PartyKind_PARTY_KIND_UNINCORPORATED PartyKind = 3
+)
+
+// Enum value maps for PartyKind.
+var (
+	PartyKind_name = map[int32]string{
+		0: "PARTY_KIND_UNSPECIFIED",
+		1: "PARTY_KIND_NATURAL_PERSON",
+		2: "PARTY_KIND_LEGAL_PERSON",
+		3: "PARTY_KIND_UNINCORPORATED",
+	}
+	PartyKind_value = map[string]int32{
+		"PARTY_KIND_UNSPECIFIED":    0,
+		"PARTY_KIND_NATURAL_PERSON": 1,
+		"PARTY_KIND_LEGAL_PERSON":   2,
+		"PARTY_KIND_UNINCORPORATED": 3,
+	}
+)
+
+func (x PartyKind) Enum() *PartyKind {
+	p := new(PartyKind)
+	*p = x
+	return p
+}
+
+func (x PartyKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PartyKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_mediation_v1_case_proto_enumTypes[5].Descriptor()
+}
+
+func (PartyKind) Type() protoreflect.EnumType {
+	return &file_mediation_v1_case_proto_enumTypes[5]
+}
+
+func (x PartyKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PartyKind.Descriptor instead.
+func (PartyKind) EnumDescriptor() ([]byte, []int) {
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{5}
+}
+
+// IdType is the kind of identity document a party's id_number belongs to.
+type IdType int32
+
+const (
+	// No document given.
+	IdType_ID_TYPE_UNSPECIFIED IdType = 0
+	// 居民身份证: 18 characters with a check digit, checked on input.
+	IdType_ID_TYPE_RESIDENT_ID_CARD IdType = 1
+	// 护照.
+	IdType_ID_TYPE_PASSPORT IdType = 2
+	// 港澳居民来往内地通行证.
+	IdType_ID_TYPE_HK_MACAO_PERMIT IdType = 3
+	// 台湾居民来往大陆通行证.
+	IdType_ID_TYPE_TAIWAN_PERMIT IdType = 4
+	// 外国人永久居留身份证.
+	IdType_ID_TYPE_FOREIGN_PERMANENT_RESIDENT IdType = 5
+	// 统一社会信用代码 of a legal person or organization, checked on input.
+	IdType_ID_TYPE_UNIFIED_SOCIAL_CREDIT_CODE IdType = 6
+	// Another document.
+	IdType_ID_TYPE_OTHER IdType = 7
+)
+
+// Enum value maps for IdType.
+var (
+	IdType_name = map[int32]string{
+		0: "ID_TYPE_UNSPECIFIED",
+		1: "ID_TYPE_RESIDENT_ID_CARD",
+		2: "ID_TYPE_PASSPORT",
+		3: "ID_TYPE_HK_MACAO_PERMIT",
+		4: "ID_TYPE_TAIWAN_PERMIT",
+		5: "ID_TYPE_FOREIGN_PERMANENT_RESIDENT",
+		6: "ID_TYPE_UNIFIED_SOCIAL_CREDIT_CODE",
+		7: "ID_TYPE_OTHER",
+	}
+	IdType_value = map[string]int32{
+		"ID_TYPE_UNSPECIFIED":                0,
+		"ID_TYPE_RESIDENT_ID_CARD":           1,
+		"ID_TYPE_PASSPORT":                   2,
+		"ID_TYPE_HK_MACAO_PERMIT":            3,
+		"ID_TYPE_TAIWAN_PERMIT":              4,
+		"ID_TYPE_FOREIGN_PERMANENT_RESIDENT": 5,
+		"ID_TYPE_UNIFIED_SOCIAL_CREDIT_CODE": 6,
+		"ID_TYPE_OTHER":                      7,
+	}
+)
+
+func (x IdType) Enum() *IdType {
+	p := new(IdType)
+	*p = x
+	return p
+}
+
+func (x IdType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (IdType) Descriptor() protoreflect.EnumDescriptor {
+	return file_mediation_v1_case_proto_enumTypes[6].Descriptor()
+}
+
+func (IdType) Type() protoreflect.EnumType {
+	return &file_mediation_v1_case_proto_enumTypes[6]
+}
+
+func (x IdType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use IdType.Descriptor instead.
+func (IdType) EnumDescriptor() ([]byte, []int) {
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{6}
+}
+
+// Gender of a natural person, as the agreement document shows it.
+type Gender int32
+
+const (
+	// Not given.
+	Gender_GENDER_UNSPECIFIED Gender = 0
+	// 男.
+	Gender_GENDER_MALE Gender = 1
+	// 女.
+	Gender_GENDER_FEMALE Gender = 2
+)
+
+// Enum value maps for Gender.
+var (
+	Gender_name = map[int32]string{
+		0: "GENDER_UNSPECIFIED",
+		1: "GENDER_MALE",
+		2: "GENDER_FEMALE",
+	}
+	Gender_value = map[string]int32{
+		"GENDER_UNSPECIFIED": 0,
+		"GENDER_MALE":        1,
+		"GENDER_FEMALE":      2,
+	}
+)
+
+func (x Gender) Enum() *Gender {
+	p := new(Gender)
+	*p = x
+	return p
+}
+
+func (x Gender) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Gender) Descriptor() protoreflect.EnumDescriptor {
+	return file_mediation_v1_case_proto_enumTypes[7].Descriptor()
+}
+
+func (Gender) Type() protoreflect.EnumType {
+	return &file_mediation_v1_case_proto_enumTypes[7]
+}
+
+func (x Gender) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Gender.Descriptor instead.
+func (Gender) EnumDescriptor() ([]byte, []int) {
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{7}
+}
+
+// AgreementForm says whether an agreement was written or oral.
+type AgreementForm int32
+
+const (
+	// Not given: treated as written.
+	AgreementForm_AGREEMENT_FORM_UNSPECIFIED AgreementForm = 0
+	// 书面调解协议书 (人民调解法 第29条).
+	AgreementForm_AGREEMENT_FORM_WRITTEN AgreementForm = 1
+	// 口头协议, for disputes performed on the spot, recorded by the mediator (第28条).
+	AgreementForm_AGREEMENT_FORM_ORAL AgreementForm = 2
+)
+
+// Enum value maps for AgreementForm.
+var (
+	AgreementForm_name = map[int32]string{
+		0: "AGREEMENT_FORM_UNSPECIFIED",
+		1: "AGREEMENT_FORM_WRITTEN",
+		2: "AGREEMENT_FORM_ORAL",
+	}
+	AgreementForm_value = map[string]int32{
+		"AGREEMENT_FORM_UNSPECIFIED": 0,
+		"AGREEMENT_FORM_WRITTEN":     1,
+		"AGREEMENT_FORM_ORAL":        2,
+	}
+)
+
+func (x AgreementForm) Enum() *AgreementForm {
+	p := new(AgreementForm)
+	*p = x
+	return p
+}
+
+func (x AgreementForm) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AgreementForm) Descriptor() protoreflect.EnumDescriptor {
+	return file_mediation_v1_case_proto_enumTypes[8].Descriptor()
+}
+
+func (AgreementForm) Type() protoreflect.EnumType {
+	return &file_mediation_v1_case_proto_enumTypes[8]
+}
+
+func (x AgreementForm) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AgreementForm.Descriptor instead.
+func (AgreementForm) EnumDescriptor() ([]byte, []int) {
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{8}
+}
+
+// FailureReason is why mediation ended without agreement.
+type FailureReason int32
+
+const (
+	// Not given: treated as OTHER.
+	FailureReason_FAILURE_REASON_UNSPECIFIED FailureReason = 0
+	// A party refuses mediation or to continue it (第17条).
+	FailureReason_FAILURE_REASON_PARTY_REFUSES FailureReason = 1
+	// A party cannot be reached.
+	FailureReason_FAILURE_REASON_PARTY_UNREACHABLE FailureReason = 2
+	// The positions are too far apart.
+	FailureReason_FAILURE_REASON_POSITIONS_TOO_FAR FailureReason = 3
+	// The dispute is outside the scope of people's mediation.
+	FailureReason_FAILURE_REASON_OUTSIDE_SCOPE FailureReason = 4
+	// Referred to a court (诉讼).
+	FailureReason_FAILURE_REASON_REFERRED_TO_COURT FailureReason = 5
+	// Referred to arbitration (仲裁).
+	FailureReason_FAILURE_REASON_REFERRED_TO_ARBITRATION FailureReason = 6
+	// Referred to an administrative body (行政处理).
+	FailureReason_FAILURE_REASON_REFERRED_TO_ADMINISTRATIVE FailureReason = 7
+	// Another reason, given in the details.
+	FailureReason_FAILURE_REASON_OTHER FailureReason = 8
+)
+
+// Enum value maps for FailureReason.
+var (
+	FailureReason_name = map[int32]string{
+		0: "FAILURE_REASON_UNSPECIFIED",
+		1: "FAILURE_REASON_PARTY_REFUSES",
+		2: "FAILURE_REASON_PARTY_UNREACHABLE",
+		3: "FAILURE_REASON_POSITIONS_TOO_FAR",
+		4: "FAILURE_REASON_OUTSIDE_SCOPE",
+		5: "FAILURE_REASON_REFERRED_TO_COURT",
+		6: "FAILURE_REASON_REFERRED_TO_ARBITRATION",
+		7: "FAILURE_REASON_REFERRED_TO_ADMINISTRATIVE",
+		8: "FAILURE_REASON_OTHER",
+	}
+	FailureReason_value = map[string]int32{
+		"FAILURE_REASON_UNSPECIFIED":                0,
+		"FAILURE_REASON_PARTY_REFUSES":              1,
+		"FAILURE_REASON_PARTY_UNREACHABLE":          2,
+		"FAILURE_REASON_POSITIONS_TOO_FAR":          3,
+		"FAILURE_REASON_OUTSIDE_SCOPE":              4,
+		"FAILURE_REASON_REFERRED_TO_COURT":          5,
+		"FAILURE_REASON_REFERRED_TO_ARBITRATION":    6,
+		"FAILURE_REASON_REFERRED_TO_ADMINISTRATIVE": 7,
+		"FAILURE_REASON_OTHER":                      8,
+	}
+)
+
+func (x FailureReason) Enum() *FailureReason {
+	p := new(FailureReason)
+	*p = x
+	return p
+}
+
+func (x FailureReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FailureReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_mediation_v1_case_proto_enumTypes[9].Descriptor()
+}
+
+func (FailureReason) Type() protoreflect.EnumType {
+	return &file_mediation_v1_case_proto_enumTypes[9]
+}
+
+func (x FailureReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FailureReason.Descriptor instead.
+func (FailureReason) EnumDescriptor() ([]byte, []int) {
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{9}
+}
+
+// ConfirmationDecision is a court's decision on judicial confirmation.
+type ConfirmationDecision int32
+
+const (
+	// Requested, not decided yet.
+	ConfirmationDecision_CONFIRMATION_DECISION_UNSPECIFIED ConfirmationDecision = 0
+	// 确认有效: the agreement is enforceable.
+	ConfirmationDecision_CONFIRMATION_DECISION_CONFIRMED ConfirmationDecision = 1
+	// 驳回申请.
+	ConfirmationDecision_CONFIRMATION_DECISION_REFUSED ConfirmationDecision = 2
+)
+
+// Enum value maps for ConfirmationDecision.
+var (
+	ConfirmationDecision_name = map[int32]string{
+		0: "CONFIRMATION_DECISION_UNSPECIFIED",
+		1: "CONFIRMATION_DECISION_CONFIRMED",
+		2: "CONFIRMATION_DECISION_REFUSED",
+	}
+	ConfirmationDecision_value = map[string]int32{
+		"CONFIRMATION_DECISION_UNSPECIFIED": 0,
+		"CONFIRMATION_DECISION_CONFIRMED":   1,
+		"CONFIRMATION_DECISION_REFUSED":     2,
+	}
+)
+
+func (x ConfirmationDecision) Enum() *ConfirmationDecision {
+	p := new(ConfirmationDecision)
+	*p = x
+	return p
+}
+
+func (x ConfirmationDecision) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ConfirmationDecision) Descriptor() protoreflect.EnumDescriptor {
+	return file_mediation_v1_case_proto_enumTypes[10].Descriptor()
+}
+
+func (ConfirmationDecision) Type() protoreflect.EnumType {
+	return &file_mediation_v1_case_proto_enumTypes[10]
+}
+
+func (x ConfirmationDecision) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ConfirmationDecision.Descriptor instead.
+func (ConfirmationDecision) EnumDescriptor() ([]byte, []int) {
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{10}
+}
+
+// PerformanceStatus says whether an agreement has been performed (履行).
+type PerformanceStatus int32
+
+const (
+	// Not checked yet.
+	PerformanceStatus_PERFORMANCE_STATUS_UNSPECIFIED PerformanceStatus = 0
+	// 已履行.
+	PerformanceStatus_PERFORMANCE_STATUS_PERFORMED PerformanceStatus = 1
+	// 部分履行.
+	PerformanceStatus_PERFORMANCE_STATUS_PARTLY_PERFORMED PerformanceStatus = 2
+	// 未履行.
+	PerformanceStatus_PERFORMANCE_STATUS_NOT_PERFORMED PerformanceStatus = 3
+)
+
+// Enum value maps for PerformanceStatus.
+var (
+	PerformanceStatus_name = map[int32]string{
+		0: "PERFORMANCE_STATUS_UNSPECIFIED",
+		1: "PERFORMANCE_STATUS_PERFORMED",
+		2: "PERFORMANCE_STATUS_PARTLY_PERFORMED",
+		3: "PERFORMANCE_STATUS_NOT_PERFORMED",
+	}
+	PerformanceStatus_value = map[string]int32{
+		"PERFORMANCE_STATUS_UNSPECIFIED":      0,
+		"PERFORMANCE_STATUS_PERFORMED":        1,
+		"PERFORMANCE_STATUS_PARTLY_PERFORMED": 2,
+		"PERFORMANCE_STATUS_NOT_PERFORMED":    3,
+	}
+)
+
+func (x PerformanceStatus) Enum() *PerformanceStatus {
+	p := new(PerformanceStatus)
+	*p = x
+	return p
+}
+
+func (x PerformanceStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PerformanceStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_mediation_v1_case_proto_enumTypes[11].Descriptor()
+}
+
+func (PerformanceStatus) Type() protoreflect.EnumType {
+	return &file_mediation_v1_case_proto_enumTypes[11]
+}
+
+func (x PerformanceStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PerformanceStatus.Descriptor instead.
+func (PerformanceStatus) EnumDescriptor() ([]byte, []int) {
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{11}
+}
+
+// SessionKind is the form of a mediation session.
+type SessionKind int32
+
+const (
+	// Not given: treated as BILATERAL.
+	SessionKind_SESSION_KIND_UNSPECIFIED SessionKind = 0
+	// 双方调解.
+	SessionKind_SESSION_KIND_BILATERAL SessionKind = 1
+	// 三方调解 (with a third party or body).
+	SessionKind_SESSION_KIND_TRILATERAL SessionKind = 2
+	// 专家调解 (with experts).
+	SessionKind_SESSION_KIND_EXPERT SessionKind = 3
+	// 联合调解 (several organizations together).
+	SessionKind_SESSION_KIND_JOINT SessionKind = 4
+)
+
+// Enum value maps for SessionKind.
+var (
+	SessionKind_name = map[int32]string{
+		0: "SESSION_KIND_UNSPECIFIED",
+		1: "SESSION_KIND_BILATERAL",
+		2: "SESSION_KIND_TRILATERAL",
+		3: "SESSION_KIND_EXPERT",
+		4: "SESSION_KIND_JOINT",
+	}
+	SessionKind_value = map[string]int32{
+		"SESSION_KIND_UNSPECIFIED": 0,
+		"SESSION_KIND_BILATERAL":   1,
+		"SESSION_KIND_TRILATERAL":  2,
+		"SESSION_KIND_EXPERT":      3,
+		"SESSION_KIND_JOINT":       4,
+	}
+)
+
+func (x SessionKind) Enum() *SessionKind {
+	p := new(SessionKind)
+	*p = x
+	return p
+}
+
+func (x SessionKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SessionKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_mediation_v1_case_proto_enumTypes[12].Descriptor()
+}
+
+func (SessionKind) Type() protoreflect.EnumType {
+	return &file_mediation_v1_case_proto_enumTypes[12]
+}
+
+func (x SessionKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SessionKind.Descriptor instead.
+func (SessionKind) EnumDescriptor() ([]byte, []int) {
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{12}
+}
+
+// SessionStatus is where a session stands.
+type SessionStatus int32
+
+const (
+	// Never stored.
+	SessionStatus_SESSION_STATUS_UNSPECIFIED SessionStatus = 0
+	// Scheduled, not held yet.
+	SessionStatus_SESSION_STATUS_SCHEDULED SessionStatus = 1
+	// Held; the minutes are recorded.
+	SessionStatus_SESSION_STATUS_HELD SessionStatus = 2
+	// Cancelled.
+	SessionStatus_SESSION_STATUS_CANCELLED SessionStatus = 3
+)
+
+// Enum value maps for SessionStatus.
+var (
+	SessionStatus_name = map[int32]string{
+		0: "SESSION_STATUS_UNSPECIFIED",
+		1: "SESSION_STATUS_SCHEDULED",
+		2: "SESSION_STATUS_HELD",
+		3: "SESSION_STATUS_CANCELLED",
+	}
+	SessionStatus_value = map[string]int32{
+		"SESSION_STATUS_UNSPECIFIED": 0,
+		"SESSION_STATUS_SCHEDULED":   1,
+		"SESSION_STATUS_HELD":        2,
+		"SESSION_STATUS_CANCELLED":   3,
+	}
+)
+
+func (x SessionStatus) Enum() *SessionStatus {
+	p := new(SessionStatus)
+	*p = x
+	return p
+}
+
+func (x SessionStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SessionStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_mediation_v1_case_proto_enumTypes[13].Descriptor()
+}
+
+func (SessionStatus) Type() protoreflect.EnumType {
+	return &file_mediation_v1_case_proto_enumTypes[13]
+}
+
+func (x SessionStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SessionStatus.Descriptor instead.
+func (SessionStatus) EnumDescriptor() ([]byte, []int) {
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{13}
+}
+
+// CourtProcedure is the procedure of a case a court entrusts to mediation
+// after filing (委托调解), which sets its time limit.
+type CourtProcedure int32
+
+const (
+	// Not applicable or not known.
+	CourtProcedure_COURT_PROCEDURE_UNSPECIFIED CourtProcedure = 0
+	// 普通程序.
+	CourtProcedure_COURT_PROCEDURE_ORDINARY CourtProcedure = 1
+	// 简易程序.
+	CourtProcedure_COURT_PROCEDURE_SUMMARY CourtProcedure = 2
+)
+
+// Enum value maps for CourtProcedure.
+var (
+	CourtProcedure_name = map[int32]string{
+		0: "COURT_PROCEDURE_UNSPECIFIED",
+		1: "COURT_PROCEDURE_ORDINARY",
+		2: "COURT_PROCEDURE_SUMMARY",
+	}
+	CourtProcedure_value = map[string]int32{
+		"COURT_PROCEDURE_UNSPECIFIED": 0,
+		"COURT_PROCEDURE_ORDINARY":    1,
+		"COURT_PROCEDURE_SUMMARY":     2,
+	}
+)
+
+func (x CourtProcedure) Enum() *CourtProcedure {
+	p := new(CourtProcedure)
+	*p = x
+	return p
+}
+
+func (x CourtProcedure) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CourtProcedure) Descriptor() protoreflect.EnumDescriptor {
+	return file_mediation_v1_case_proto_enumTypes[14].Descriptor()
+}
+
+func (CourtProcedure) Type() protoreflect.EnumType {
+	return &file_mediation_v1_case_proto_enumTypes[14]
+}
+
+func (x CourtProcedure) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CourtProcedure.Descriptor instead.
+func (CourtProcedure) EnumDescriptor() ([]byte, []int) {
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{14}
+}
+
 // CaseAction names what happened to a case in one step of its history.
 type CaseAction int32
 
@@ -432,33 +1027,77 @@ const (
 	CaseAction_CASE_ACTION_WITHDRAW CaseAction = 8
 	// 结案: AGREED → CLOSED with outcome AGREEMENT.
 	CaseAction_CASE_ACTION_CLOSE CaseAction = 9
+	// The registration data changed (UpdateCase); the state stays.
+	CaseAction_CASE_ACTION_UPDATE CaseAction = 10
+	// 回避: the mediator recused; ASSIGNED or MEDIATING → ACCEPTED.
+	CaseAction_CASE_ACTION_RECUSE CaseAction = 11
+	// The parties agreed to extend the time limit.
+	CaseAction_CASE_ACTION_EXTEND_DEADLINE CaseAction = 12
+	// The case passed its due time (recorded by the service).
+	CaseAction_CASE_ACTION_MARK_OVERDUE CaseAction = 13
+	// A mediation session was scheduled.
+	CaseAction_CASE_ACTION_SCHEDULE_SESSION CaseAction = 14
+	// A session's minutes (调解笔录) and result were recorded.
+	CaseAction_CASE_ACTION_RECORD_SESSION CaseAction = 15
+	// A session was cancelled.
+	CaseAction_CASE_ACTION_CANCEL_SESSION CaseAction = 16
+	// Judicial confirmation (司法确认) was requested.
+	CaseAction_CASE_ACTION_REQUEST_CONFIRMATION CaseAction = 17
+	// The court's decision on judicial confirmation was recorded.
+	CaseAction_CASE_ACTION_RECORD_CONFIRMATION CaseAction = 18
+	// The performance of the agreement was recorded.
+	CaseAction_CASE_ACTION_RECORD_PERFORMANCE CaseAction = 19
+	// A follow-up visit (回访) was recorded.
+	CaseAction_CASE_ACTION_RECORD_FOLLOW_UP CaseAction = 20
 )
 
 // Enum value maps for CaseAction.
 var (
 	CaseAction_name = map[int32]string{
-		0: "CASE_ACTION_UNSPECIFIED",
-		1: "CASE_ACTION_CREATE",
-		2: "CASE_ACTION_ACCEPT",
-		3: "CASE_ACTION_REJECT",
-		4: "CASE_ACTION_ASSIGN",
-		5: "CASE_ACTION_START_MEDIATION",
-		6: "CASE_ACTION_RECORD_AGREEMENT",
-		7: "CASE_ACTION_RECORD_FAILURE",
-		8: "CASE_ACTION_WITHDRAW",
-		9: "CASE_ACTION_CLOSE",
+		0:  "CASE_ACTION_UNSPECIFIED",
+		1:  "CASE_ACTION_CREATE",
+		2:  "CASE_ACTION_ACCEPT",
+		3:  "CASE_ACTION_REJECT",
+		4:  "CASE_ACTION_ASSIGN",
+		5:  "CASE_ACTION_START_MEDIATION",
+		6:  "CASE_ACTION_RECORD_AGREEMENT",
+		7:  "CASE_ACTION_RECORD_FAILURE",
+		8:  "CASE_ACTION_WITHDRAW",
+		9:  "CASE_ACTION_CLOSE",
+		10: "CASE_ACTION_UPDATE",
+		11: "CASE_ACTION_RECUSE",
+		12: "CASE_ACTION_EXTEND_DEADLINE",
+		13: "CASE_ACTION_MARK_OVERDUE",
+		14: "CASE_ACTION_SCHEDULE_SESSION",
+		15: "CASE_ACTION_RECORD_SESSION",
+		16: "CASE_ACTION_CANCEL_SESSION",
+		17: "CASE_ACTION_REQUEST_CONFIRMATION",
+		18: "CASE_ACTION_RECORD_CONFIRMATION",
+		19: "CASE_ACTION_RECORD_PERFORMANCE",
+		20: "CASE_ACTION_RECORD_FOLLOW_UP",
 	}
 	CaseAction_value = map[string]int32{
-		"CASE_ACTION_UNSPECIFIED":      0,
-		"CASE_ACTION_CREATE":           1,
-		"CASE_ACTION_ACCEPT":           2,
-		"CASE_ACTION_REJECT":           3,
-		"CASE_ACTION_ASSIGN":           4,
-		"CASE_ACTION_START_MEDIATION":  5,
-		"CASE_ACTION_RECORD_AGREEMENT": 6,
-		"CASE_ACTION_RECORD_FAILURE":   7,
-		"CASE_ACTION_WITHDRAW":         8,
-		"CASE_ACTION_CLOSE":            9,
+		"CASE_ACTION_UNSPECIFIED":          0,
+		"CASE_ACTION_CREATE":               1,
+		"CASE_ACTION_ACCEPT":               2,
+		"CASE_ACTION_REJECT":               3,
+		"CASE_ACTION_ASSIGN":               4,
+		"CASE_ACTION_START_MEDIATION":      5,
+		"CASE_ACTION_RECORD_AGREEMENT":     6,
+		"CASE_ACTION_RECORD_FAILURE":       7,
+		"CASE_ACTION_WITHDRAW":             8,
+		"CASE_ACTION_CLOSE":                9,
+		"CASE_ACTION_UPDATE":               10,
+		"CASE_ACTION_RECUSE":               11,
+		"CASE_ACTION_EXTEND_DEADLINE":      12,
+		"CASE_ACTION_MARK_OVERDUE":         13,
+		"CASE_ACTION_SCHEDULE_SESSION":     14,
+		"CASE_ACTION_RECORD_SESSION":       15,
+		"CASE_ACTION_CANCEL_SESSION":       16,
+		"CASE_ACTION_REQUEST_CONFIRMATION": 17,
+		"CASE_ACTION_RECORD_CONFIRMATION":  18,
+		"CASE_ACTION_RECORD_PERFORMANCE":   19,
+		"CASE_ACTION_RECORD_FOLLOW_UP":     20,
 	}
 )
 
@@ -473,11 +1112,11 @@ func (x CaseAction) String() string {
 }
 
 func (CaseAction) Descriptor() protoreflect.EnumDescriptor {
-	return file_mediation_v1_case_proto_enumTypes[5].Descriptor()
+	return file_mediation_v1_case_proto_enumTypes[15].Descriptor()
 }
 
 func (CaseAction) Type() protoreflect.EnumType {
-	return &file_mediation_v1_case_proto_enumTypes[5]
+	return &file_mediation_v1_case_proto_enumTypes[15]
 }
 
 func (x CaseAction) Number() protoreflect.EnumNumber {
@@ -486,7 +1125,7 @@ func (x CaseAction) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CaseAction.Descriptor instead.
 func (CaseAction) EnumDescriptor() ([]byte, []int) {
-	return file_mediation_v1_case_proto_rawDescGZIP(), []int{5}
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{15}
 }
 
 // Party is a person or organization taking part in a dispute.
@@ -495,9 +1134,36 @@ type Party struct {
 	// Full name of the person, or the registered name of an organization.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// The party's role in the dispute.
-	Role          PartyRole `protobuf:"varint,2,opt,name=role,proto3,enum=mediation.v1.PartyRole" json:"role,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Role PartyRole `protobuf:"varint,2,opt,name=role,proto3,enum=mediation.v1.PartyRole" json:"role,omitempty"`
+	// A short id of the party within the case, e.g. p1; agents refer to the
+	// parties they represent by it. Assigned (p1, p2...) when not given.
+	Id string `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
+	// A natural person (the default), a legal person or another organization.
+	Kind PartyKind `protobuf:"varint,4,opt,name=kind,proto3,enum=mediation.v1.PartyKind" json:"kind,omitempty"`
+	// The kind of identity document of id_number.
+	IdType IdType `protobuf:"varint,5,opt,name=id_type,json=idType,proto3,enum=mediation.v1.IdType" json:"id_type,omitempty"`
+	// The identity document's number. A resident ID card number (18
+	// characters, valid check digit) and a unified social credit code are
+	// checked. Personal data: masked in responses to those who do not need it.
+	IdNumber string `protobuf:"bytes,6,opt,name=id_number,json=idNumber,proto3" json:"id_number,omitempty"`
+	// A telephone number (mobile or landline). Personal data.
+	Phone string `protobuf:"bytes,7,opt,name=phone,proto3" json:"phone,omitempty"`
+	// The address, or for an organization its registered seat. Personal data.
+	Address string `protobuf:"bytes,8,opt,name=address,proto3" json:"address,omitempty"`
+	// 性别, for a natural person.
+	Gender Gender `protobuf:"varint,9,opt,name=gender,proto3,enum=mediation.v1.Gender" json:"gender,omitempty"`
+	// 民族, e.g. 汉族.
+	Ethnicity string `protobuf:"bytes,10,opt,name=ethnicity,proto3" json:"ethnicity,omitempty"`
+	// Date of birth, YYYY-MM-DD; the agreement shows the age from it.
+	BirthDate string `protobuf:"bytes,11,opt,name=birth_date,json=birthDate,proto3" json:"birth_date,omitempty"`
+	// 职业或职务.
+	Occupation string `protobuf:"bytes,12,opt,name=occupation,proto3" json:"occupation,omitempty"`
+	// 法定代表人 or 负责人, for a legal person or organization.
+	LegalRepresentative string `protobuf:"bytes,13,opt,name=legal_representative,json=legalRepresentative,proto3" json:"legal_representative,omitempty"`
+	// For an AGENT: the ids of the parties the agent represents.
+	RepresentedPartyIds []string `protobuf:"bytes,14,rep,name=represented_party_ids,json=representedPartyIds,proto3" json:"represented_party_ids,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Party) Reset() {
@@ -544,20 +1210,292 @@ func (x *Party) GetRole() PartyRole {
 	return PartyRole_PARTY_ROLE_UNSPECIFIED
 }
 
+func (x *Party) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Party) GetKind() PartyKind {
+	if x != nil {
+		return x.Kind
+	}
+	return PartyKind_PARTY_KIND_UNSPECIFIED
+}
+
+func (x *Party) GetIdType() IdType {
+	if x != nil {
+		return x.IdType
+	}
+	return IdType_ID_TYPE_UNSPECIFIED
+}
+
+func (x *Party) GetIdNumber() string {
+	if x != nil {
+		return x.IdNumber
+	}
+	return ""
+}
+
+func (x *Party) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *Party) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Party) GetGender() Gender {
+	if x != nil {
+		return x.Gender
+	}
+	return Gender_GENDER_UNSPECIFIED
+}
+
+func (x *Party) GetEthnicity() string {
+	if x != nil {
+		return x.Ethnicity
+	}
+	return ""
+}
+
+func (x *Party) GetBirthDate() string {
+	if x != nil {
+		return x.BirthDate
+	}
+	return ""
+}
+
+func (x *Party) GetOccupation() string {
+	if x != nil {
+		return x.Occupation
+	}
+	return ""
+}
+
+func (x *Party) GetLegalRepresentative() string {
+	if x != nil {
+		return x.LegalRepresentative
+	}
+	return ""
+}
+
+func (x *Party) GetRepresentedPartyIds() []string {
+	if x != nil {
+		return x.RepresentedPartyIds
+	}
+	return nil
+}
+
+// CourtReferral identifies the court case a referral (委派 or 委托) comes
+// from. A court and its case number identify one referral: the same
+// referral sent again returns the case it created.
+type CourtReferral struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The court's code as it appears in its case numbers, e.g. 甘1002.
+	CourtCode string `protobuf:"bytes,1,opt,name=court_code,json=courtCode,proto3" json:"court_code,omitempty"`
+	// The court's name, e.g. 庆阳市西峰区人民法院.
+	CourtName string `protobuf:"bytes,2,opt,name=court_name,json=courtName,proto3" json:"court_name,omitempty"`
+	// The court's case number, e.g. （2026）甘1002民诉前调123号.
+	CourtCaseNumber string `protobuf:"bytes,3,opt,name=court_case_number,json=courtCaseNumber,proto3" json:"court_case_number,omitempty"`
+	// For 委托调解: the procedure of the filed case, which sets the time limit.
+	Procedure CourtProcedure `protobuf:"varint,4,opt,name=procedure,proto3,enum=mediation.v1.CourtProcedure" json:"procedure,omitempty"`
+	// The judge in charge (承办法官), if given.
+	Judge         string `protobuf:"bytes,5,opt,name=judge,proto3" json:"judge,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CourtReferral) Reset() {
+	*x = CourtReferral{}
+	mi := &file_mediation_v1_case_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CourtReferral) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CourtReferral) ProtoMessage() {}
+
+func (x *CourtReferral) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CourtReferral.ProtoReflect.Descriptor instead.
+func (*CourtReferral) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CourtReferral) GetCourtCode() string {
+	if x != nil {
+		return x.CourtCode
+	}
+	return ""
+}
+
+func (x *CourtReferral) GetCourtName() string {
+	if x != nil {
+		return x.CourtName
+	}
+	return ""
+}
+
+func (x *CourtReferral) GetCourtCaseNumber() string {
+	if x != nil {
+		return x.CourtCaseNumber
+	}
+	return ""
+}
+
+func (x *CourtReferral) GetProcedure() CourtProcedure {
+	if x != nil {
+		return x.Procedure
+	}
+	return CourtProcedure_COURT_PROCEDURE_UNSPECIFIED
+}
+
+func (x *CourtReferral) GetJudge() string {
+	if x != nil {
+		return x.Judge
+	}
+	return ""
+}
+
+// Obligation is one structured term of an agreement: who owes what to whom,
+// and by when.
+type Obligation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The party who owes, by Party.id.
+	ObligorPartyId string `protobuf:"bytes,1,opt,name=obligor_party_id,json=obligorPartyId,proto3" json:"obligor_party_id,omitempty"`
+	// The party owed, by Party.id; may be empty (e.g. an apology in public).
+	ObligeePartyId string `protobuf:"bytes,2,opt,name=obligee_party_id,json=obligeePartyId,proto3" json:"obligee_party_id,omitempty"`
+	// What is owed, e.g. 赡养费 or 修复漏水的管道.
+	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// An amount of money in yuan, e.g. "5000.00"; empty when the obligation
+	// is not a payment.
+	Amount string `protobuf:"bytes,4,opt,name=amount,proto3" json:"amount,omitempty"`
+	// The date it is due, YYYY-MM-DD; empty = on signing.
+	DueDate       string `protobuf:"bytes,5,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Obligation) Reset() {
+	*x = Obligation{}
+	mi := &file_mediation_v1_case_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Obligation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Obligation) ProtoMessage() {}
+
+func (x *Obligation) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Obligation.ProtoReflect.Descriptor instead.
+func (*Obligation) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Obligation) GetObligorPartyId() string {
+	if x != nil {
+		return x.ObligorPartyId
+	}
+	return ""
+}
+
+func (x *Obligation) GetObligeePartyId() string {
+	if x != nil {
+		return x.ObligeePartyId
+	}
+	return ""
+}
+
+func (x *Obligation) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Obligation) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
+}
+
+func (x *Obligation) GetDueDate() string {
+	if x != nil {
+		return x.DueDate
+	}
+	return ""
+}
+
 // Agreement is the settlement recorded when mediation succeeds (调解协议).
 type Agreement struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The agreed terms, as they appear in the agreement document.
 	Terms string `protobuf:"bytes,1,opt,name=terms,proto3" json:"terms,omitempty"`
 	// When the agreement was recorded.
-	RecordTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=record_time,json=recordTime,proto3" json:"record_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RecordTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=record_time,json=recordTime,proto3" json:"record_time,omitempty"`
+	// Written (the default) or oral.
+	Form AgreementForm `protobuf:"varint,3,opt,name=form,proto3,enum=mediation.v1.AgreementForm" json:"form,omitempty"`
+	// 纠纷主要事实、争议事项: the main facts and the matters in dispute.
+	// Required for a written agreement.
+	Facts string `protobuf:"bytes,4,opt,name=facts,proto3" json:"facts,omitempty"`
+	// 各方当事人的责任: each party's responsibility, if the agreement states it.
+	Responsibilities string `protobuf:"bytes,5,opt,name=responsibilities,proto3" json:"responsibilities,omitempty"`
+	// The structured terms: who owes what to whom, by when.
+	Obligations []*Obligation `protobuf:"bytes,6,rep,name=obligations,proto3" json:"obligations,omitempty"`
+	// 履行方式、时限: how and by when the agreement is performed.
+	Performance string `protobuf:"bytes,7,opt,name=performance,proto3" json:"performance,omitempty"`
+	// The signing date, YYYY-MM-DD; the day it is recorded when not given.
+	SignDate string `protobuf:"bytes,8,opt,name=sign_date,json=signDate,proto3" json:"sign_date,omitempty"`
+	// 本协议一式_份: how many copies; the parties plus one when not given.
+	Copies int32 `protobuf:"varint,9,opt,name=copies,proto3" json:"copies,omitempty"`
+	// 记录人: who wrote the agreement down.
+	Recorder string `protobuf:"bytes,10,opt,name=recorder,proto3" json:"recorder,omitempty"`
+	// The last day on which the parties may jointly ask a court to confirm
+	// the agreement (司法确认, 人民调解法 第33条): 30 days after signing.
+	ConfirmationDeadline string `protobuf:"bytes,11,opt,name=confirmation_deadline,json=confirmationDeadline,proto3" json:"confirmation_deadline,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Agreement) Reset() {
 	*x = Agreement{}
-	mi := &file_mediation_v1_case_proto_msgTypes[1]
+	mi := &file_mediation_v1_case_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -569,7 +1507,7 @@ func (x *Agreement) String() string {
 func (*Agreement) ProtoMessage() {}
 
 func (x *Agreement) ProtoReflect() protoreflect.Message {
-	mi := &file_mediation_v1_case_proto_msgTypes[1]
+	mi := &file_mediation_v1_case_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -582,7 +1520,7 @@ func (x *Agreement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agreement.ProtoReflect.Descriptor instead.
 func (*Agreement) Descriptor() ([]byte, []int) {
-	return file_mediation_v1_case_proto_rawDescGZIP(), []int{1}
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Agreement) GetTerms() string {
@@ -595,6 +1533,580 @@ func (x *Agreement) GetTerms() string {
 func (x *Agreement) GetRecordTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.RecordTime
+	}
+	return nil
+}
+
+func (x *Agreement) GetForm() AgreementForm {
+	if x != nil {
+		return x.Form
+	}
+	return AgreementForm_AGREEMENT_FORM_UNSPECIFIED
+}
+
+func (x *Agreement) GetFacts() string {
+	if x != nil {
+		return x.Facts
+	}
+	return ""
+}
+
+func (x *Agreement) GetResponsibilities() string {
+	if x != nil {
+		return x.Responsibilities
+	}
+	return ""
+}
+
+func (x *Agreement) GetObligations() []*Obligation {
+	if x != nil {
+		return x.Obligations
+	}
+	return nil
+}
+
+func (x *Agreement) GetPerformance() string {
+	if x != nil {
+		return x.Performance
+	}
+	return ""
+}
+
+func (x *Agreement) GetSignDate() string {
+	if x != nil {
+		return x.SignDate
+	}
+	return ""
+}
+
+func (x *Agreement) GetCopies() int32 {
+	if x != nil {
+		return x.Copies
+	}
+	return 0
+}
+
+func (x *Agreement) GetRecorder() string {
+	if x != nil {
+		return x.Recorder
+	}
+	return ""
+}
+
+func (x *Agreement) GetConfirmationDeadline() string {
+	if x != nil {
+		return x.ConfirmationDeadline
+	}
+	return ""
+}
+
+// Deadline is a case's time limit.
+type Deadline struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the time limit ends.
+	DueTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	// Whole days from today to the due date, in the service's time zone;
+	// negative once it has passed.
+	DaysRemaining int32 `protobuf:"varint,2,opt,name=days_remaining,json=daysRemaining,proto3" json:"days_remaining,omitempty"`
+	// Whether the case passed its due time while open.
+	Overdue bool `protobuf:"varint,3,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	// How often the time limit was extended.
+	ExtensionCount int32 `protobuf:"varint,4,opt,name=extension_count,json=extensionCount,proto3" json:"extension_count,omitempty"`
+	// How often the rule allows it to be extended.
+	MaxExtensions int32 `protobuf:"varint,5,opt,name=max_extensions,json=maxExtensions,proto3" json:"max_extensions,omitempty"`
+	// The rule that set it, `deadlineRules/{deadline_rule}`.
+	Rule          string `protobuf:"bytes,6,opt,name=rule,proto3" json:"rule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Deadline) Reset() {
+	*x = Deadline{}
+	mi := &file_mediation_v1_case_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Deadline) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Deadline) ProtoMessage() {}
+
+func (x *Deadline) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Deadline.ProtoReflect.Descriptor instead.
+func (*Deadline) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Deadline) GetDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueTime
+	}
+	return nil
+}
+
+func (x *Deadline) GetDaysRemaining() int32 {
+	if x != nil {
+		return x.DaysRemaining
+	}
+	return 0
+}
+
+func (x *Deadline) GetOverdue() bool {
+	if x != nil {
+		return x.Overdue
+	}
+	return false
+}
+
+func (x *Deadline) GetExtensionCount() int32 {
+	if x != nil {
+		return x.ExtensionCount
+	}
+	return 0
+}
+
+func (x *Deadline) GetMaxExtensions() int32 {
+	if x != nil {
+		return x.MaxExtensions
+	}
+	return 0
+}
+
+func (x *Deadline) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+// Failure records why mediation ended without agreement.
+type Failure struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The reason, structured.
+	Reason FailureReason `protobuf:"varint,1,opt,name=reason,proto3,enum=mediation.v1.FailureReason" json:"reason,omitempty"`
+	// The reason in the mediator's words.
+	Details string `protobuf:"bytes,2,opt,name=details,proto3" json:"details,omitempty"`
+	// Whether the case goes back to the referring court to be filed (转立案):
+	// true for a failed court referral.
+	ReturnToCourt bool `protobuf:"varint,3,opt,name=return_to_court,json=returnToCourt,proto3" json:"return_to_court,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Failure) Reset() {
+	*x = Failure{}
+	mi := &file_mediation_v1_case_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Failure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Failure) ProtoMessage() {}
+
+func (x *Failure) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Failure.ProtoReflect.Descriptor instead.
+func (*Failure) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Failure) GetReason() FailureReason {
+	if x != nil {
+		return x.Reason
+	}
+	return FailureReason_FAILURE_REASON_UNSPECIFIED
+}
+
+func (x *Failure) GetDetails() string {
+	if x != nil {
+		return x.Details
+	}
+	return ""
+}
+
+func (x *Failure) GetReturnToCourt() bool {
+	if x != nil {
+		return x.ReturnToCourt
+	}
+	return false
+}
+
+// JudicialConfirmation tracks a request for judicial confirmation (司法确认).
+type JudicialConfirmation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the parties applied.
+	RequestTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=request_time,json=requestTime,proto3" json:"request_time,omitempty"`
+	// The court applied to, by its code, e.g. 甘1002.
+	CourtCode string `protobuf:"bytes,2,opt,name=court_code,json=courtCode,proto3" json:"court_code,omitempty"`
+	// The court's name.
+	CourtName string `protobuf:"bytes,3,opt,name=court_name,json=courtName,proto3" json:"court_name,omitempty"`
+	// The court's decision; UNSPECIFIED while pending.
+	Decision ConfirmationDecision `protobuf:"varint,4,opt,name=decision,proto3,enum=mediation.v1.ConfirmationDecision" json:"decision,omitempty"`
+	// When the court decided.
+	DecisionTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=decision_time,json=decisionTime,proto3" json:"decision_time,omitempty"`
+	// The court's document number, e.g. （2026）甘1002民特12号 or 诉前调确.
+	DocumentNumber string `protobuf:"bytes,6,opt,name=document_number,json=documentNumber,proto3" json:"document_number,omitempty"`
+	// Remarks, such as the grounds of a refusal.
+	Remarks       string `protobuf:"bytes,7,opt,name=remarks,proto3" json:"remarks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JudicialConfirmation) Reset() {
+	*x = JudicialConfirmation{}
+	mi := &file_mediation_v1_case_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JudicialConfirmation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JudicialConfirmation) ProtoMessage() {}
+
+func (x *JudicialConfirmation) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JudicialConfirmation.ProtoReflect.Descriptor instead.
+func (*JudicialConfirmation) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *JudicialConfirmation) GetRequestTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RequestTime
+	}
+	return nil
+}
+
+func (x *JudicialConfirmation) GetCourtCode() string {
+	if x != nil {
+		return x.CourtCode
+	}
+	return ""
+}
+
+func (x *JudicialConfirmation) GetCourtName() string {
+	if x != nil {
+		return x.CourtName
+	}
+	return ""
+}
+
+func (x *JudicialConfirmation) GetDecision() ConfirmationDecision {
+	if x != nil {
+		return x.Decision
+	}
+	return ConfirmationDecision_CONFIRMATION_DECISION_UNSPECIFIED
+}
+
+func (x *JudicialConfirmation) GetDecisionTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DecisionTime
+	}
+	return nil
+}
+
+func (x *JudicialConfirmation) GetDocumentNumber() string {
+	if x != nil {
+		return x.DocumentNumber
+	}
+	return ""
+}
+
+func (x *JudicialConfirmation) GetRemarks() string {
+	if x != nil {
+		return x.Remarks
+	}
+	return ""
+}
+
+// Session is one mediation session of a case.
+type Session struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The resource name, `cases/{case}/sessions/{n}`, numbered from 1.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The form of the session.
+	Kind SessionKind `protobuf:"varint,2,opt,name=kind,proto3,enum=mediation.v1.SessionKind" json:"kind,omitempty"`
+	// When it starts.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Where it takes place; empty when online.
+	Place string `protobuf:"bytes,4,opt,name=place,proto3" json:"place,omitempty"`
+	// Whether it takes place online.
+	Online bool `protobuf:"varint,5,opt,name=online,proto3" json:"online,omitempty"`
+	// Who takes part: parties, mediators, experts, officials.
+	Participants []string `protobuf:"bytes,6,rep,name=participants,proto3" json:"participants,omitempty"`
+	// Scheduled, held or cancelled.
+	Status SessionStatus `protobuf:"varint,7,opt,name=status,proto3,enum=mediation.v1.SessionStatus" json:"status,omitempty"`
+	// The minutes (调解笔录), once held.
+	Minutes string `protobuf:"bytes,8,opt,name=minutes,proto3" json:"minutes,omitempty"`
+	// The result of the session, once held.
+	Result string `protobuf:"bytes,9,opt,name=result,proto3" json:"result,omitempty"`
+	// Why it was cancelled.
+	CancelReason string `protobuf:"bytes,10,opt,name=cancel_reason,json=cancelReason,proto3" json:"cancel_reason,omitempty"`
+	// When it was scheduled.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it last changed.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Session) Reset() {
+	*x = Session{}
+	mi := &file_mediation_v1_case_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Session) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Session) ProtoMessage() {}
+
+func (x *Session) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Session.ProtoReflect.Descriptor instead.
+func (*Session) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Session) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Session) GetKind() SessionKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SessionKind_SESSION_KIND_UNSPECIFIED
+}
+
+func (x *Session) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *Session) GetPlace() string {
+	if x != nil {
+		return x.Place
+	}
+	return ""
+}
+
+func (x *Session) GetOnline() bool {
+	if x != nil {
+		return x.Online
+	}
+	return false
+}
+
+func (x *Session) GetParticipants() []string {
+	if x != nil {
+		return x.Participants
+	}
+	return nil
+}
+
+func (x *Session) GetStatus() SessionStatus {
+	if x != nil {
+		return x.Status
+	}
+	return SessionStatus_SESSION_STATUS_UNSPECIFIED
+}
+
+func (x *Session) GetMinutes() string {
+	if x != nil {
+		return x.Minutes
+	}
+	return ""
+}
+
+func (x *Session) GetResult() string {
+	if x != nil {
+		return x.Result
+	}
+	return ""
+}
+
+func (x *Session) GetCancelReason() string {
+	if x != nil {
+		return x.CancelReason
+	}
+	return ""
+}
+
+func (x *Session) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Session) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// FollowUp is a follow-up visit (回访) after an agreement.
+type FollowUp struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The resource name, `cases/{case}/followUps/{n}`, numbered from 1.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// When the visit took place.
+	VisitTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=visit_time,json=visitTime,proto3" json:"visit_time,omitempty"`
+	// Who made the visit (回访人).
+	Visitor string `protobuf:"bytes,3,opt,name=visitor,proto3" json:"visitor,omitempty"`
+	// The parties visited, by Party.id.
+	PartyIds []string `protobuf:"bytes,4,rep,name=party_ids,json=partyIds,proto3" json:"party_ids,omitempty"`
+	// Why (回访事由).
+	Purpose string `protobuf:"bytes,5,opt,name=purpose,proto3" json:"purpose,omitempty"`
+	// What was found (回访情况).
+	Findings string `protobuf:"bytes,6,opt,name=findings,proto3" json:"findings,omitempty"`
+	// The performance status found.
+	PerformanceStatus PerformanceStatus `protobuf:"varint,7,opt,name=performance_status,json=performanceStatus,proto3,enum=mediation.v1.PerformanceStatus" json:"performance_status,omitempty"`
+	// When it was recorded.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FollowUp) Reset() {
+	*x = FollowUp{}
+	mi := &file_mediation_v1_case_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowUp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowUp) ProtoMessage() {}
+
+func (x *FollowUp) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowUp.ProtoReflect.Descriptor instead.
+func (*FollowUp) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *FollowUp) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FollowUp) GetVisitTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.VisitTime
+	}
+	return nil
+}
+
+func (x *FollowUp) GetVisitor() string {
+	if x != nil {
+		return x.Visitor
+	}
+	return ""
+}
+
+func (x *FollowUp) GetPartyIds() []string {
+	if x != nil {
+		return x.PartyIds
+	}
+	return nil
+}
+
+func (x *FollowUp) GetPurpose() string {
+	if x != nil {
+		return x.Purpose
+	}
+	return ""
+}
+
+func (x *FollowUp) GetFindings() string {
+	if x != nil {
+		return x.Findings
+	}
+	return ""
+}
+
+func (x *FollowUp) GetPerformanceStatus() PerformanceStatus {
+	if x != nil {
+		return x.PerformanceStatus
+	}
+	return PerformanceStatus_PERFORMANCE_STATUS_UNSPECIFIED
+}
+
+func (x *FollowUp) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
 	}
 	return nil
 }
@@ -642,14 +2154,45 @@ type Case struct {
 	// Changes with every change of the case. Send it back with an action to
 	// make the action conditional on nobody having changed the case since it
 	// was read (AIP-154).
-	Etag          string `protobuf:"bytes,17,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Etag string `protobuf:"bytes,17,opt,name=etag,proto3" json:"etag,omitempty"`
+	// For a court referral (source COURT_DELEGATED or COURT_ENTRUSTED): the
+	// court case it comes from. Required for those sources, refused for others.
+	CourtReferral *CourtReferral `protobuf:"bytes,18,opt,name=court_referral,json=courtReferral,proto3" json:"court_referral,omitempty"`
+	// 群体性: many applicants (five or more by default).
+	GroupDispute bool `protobuf:"varint,19,opt,name=group_dispute,json=groupDispute,proto3" json:"group_dispute,omitempty"`
+	// 可能激化 / 民转刑: the dispute risks escalating, possibly into a crime.
+	EscalationRisk bool `protobuf:"varint,20,opt,name=escalation_risk,json=escalationRisk,proto3" json:"escalation_risk,omitempty"`
+	// Family violence is involved. Addresses are then shown to the assigned
+	// mediator only.
+	FamilyViolence bool `protobuf:"varint,21,opt,name=family_violence,json=familyViolence,proto3" json:"family_violence,omitempty"`
+	// Minors are involved.
+	MinorsInvolved bool `protobuf:"varint,22,opt,name=minors_involved,json=minorsInvolved,proto3" json:"minors_involved,omitempty"`
+	// When the case was accepted (受理).
+	AcceptTime *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=accept_time,json=acceptTime,proto3" json:"accept_time,omitempty"`
+	// The time limit, set at acceptance.
+	Deadline *Deadline `protobuf:"bytes,24,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	// Whether the case needs a new mediator: its mediator or organization was
+	// deactivated while the case was open.
+	NeedsReassignment bool `protobuf:"varint,25,opt,name=needs_reassignment,json=needsReassignment,proto3" json:"needs_reassignment,omitempty"`
+	// Why mediation failed, when it did.
+	Failure *Failure `protobuf:"bytes,26,opt,name=failure,proto3" json:"failure,omitempty"`
+	// The judicial confirmation, once requested.
+	JudicialConfirmation *JudicialConfirmation `protobuf:"bytes,27,opt,name=judicial_confirmation,json=judicialConfirmation,proto3" json:"judicial_confirmation,omitempty"`
+	// Whether the agreement has been performed, as last recorded.
+	PerformanceStatus PerformanceStatus `protobuf:"varint,28,opt,name=performance_status,json=performanceStatus,proto3,enum=mediation.v1.PerformanceStatus" json:"performance_status,omitempty"`
+	// How many follow-up visits are recorded.
+	FollowUpCount int32 `protobuf:"varint,29,opt,name=follow_up_count,json=followUpCount,proto3" json:"follow_up_count,omitempty"`
+	// How many sessions are scheduled or held.
+	SessionCount int32 `protobuf:"varint,30,opt,name=session_count,json=sessionCount,proto3" json:"session_count,omitempty"`
+	// Why the case was closed without a follow-up visit, if it was.
+	NoFollowUpReason string `protobuf:"bytes,31,opt,name=no_follow_up_reason,json=noFollowUpReason,proto3" json:"no_follow_up_reason,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
 	*x = Case{}
-	mi := &file_mediation_v1_case_proto_msgTypes[2]
+	mi := &file_mediation_v1_case_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -661,7 +2204,7 @@ func (x *Case) String() string {
 func (*Case) ProtoMessage() {}
 
 func (x *Case) ProtoReflect() protoreflect.Message {
-	mi := &file_mediation_v1_case_proto_msgTypes[2]
+	mi := &file_mediation_v1_case_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -674,7 +2217,7 @@ func (x *Case) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Case.ProtoReflect.Descriptor instead.
 func (*Case) Descriptor() ([]byte, []int) {
-	return file_mediation_v1_case_proto_rawDescGZIP(), []int{2}
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Case) GetName() string {
@@ -796,6 +2339,104 @@ func (x *Case) GetEtag() string {
 	return ""
 }
 
+func (x *Case) GetCourtReferral() *CourtReferral {
+	if x != nil {
+		return x.CourtReferral
+	}
+	return nil
+}
+
+func (x *Case) GetGroupDispute() bool {
+	if x != nil {
+		return x.GroupDispute
+	}
+	return false
+}
+
+func (x *Case) GetEscalationRisk() bool {
+	if x != nil {
+		return x.EscalationRisk
+	}
+	return false
+}
+
+func (x *Case) GetFamilyViolence() bool {
+	if x != nil {
+		return x.FamilyViolence
+	}
+	return false
+}
+
+func (x *Case) GetMinorsInvolved() bool {
+	if x != nil {
+		return x.MinorsInvolved
+	}
+	return false
+}
+
+func (x *Case) GetAcceptTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcceptTime
+	}
+	return nil
+}
+
+func (x *Case) GetDeadline() *Deadline {
+	if x != nil {
+		return x.Deadline
+	}
+	return nil
+}
+
+func (x *Case) GetNeedsReassignment() bool {
+	if x != nil {
+		return x.NeedsReassignment
+	}
+	return false
+}
+
+func (x *Case) GetFailure() *Failure {
+	if x != nil {
+		return x.Failure
+	}
+	return nil
+}
+
+func (x *Case) GetJudicialConfirmation() *JudicialConfirmation {
+	if x != nil {
+		return x.JudicialConfirmation
+	}
+	return nil
+}
+
+func (x *Case) GetPerformanceStatus() PerformanceStatus {
+	if x != nil {
+		return x.PerformanceStatus
+	}
+	return PerformanceStatus_PERFORMANCE_STATUS_UNSPECIFIED
+}
+
+func (x *Case) GetFollowUpCount() int32 {
+	if x != nil {
+		return x.FollowUpCount
+	}
+	return 0
+}
+
+func (x *Case) GetSessionCount() int32 {
+	if x != nil {
+		return x.SessionCount
+	}
+	return 0
+}
+
+func (x *Case) GetNoFollowUpReason() string {
+	if x != nil {
+		return x.NoFollowUpReason
+	}
+	return ""
+}
+
 // Assignment says who handles a case, and who handled it before.
 type Assignment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -813,7 +2454,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_mediation_v1_case_proto_msgTypes[3]
+	mi := &file_mediation_v1_case_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -825,7 +2466,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_mediation_v1_case_proto_msgTypes[3]
+	mi := &file_mediation_v1_case_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -838,7 +2479,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_mediation_v1_case_proto_rawDescGZIP(), []int{3}
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Assignment) GetOrganization() string {
@@ -897,14 +2538,30 @@ type CaseEvent struct {
 	// For ASSIGN: who handles the case now and who did before.
 	Assignment *Assignment `protobuf:"bytes,11,opt,name=assignment,proto3" json:"assignment,omitempty"`
 	// For RECORD_AGREEMENT: the agreement recorded.
-	Agreement     *Agreement `protobuf:"bytes,12,opt,name=agreement,proto3" json:"agreement,omitempty"`
+	Agreement *Agreement `protobuf:"bytes,12,opt,name=agreement,proto3" json:"agreement,omitempty"`
+	// For EXTEND_DEADLINE and MARK_OVERDUE: the time limit after the step.
+	Deadline *Deadline `protobuf:"bytes,13,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	// For EXTEND_DEADLINE: the parties who consented, by Party.id.
+	ConsentingPartyIds []string `protobuf:"bytes,14,rep,name=consenting_party_ids,json=consentingPartyIds,proto3" json:"consenting_party_ids,omitempty"`
+	// For the session actions: the session after the step.
+	Session *Session `protobuf:"bytes,15,opt,name=session,proto3" json:"session,omitempty"`
+	// For RECORD_FAILURE: the failure.
+	Failure *Failure `protobuf:"bytes,16,opt,name=failure,proto3" json:"failure,omitempty"`
+	// For the confirmation actions: the confirmation after the step.
+	JudicialConfirmation *JudicialConfirmation `protobuf:"bytes,17,opt,name=judicial_confirmation,json=judicialConfirmation,proto3" json:"judicial_confirmation,omitempty"`
+	// For RECORD_PERFORMANCE and RECORD_FOLLOW_UP: the status recorded.
+	PerformanceStatus PerformanceStatus `protobuf:"varint,18,opt,name=performance_status,json=performanceStatus,proto3,enum=mediation.v1.PerformanceStatus" json:"performance_status,omitempty"`
+	// For RECORD_FOLLOW_UP: the visit.
+	FollowUp *FollowUp `protobuf:"bytes,19,opt,name=follow_up,json=followUp,proto3" json:"follow_up,omitempty"`
+	// For UPDATE: the fields that changed.
+	ChangedFields []string `protobuf:"bytes,20,rep,name=changed_fields,json=changedFields,proto3" json:"changed_fields,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CaseEvent) Reset() {
 	*x = CaseEvent{}
-	mi := &file_mediation_v1_case_proto_msgTypes[4]
+	mi := &file_mediation_v1_case_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -916,7 +2573,7 @@ func (x *CaseEvent) String() string {
 func (*CaseEvent) ProtoMessage() {}
 
 func (x *CaseEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_mediation_v1_case_proto_msgTypes[4]
+	mi := &file_mediation_v1_case_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -929,7 +2586,7 @@ func (x *CaseEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseEvent.ProtoReflect.Descriptor instead.
 func (*CaseEvent) Descriptor() ([]byte, []int) {
-	return file_mediation_v1_case_proto_rawDescGZIP(), []int{4}
+	return file_mediation_v1_case_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CaseEvent) GetName() string {
@@ -1016,20 +2673,177 @@ func (x *CaseEvent) GetAgreement() *Agreement {
 	return nil
 }
 
+func (x *CaseEvent) GetDeadline() *Deadline {
+	if x != nil {
+		return x.Deadline
+	}
+	return nil
+}
+
+func (x *CaseEvent) GetConsentingPartyIds() []string {
+	if x != nil {
+		return x.ConsentingPartyIds
+	}
+	return nil
+}
+
+func (x *CaseEvent) GetSession() *Session {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+func (x *CaseEvent) GetFailure() *Failure {
+	if x != nil {
+		return x.Failure
+	}
+	return nil
+}
+
+func (x *CaseEvent) GetJudicialConfirmation() *JudicialConfirmation {
+	if x != nil {
+		return x.JudicialConfirmation
+	}
+	return nil
+}
+
+func (x *CaseEvent) GetPerformanceStatus() PerformanceStatus {
+	if x != nil {
+		return x.PerformanceStatus
+	}
+	return PerformanceStatus_PERFORMANCE_STATUS_UNSPECIFIED
+}
+
+func (x *CaseEvent) GetFollowUp() *FollowUp {
+	if x != nil {
+		return x.FollowUp
+	}
+	return nil
+}
+
+func (x *CaseEvent) GetChangedFields() []string {
+	if x != nil {
+		return x.ChangedFields
+	}
+	return nil
+}
+
 var File_mediation_v1_case_proto protoreflect.FileDescriptor
 
 const file_mediation_v1_case_proto_rawDesc = "" +
 	"\n" +
-	"\x17mediation/v1/case.proto\x12\fmediation.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xab\x01\n" +
+	"\x17mediation/v1/case.proto\x12\fmediation.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd0\a\n" +
 	"\x05Party\x12d\n" +
 	"\x04name\x18\x01 \x01(\tBP\xe2A\x01\x02\xbaHI\xba\x01B\n" +
 	"\x10party.name.blank\x12\x1brequired: must not be blank\x1a\x11this.trim() != ''r\x02\x18dR\x04name\x12<\n" +
-	"\x04role\x18\x02 \x01(\x0e2\x17.mediation.v1.PartyRoleB\x0f\xe2A\x01\x02\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x04role\"\xbd\x01\n" +
+	"\x04role\x18\x02 \x01(\x0e2\x17.mediation.v1.PartyRoleB\x0f\xe2A\x01\x02\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x04role\x12\x84\x01\n" +
+	"\x02id\x18\x03 \x01(\tBt\xe2A\x01\x01\xbaHm\xba\x01j\n" +
+	"\bparty_id\x12*must be 1 to 16 letters, digits or hyphens\x1a2this == '' || this.matches('^[A-Za-z0-9-]{1,16}$')R\x02id\x129\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x17.mediation.v1.PartyKindB\f\xe2A\x01\x01\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12;\n" +
+	"\aid_type\x18\x05 \x01(\x0e2\x14.mediation.v1.IdTypeB\f\xe2A\x01\x01\xbaH\x05\x82\x01\x02\x10\x01R\x06idType\x12(\n" +
+	"\tid_number\x18\x06 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18(R\bidNumber\x12!\n" +
+	"\x05phone\x18\a \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18\x1eR\x05phone\x12&\n" +
+	"\aaddress\x18\b \x01(\tB\f\xe2A\x01\x01\xbaH\x05r\x03\x18\xc8\x01R\aaddress\x12:\n" +
+	"\x06gender\x18\t \x01(\x0e2\x14.mediation.v1.GenderB\f\xe2A\x01\x01\xbaH\x05\x82\x01\x02\x10\x01R\x06gender\x12)\n" +
+	"\tethnicity\x18\n" +
+	" \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18\x14R\tethnicity\x12\x98\x01\n" +
+	"\n" +
+	"birth_date\x18\v \x01(\tBy\xe2A\x01\x01\xbaHr\xba\x01o\n" +
+	"\n" +
+	"birth_date\x12%must be a date in the form YYYY-MM-DD\x1a:this == '' || this.matches('^[0-9]{4}-[0-9]{2}-[0-9]{2}$')R\tbirthDate\x12+\n" +
+	"\n" +
+	"occupation\x18\f \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x182R\n" +
+	"occupation\x12>\n" +
+	"\x14legal_representative\x18\r \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18dR\x13legalRepresentative\x12@\n" +
+	"\x15represented_party_ids\x18\x0e \x03(\tB\f\xe2A\x01\x01\xbaH\x05\x92\x01\x02\x10dR\x13representedPartyIds\"\xde\x03\n" +
+	"\rCourtReferral\x12|\n" +
+	"\n" +
+	"court_code\x18\x01 \x01(\tB]\xe2A\x01\x02\xbaHV\xba\x01O\n" +
+	"\x10court_code.blank\x12(required: the court's code, e.g. 甘1002\x1a\x11this.trim() != ''r\x02\x18\x14R\tcourtCode\x12*\n" +
+	"\n" +
+	"court_name\x18\x02 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18dR\tcourtName\x12\xb5\x01\n" +
+	"\x11court_case_number\x18\x03 \x01(\tB\x88\x01\xe2A\x01\x02\xbaH\x80\x01\xba\x01y\n" +
+	"\x17court_case_number.blank\x12Krequired: the court's case number, e.g. （2026）甘1002民诉前调123号\x1a\x11this.trim() != ''r\x02\x18dR\x0fcourtCaseNumber\x12H\n" +
+	"\tprocedure\x18\x04 \x01(\x0e2\x1c.mediation.v1.CourtProcedureB\f\xe2A\x01\x01\xbaH\x05\x82\x01\x02\x10\x01R\tprocedure\x12!\n" +
+	"\x05judge\x18\x05 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x182R\x05judge\"\xa5\x04\n" +
+	"\n" +
+	"Obligation\x127\n" +
+	"\x10obligor_party_id\x18\x01 \x01(\tB\r\xe2A\x01\x02\xbaH\x06r\x04\x10\x01\x18\x10R\x0eobligorPartyId\x125\n" +
+	"\x10obligee_party_id\x18\x02 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18\x10R\x0eobligeePartyId\x12t\n" +
+	"\vdescription\x18\x03 \x01(\tBR\xe2A\x01\x02\xbaHK\xba\x01C\n" +
+	"\x11description.blank\x12\x1brequired: must not be blank\x1a\x11this.trim() != ''r\x03\x18\xe8\aR\vdescription\x12\x9b\x01\n" +
+	"\x06amount\x18\x04 \x01(\tB\x82\x01\xe2A\x01\x01\xbaH{\xba\x01x\n" +
+	"\x06amount\x121must be an amount in yuan such as 5000 or 5000.50\x1a;this == '' || this.matches('^[0-9]{1,12}([.][0-9]{1,2})?$')R\x06amount\x12\x92\x01\n" +
+	"\bdue_date\x18\x05 \x01(\tBw\xe2A\x01\x01\xbaHp\xba\x01m\n" +
+	"\bdue_date\x12%must be a date in the form YYYY-MM-DD\x1a:this == '' || this.matches('^[0-9]{4}-[0-9]{2}-[0-9]{2}$')R\adueDate\"\xf7\x05\n" +
 	"\tAgreement\x12m\n" +
 	"\x05terms\x18\x01 \x01(\tBW\xe2A\x01\x02\xbaHP\xba\x01G\n" +
 	"\x15agreement.terms.blank\x12\x1brequired: must not be blank\x1a\x11this.trim() != ''r\x04\x18\xa0\x9c\x01R\x05terms\x12A\n" +
 	"\vrecord_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
-	"recordTime\"\xe9\b\n" +
+	"recordTime\x12=\n" +
+	"\x04form\x18\x03 \x01(\x0e2\x1b.mediation.v1.AgreementFormB\f\xe2A\x01\x01\xbaH\x05\x82\x01\x02\x10\x01R\x04form\x12\"\n" +
+	"\x05facts\x18\x04 \x01(\tB\f\xe2A\x01\x01\xbaH\x05r\x03\x18\x90NR\x05facts\x128\n" +
+	"\x10responsibilities\x18\x05 \x01(\tB\f\xe2A\x01\x01\xbaH\x05r\x03\x18\x90NR\x10responsibilities\x12H\n" +
+	"\vobligations\x18\x06 \x03(\v2\x18.mediation.v1.ObligationB\f\xe2A\x01\x01\xbaH\x05\x92\x01\x02\x10dR\vobligations\x12.\n" +
+	"\vperformance\x18\a \x01(\tB\f\xe2A\x01\x01\xbaH\x05r\x03\x18\x88'R\vperformance\x12\x95\x01\n" +
+	"\tsign_date\x18\b \x01(\tBx\xe2A\x01\x01\xbaHq\xba\x01n\n" +
+	"\tsign_date\x12%must be a date in the form YYYY-MM-DD\x1a:this == '' || this.matches('^[0-9]{4}-[0-9]{2}-[0-9]{2}$')R\bsignDate\x12%\n" +
+	"\x06copies\x18\t \x01(\x05B\r\xe2A\x01\x01\xbaH\x06\x1a\x04\x18d(\x00R\x06copies\x12'\n" +
+	"\brecorder\x18\n" +
+	" \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x182R\brecorder\x129\n" +
+	"\x15confirmation_deadline\x18\v \x01(\tB\x04\xe2A\x01\x03R\x14confirmationDeadline\"\xe6\x01\n" +
+	"\bDeadline\x125\n" +
+	"\bdue_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x12%\n" +
+	"\x0edays_remaining\x18\x02 \x01(\x05R\rdaysRemaining\x12\x18\n" +
+	"\aoverdue\x18\x03 \x01(\bR\aoverdue\x12'\n" +
+	"\x0fextension_count\x18\x04 \x01(\x05R\x0eextensionCount\x12%\n" +
+	"\x0emax_extensions\x18\x05 \x01(\x05R\rmaxExtensions\x12\x12\n" +
+	"\x04rule\x18\x06 \x01(\tR\x04rule\"\x80\x01\n" +
+	"\aFailure\x123\n" +
+	"\x06reason\x18\x01 \x01(\x0e2\x1b.mediation.v1.FailureReasonR\x06reason\x12\x18\n" +
+	"\adetails\x18\x02 \x01(\tR\adetails\x12&\n" +
+	"\x0freturn_to_court\x18\x03 \x01(\bR\rreturnToCourt\"\xd7\x02\n" +
+	"\x14JudicialConfirmation\x12=\n" +
+	"\frequest_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\vrequestTime\x12\x1d\n" +
+	"\n" +
+	"court_code\x18\x02 \x01(\tR\tcourtCode\x12\x1d\n" +
+	"\n" +
+	"court_name\x18\x03 \x01(\tR\tcourtName\x12>\n" +
+	"\bdecision\x18\x04 \x01(\x0e2\".mediation.v1.ConfirmationDecisionR\bdecision\x12?\n" +
+	"\rdecision_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\fdecisionTime\x12'\n" +
+	"\x0fdocument_number\x18\x06 \x01(\tR\x0edocumentNumber\x12\x18\n" +
+	"\aremarks\x18\a \x01(\tR\aremarks\"\xb6\x04\n" +
+	"\aSession\x12\x18\n" +
+	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12-\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x19.mediation.v1.SessionKindR\x04kind\x129\n" +
+	"\n" +
+	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12\x14\n" +
+	"\x05place\x18\x04 \x01(\tR\x05place\x12\x16\n" +
+	"\x06online\x18\x05 \x01(\bR\x06online\x12\"\n" +
+	"\fparticipants\x18\x06 \x03(\tR\fparticipants\x123\n" +
+	"\x06status\x18\a \x01(\x0e2\x1b.mediation.v1.SessionStatusR\x06status\x12\x18\n" +
+	"\aminutes\x18\b \x01(\tR\aminutes\x12\x16\n" +
+	"\x06result\x18\t \x01(\tR\x06result\x12#\n" +
+	"\rcancel_reason\x18\n" +
+	" \x01(\tR\fcancelReason\x12;\n" +
+	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime:O\xeaAL\n" +
+	"\x16mediationd.dev/Session\x12\x1fcases/{case}/sessions/{session}*\bsessions2\asession\"\xb0\x03\n" +
+	"\bFollowUp\x12\x18\n" +
+	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x129\n" +
+	"\n" +
+	"visit_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tvisitTime\x12\x18\n" +
+	"\avisitor\x18\x03 \x01(\tR\avisitor\x12\x1b\n" +
+	"\tparty_ids\x18\x04 \x03(\tR\bpartyIds\x12\x18\n" +
+	"\apurpose\x18\x05 \x01(\tR\apurpose\x12\x1a\n" +
+	"\bfindings\x18\x06 \x01(\tR\bfindings\x12N\n" +
+	"\x12performance_status\x18\a \x01(\x0e2\x1f.mediation.v1.PerformanceStatusR\x11performanceStatus\x12;\n" +
+	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime:U\xeaAR\n" +
+	"\x17mediationd.dev/FollowUp\x12\"cases/{case}/followUps/{follow_up}*\tfollowUps2\bfollowUp\"\x97\x0f\n" +
 	"\x04Case\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12%\n" +
 	"\vcase_number\x18\x02 \x01(\tB\x04\xe2A\x01\x03R\n" +
@@ -1055,14 +2869,29 @@ const file_mediation_v1_case_proto_rawDesc = "" +
 	"updateTime\x12?\n" +
 	"\n" +
 	"close_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\tcloseTime\x12\x18\n" +
-	"\x04etag\x18\x11 \x01(\tB\x04\xe2A\x01\x03R\x04etag:3\xeaA0\n" +
+	"\x04etag\x18\x11 \x01(\tB\x04\xe2A\x01\x03R\x04etag\x12H\n" +
+	"\x0ecourt_referral\x18\x12 \x01(\v2\x1b.mediation.v1.CourtReferralB\x04\xe2A\x01\x01R\rcourtReferral\x12)\n" +
+	"\rgroup_dispute\x18\x13 \x01(\bB\x04\xe2A\x01\x03R\fgroupDispute\x12-\n" +
+	"\x0fescalation_risk\x18\x14 \x01(\bB\x04\xe2A\x01\x01R\x0eescalationRisk\x12-\n" +
+	"\x0ffamily_violence\x18\x15 \x01(\bB\x04\xe2A\x01\x01R\x0efamilyViolence\x12-\n" +
+	"\x0fminors_involved\x18\x16 \x01(\bB\x04\xe2A\x01\x01R\x0eminorsInvolved\x12A\n" +
+	"\vaccept_time\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
+	"acceptTime\x128\n" +
+	"\bdeadline\x18\x18 \x01(\v2\x16.mediation.v1.DeadlineB\x04\xe2A\x01\x03R\bdeadline\x123\n" +
+	"\x12needs_reassignment\x18\x19 \x01(\bB\x04\xe2A\x01\x03R\x11needsReassignment\x125\n" +
+	"\afailure\x18\x1a \x01(\v2\x15.mediation.v1.FailureB\x04\xe2A\x01\x03R\afailure\x12]\n" +
+	"\x15judicial_confirmation\x18\x1b \x01(\v2\".mediation.v1.JudicialConfirmationB\x04\xe2A\x01\x03R\x14judicialConfirmation\x12T\n" +
+	"\x12performance_status\x18\x1c \x01(\x0e2\x1f.mediation.v1.PerformanceStatusB\x04\xe2A\x01\x03R\x11performanceStatus\x12,\n" +
+	"\x0ffollow_up_count\x18\x1d \x01(\x05B\x04\xe2A\x01\x03R\rfollowUpCount\x12)\n" +
+	"\rsession_count\x18\x1e \x01(\x05B\x04\xe2A\x01\x03R\fsessionCount\x123\n" +
+	"\x13no_follow_up_reason\x18\x1f \x01(\tB\x04\xe2A\x01\x03R\x10noFollowUpReason:3\xeaA0\n" +
 	"\x13mediationd.dev/Case\x12\fcases/{case}*\x05cases2\x04case\"\xae\x01\n" +
 	"\n" +
 	"Assignment\x12\"\n" +
 	"\forganization\x18\x01 \x01(\tR\forganization\x12\x1a\n" +
 	"\bmediator\x18\x02 \x01(\tR\bmediator\x123\n" +
 	"\x15previous_organization\x18\x03 \x01(\tR\x14previousOrganization\x12+\n" +
-	"\x11previous_mediator\x18\x04 \x01(\tR\x10previousMediator\"\xa0\x05\n" +
+	"\x11previous_mediator\x18\x04 \x01(\tR\x10previousMediator\"\x9d\t\n" +
 	"\tCaseEvent\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12\x1e\n" +
 	"\aversion\x18\x02 \x01(\x03B\x04\xe2A\x01\x03R\aversion\x126\n" +
@@ -1081,7 +2910,15 @@ const file_mediation_v1_case_proto_rawDesc = "" +
 	"\n" +
 	"assignment\x18\v \x01(\v2\x18.mediation.v1.AssignmentB\x04\xe2A\x01\x03R\n" +
 	"assignment\x12;\n" +
-	"\tagreement\x18\f \x01(\v2\x17.mediation.v1.AgreementB\x04\xe2A\x01\x03R\tagreement:Q\xeaAN\n" +
+	"\tagreement\x18\f \x01(\v2\x17.mediation.v1.AgreementB\x04\xe2A\x01\x03R\tagreement\x128\n" +
+	"\bdeadline\x18\r \x01(\v2\x16.mediation.v1.DeadlineB\x04\xe2A\x01\x03R\bdeadline\x126\n" +
+	"\x14consenting_party_ids\x18\x0e \x03(\tB\x04\xe2A\x01\x03R\x12consentingPartyIds\x125\n" +
+	"\asession\x18\x0f \x01(\v2\x15.mediation.v1.SessionB\x04\xe2A\x01\x03R\asession\x125\n" +
+	"\afailure\x18\x10 \x01(\v2\x15.mediation.v1.FailureB\x04\xe2A\x01\x03R\afailure\x12]\n" +
+	"\x15judicial_confirmation\x18\x11 \x01(\v2\".mediation.v1.JudicialConfirmationB\x04\xe2A\x01\x03R\x14judicialConfirmation\x12T\n" +
+	"\x12performance_status\x18\x12 \x01(\x0e2\x1f.mediation.v1.PerformanceStatusB\x04\xe2A\x01\x03R\x11performanceStatus\x129\n" +
+	"\tfollow_up\x18\x13 \x01(\v2\x16.mediation.v1.FollowUpB\x04\xe2A\x01\x03R\bfollowUp\x12+\n" +
+	"\x0echanged_fields\x18\x14 \x03(\tB\x04\xe2A\x01\x03R\rchangedFields:Q\xeaAN\n" +
 	"\x18mediationd.dev/CaseEvent\x12\x1bcases/{case}/events/{event}*\n" +
 	"caseEvents2\tcaseEvent*\xb8\x01\n" +
 	"\tCaseState\x12\x1a\n" +
@@ -1134,7 +2971,63 @@ const file_mediation_v1_case_proto_rawDesc = "" +
 	"\x14PARTY_ROLE_APPLICANT\x10\x01\x12\x19\n" +
 	"\x15PARTY_ROLE_RESPONDENT\x10\x02\x12\x1a\n" +
 	"\x16PARTY_ROLE_THIRD_PARTY\x10\x03\x12\x14\n" +
-	"\x10PARTY_ROLE_AGENT\x10\x04*\x9d\x02\n" +
+	"\x10PARTY_ROLE_AGENT\x10\x04*\x82\x01\n" +
+	"\tPartyKind\x12\x1a\n" +
+	"\x16PARTY_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19PARTY_KIND_NATURAL_PERSON\x10\x01\x12\x1b\n" +
+	"\x17PARTY_KIND_LEGAL_PERSON\x10\x02\x12\x1d\n" +
+	"\x19PARTY_KIND_UNINCORPORATED\x10\x03*\xf0\x01\n" +
+	"\x06IdType\x12\x17\n" +
+	"\x13ID_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18ID_TYPE_RESIDENT_ID_CARD\x10\x01\x12\x14\n" +
+	"\x10ID_TYPE_PASSPORT\x10\x02\x12\x1b\n" +
+	"\x17ID_TYPE_HK_MACAO_PERMIT\x10\x03\x12\x19\n" +
+	"\x15ID_TYPE_TAIWAN_PERMIT\x10\x04\x12&\n" +
+	"\"ID_TYPE_FOREIGN_PERMANENT_RESIDENT\x10\x05\x12&\n" +
+	"\"ID_TYPE_UNIFIED_SOCIAL_CREDIT_CODE\x10\x06\x12\x11\n" +
+	"\rID_TYPE_OTHER\x10\a*D\n" +
+	"\x06Gender\x12\x16\n" +
+	"\x12GENDER_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vGENDER_MALE\x10\x01\x12\x11\n" +
+	"\rGENDER_FEMALE\x10\x02*d\n" +
+	"\rAgreementForm\x12\x1e\n" +
+	"\x1aAGREEMENT_FORM_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16AGREEMENT_FORM_WRITTEN\x10\x01\x12\x17\n" +
+	"\x13AGREEMENT_FORM_ORAL\x10\x02*\xda\x02\n" +
+	"\rFailureReason\x12\x1e\n" +
+	"\x1aFAILURE_REASON_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cFAILURE_REASON_PARTY_REFUSES\x10\x01\x12$\n" +
+	" FAILURE_REASON_PARTY_UNREACHABLE\x10\x02\x12$\n" +
+	" FAILURE_REASON_POSITIONS_TOO_FAR\x10\x03\x12 \n" +
+	"\x1cFAILURE_REASON_OUTSIDE_SCOPE\x10\x04\x12$\n" +
+	" FAILURE_REASON_REFERRED_TO_COURT\x10\x05\x12*\n" +
+	"&FAILURE_REASON_REFERRED_TO_ARBITRATION\x10\x06\x12-\n" +
+	")FAILURE_REASON_REFERRED_TO_ADMINISTRATIVE\x10\a\x12\x18\n" +
+	"\x14FAILURE_REASON_OTHER\x10\b*\x85\x01\n" +
+	"\x14ConfirmationDecision\x12%\n" +
+	"!CONFIRMATION_DECISION_UNSPECIFIED\x10\x00\x12#\n" +
+	"\x1fCONFIRMATION_DECISION_CONFIRMED\x10\x01\x12!\n" +
+	"\x1dCONFIRMATION_DECISION_REFUSED\x10\x02*\xa8\x01\n" +
+	"\x11PerformanceStatus\x12\"\n" +
+	"\x1ePERFORMANCE_STATUS_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cPERFORMANCE_STATUS_PERFORMED\x10\x01\x12'\n" +
+	"#PERFORMANCE_STATUS_PARTLY_PERFORMED\x10\x02\x12$\n" +
+	" PERFORMANCE_STATUS_NOT_PERFORMED\x10\x03*\x95\x01\n" +
+	"\vSessionKind\x12\x1c\n" +
+	"\x18SESSION_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16SESSION_KIND_BILATERAL\x10\x01\x12\x1b\n" +
+	"\x17SESSION_KIND_TRILATERAL\x10\x02\x12\x17\n" +
+	"\x13SESSION_KIND_EXPERT\x10\x03\x12\x16\n" +
+	"\x12SESSION_KIND_JOINT\x10\x04*\x84\x01\n" +
+	"\rSessionStatus\x12\x1e\n" +
+	"\x1aSESSION_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18SESSION_STATUS_SCHEDULED\x10\x01\x12\x17\n" +
+	"\x13SESSION_STATUS_HELD\x10\x02\x12\x1c\n" +
+	"\x18SESSION_STATUS_CANCELLED\x10\x03*l\n" +
+	"\x0eCourtProcedure\x12\x1f\n" +
+	"\x1bCOURT_PROCEDURE_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18COURT_PROCEDURE_ORDINARY\x10\x01\x12\x1b\n" +
+	"\x17COURT_PROCEDURE_SUMMARY\x10\x02*\xff\x04\n" +
 	"\n" +
 	"CaseAction\x12\x1b\n" +
 	"\x17CASE_ACTION_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -1146,7 +3039,19 @@ const file_mediation_v1_case_proto_rawDesc = "" +
 	"\x1cCASE_ACTION_RECORD_AGREEMENT\x10\x06\x12\x1e\n" +
 	"\x1aCASE_ACTION_RECORD_FAILURE\x10\a\x12\x18\n" +
 	"\x14CASE_ACTION_WITHDRAW\x10\b\x12\x15\n" +
-	"\x11CASE_ACTION_CLOSE\x10\tBAZ?github.com/mediationd/mediationd/proto/mediation/v1;mediationv1b\x06proto3"
+	"\x11CASE_ACTION_CLOSE\x10\t\x12\x16\n" +
+	"\x12CASE_ACTION_UPDATE\x10\n" +
+	"\x12\x16\n" +
+	"\x12CASE_ACTION_RECUSE\x10\v\x12\x1f\n" +
+	"\x1bCASE_ACTION_EXTEND_DEADLINE\x10\f\x12\x1c\n" +
+	"\x18CASE_ACTION_MARK_OVERDUE\x10\r\x12 \n" +
+	"\x1cCASE_ACTION_SCHEDULE_SESSION\x10\x0e\x12\x1e\n" +
+	"\x1aCASE_ACTION_RECORD_SESSION\x10\x0f\x12\x1e\n" +
+	"\x1aCASE_ACTION_CANCEL_SESSION\x10\x10\x12$\n" +
+	" CASE_ACTION_REQUEST_CONFIRMATION\x10\x11\x12#\n" +
+	"\x1fCASE_ACTION_RECORD_CONFIRMATION\x10\x12\x12\"\n" +
+	"\x1eCASE_ACTION_RECORD_PERFORMANCE\x10\x13\x12 \n" +
+	"\x1cCASE_ACTION_RECORD_FOLLOW_UP\x10\x14BAZ?github.com/mediationd/mediationd/proto/mediation/v1;mediationv1b\x06proto3"
 
 var (
 	file_mediation_v1_case_proto_rawDescOnce sync.Once
@@ -1160,46 +3065,94 @@ func file_mediation_v1_case_proto_rawDescGZIP() []byte {
 	return file_mediation_v1_case_proto_rawDescData
 }
 
-var file_mediation_v1_case_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_mediation_v1_case_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_mediation_v1_case_proto_enumTypes = make([]protoimpl.EnumInfo, 16)
+var file_mediation_v1_case_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_mediation_v1_case_proto_goTypes = []any{
 	(CaseState)(0),                // 0: mediation.v1.CaseState
 	(CaseOutcome)(0),              // 1: mediation.v1.CaseOutcome
 	(DisputeType)(0),              // 2: mediation.v1.DisputeType
 	(CaseSource)(0),               // 3: mediation.v1.CaseSource
 	(PartyRole)(0),                // 4: mediation.v1.PartyRole
-	(CaseAction)(0),               // 5: mediation.v1.CaseAction
-	(*Party)(nil),                 // 6: mediation.v1.Party
-	(*Agreement)(nil),             // 7: mediation.v1.Agreement
-	(*Case)(nil),                  // 8: mediation.v1.Case
-	(*Assignment)(nil),            // 9: mediation.v1.Assignment
-	(*CaseEvent)(nil),             // 10: mediation.v1.CaseEvent
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(PartyKind)(0),                // 5: mediation.v1.PartyKind
+	(IdType)(0),                   // 6: mediation.v1.IdType
+	(Gender)(0),                   // 7: mediation.v1.Gender
+	(AgreementForm)(0),            // 8: mediation.v1.AgreementForm
+	(FailureReason)(0),            // 9: mediation.v1.FailureReason
+	(ConfirmationDecision)(0),     // 10: mediation.v1.ConfirmationDecision
+	(PerformanceStatus)(0),        // 11: mediation.v1.PerformanceStatus
+	(SessionKind)(0),              // 12: mediation.v1.SessionKind
+	(SessionStatus)(0),            // 13: mediation.v1.SessionStatus
+	(CourtProcedure)(0),           // 14: mediation.v1.CourtProcedure
+	(CaseAction)(0),               // 15: mediation.v1.CaseAction
+	(*Party)(nil),                 // 16: mediation.v1.Party
+	(*CourtReferral)(nil),         // 17: mediation.v1.CourtReferral
+	(*Obligation)(nil),            // 18: mediation.v1.Obligation
+	(*Agreement)(nil),             // 19: mediation.v1.Agreement
+	(*Deadline)(nil),              // 20: mediation.v1.Deadline
+	(*Failure)(nil),               // 21: mediation.v1.Failure
+	(*JudicialConfirmation)(nil),  // 22: mediation.v1.JudicialConfirmation
+	(*Session)(nil),               // 23: mediation.v1.Session
+	(*FollowUp)(nil),              // 24: mediation.v1.FollowUp
+	(*Case)(nil),                  // 25: mediation.v1.Case
+	(*Assignment)(nil),            // 26: mediation.v1.Assignment
+	(*CaseEvent)(nil),             // 27: mediation.v1.CaseEvent
+	(*timestamppb.Timestamp)(nil), // 28: google.protobuf.Timestamp
 }
 var file_mediation_v1_case_proto_depIdxs = []int32{
 	4,  // 0: mediation.v1.Party.role:type_name -> mediation.v1.PartyRole
-	11, // 1: mediation.v1.Agreement.record_time:type_name -> google.protobuf.Timestamp
-	0,  // 2: mediation.v1.Case.state:type_name -> mediation.v1.CaseState
-	1,  // 3: mediation.v1.Case.outcome:type_name -> mediation.v1.CaseOutcome
-	2,  // 4: mediation.v1.Case.dispute_type:type_name -> mediation.v1.DisputeType
-	3,  // 5: mediation.v1.Case.source:type_name -> mediation.v1.CaseSource
-	6,  // 6: mediation.v1.Case.parties:type_name -> mediation.v1.Party
-	7,  // 7: mediation.v1.Case.agreement:type_name -> mediation.v1.Agreement
-	11, // 8: mediation.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	11, // 9: mediation.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	11, // 10: mediation.v1.Case.close_time:type_name -> google.protobuf.Timestamp
-	5,  // 11: mediation.v1.CaseEvent.action:type_name -> mediation.v1.CaseAction
-	0,  // 12: mediation.v1.CaseEvent.from_state:type_name -> mediation.v1.CaseState
-	0,  // 13: mediation.v1.CaseEvent.to_state:type_name -> mediation.v1.CaseState
-	1,  // 14: mediation.v1.CaseEvent.outcome:type_name -> mediation.v1.CaseOutcome
-	11, // 15: mediation.v1.CaseEvent.occur_time:type_name -> google.protobuf.Timestamp
-	9,  // 16: mediation.v1.CaseEvent.assignment:type_name -> mediation.v1.Assignment
-	7,  // 17: mediation.v1.CaseEvent.agreement:type_name -> mediation.v1.Agreement
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	5,  // 1: mediation.v1.Party.kind:type_name -> mediation.v1.PartyKind
+	6,  // 2: mediation.v1.Party.id_type:type_name -> mediation.v1.IdType
+	7,  // 3: mediation.v1.Party.gender:type_name -> mediation.v1.Gender
+	14, // 4: mediation.v1.CourtReferral.procedure:type_name -> mediation.v1.CourtProcedure
+	28, // 5: mediation.v1.Agreement.record_time:type_name -> google.protobuf.Timestamp
+	8,  // 6: mediation.v1.Agreement.form:type_name -> mediation.v1.AgreementForm
+	18, // 7: mediation.v1.Agreement.obligations:type_name -> mediation.v1.Obligation
+	28, // 8: mediation.v1.Deadline.due_time:type_name -> google.protobuf.Timestamp
+	9,  // 9: mediation.v1.Failure.reason:type_name -> mediation.v1.FailureReason
+	28, // 10: mediation.v1.JudicialConfirmation.request_time:type_name -> google.protobuf.Timestamp
+	10, // 11: mediation.v1.JudicialConfirmation.decision:type_name -> mediation.v1.ConfirmationDecision
+	28, // 12: mediation.v1.JudicialConfirmation.decision_time:type_name -> google.protobuf.Timestamp
+	12, // 13: mediation.v1.Session.kind:type_name -> mediation.v1.SessionKind
+	28, // 14: mediation.v1.Session.start_time:type_name -> google.protobuf.Timestamp
+	13, // 15: mediation.v1.Session.status:type_name -> mediation.v1.SessionStatus
+	28, // 16: mediation.v1.Session.create_time:type_name -> google.protobuf.Timestamp
+	28, // 17: mediation.v1.Session.update_time:type_name -> google.protobuf.Timestamp
+	28, // 18: mediation.v1.FollowUp.visit_time:type_name -> google.protobuf.Timestamp
+	11, // 19: mediation.v1.FollowUp.performance_status:type_name -> mediation.v1.PerformanceStatus
+	28, // 20: mediation.v1.FollowUp.create_time:type_name -> google.protobuf.Timestamp
+	0,  // 21: mediation.v1.Case.state:type_name -> mediation.v1.CaseState
+	1,  // 22: mediation.v1.Case.outcome:type_name -> mediation.v1.CaseOutcome
+	2,  // 23: mediation.v1.Case.dispute_type:type_name -> mediation.v1.DisputeType
+	3,  // 24: mediation.v1.Case.source:type_name -> mediation.v1.CaseSource
+	16, // 25: mediation.v1.Case.parties:type_name -> mediation.v1.Party
+	19, // 26: mediation.v1.Case.agreement:type_name -> mediation.v1.Agreement
+	28, // 27: mediation.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	28, // 28: mediation.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	28, // 29: mediation.v1.Case.close_time:type_name -> google.protobuf.Timestamp
+	17, // 30: mediation.v1.Case.court_referral:type_name -> mediation.v1.CourtReferral
+	28, // 31: mediation.v1.Case.accept_time:type_name -> google.protobuf.Timestamp
+	20, // 32: mediation.v1.Case.deadline:type_name -> mediation.v1.Deadline
+	21, // 33: mediation.v1.Case.failure:type_name -> mediation.v1.Failure
+	22, // 34: mediation.v1.Case.judicial_confirmation:type_name -> mediation.v1.JudicialConfirmation
+	11, // 35: mediation.v1.Case.performance_status:type_name -> mediation.v1.PerformanceStatus
+	15, // 36: mediation.v1.CaseEvent.action:type_name -> mediation.v1.CaseAction
+	0,  // 37: mediation.v1.CaseEvent.from_state:type_name -> mediation.v1.CaseState
+	0,  // 38: mediation.v1.CaseEvent.to_state:type_name -> mediation.v1.CaseState
+	1,  // 39: mediation.v1.CaseEvent.outcome:type_name -> mediation.v1.CaseOutcome
+	28, // 40: mediation.v1.CaseEvent.occur_time:type_name -> google.protobuf.Timestamp
+	26, // 41: mediation.v1.CaseEvent.assignment:type_name -> mediation.v1.Assignment
+	19, // 42: mediation.v1.CaseEvent.agreement:type_name -> mediation.v1.Agreement
+	20, // 43: mediation.v1.CaseEvent.deadline:type_name -> mediation.v1.Deadline
+	23, // 44: mediation.v1.CaseEvent.session:type_name -> mediation.v1.Session
+	21, // 45: mediation.v1.CaseEvent.failure:type_name -> mediation.v1.Failure
+	22, // 46: mediation.v1.CaseEvent.judicial_confirmation:type_name -> mediation.v1.JudicialConfirmation
+	11, // 47: mediation.v1.CaseEvent.performance_status:type_name -> mediation.v1.PerformanceStatus
+	24, // 48: mediation.v1.CaseEvent.follow_up:type_name -> mediation.v1.FollowUp
+	49, // [49:49] is the sub-list for method output_type
+	49, // [49:49] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_mediation_v1_case_proto_init() }
@@ -1212,8 +3165,8 @@ func file_mediation_v1_case_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mediation_v1_case_proto_rawDesc), len(file_mediation_v1_case_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   5,
+			NumEnums:      16,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

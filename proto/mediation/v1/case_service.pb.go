@@ -12,6 +12,8 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -231,9 +233,12 @@ type ListCasesRequest struct {
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// An AIP-160 filter. Fields: state, outcome, dispute_type, source,
 	// region_code (a city or province code matches every county below it),
-	// organization, mediator, case_number, create_time, update_time. Example:
-	// `state = MEDIATING AND region_code = "621002"`. OR binds tighter than
-	// AND.
+	// organization, mediator, case_number, court_code, court_case_number,
+	// create_time, update_time, accept_time, due_time, close_time, overdue,
+	// needs_reassignment, group_dispute, escalation_risk, family_violence,
+	// minors_involved, performance_status. Example:
+	// `state = MEDIATING AND region_code = "621002" AND overdue = true`. OR
+	// binds tighter than AND.
 	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
 	// `create_time desc` (the default, newest first) or `create_time`
 	// (oldest first).
@@ -1532,7 +1537,9 @@ type RecordFailureRequest struct {
 	// See AcceptCaseRequest.request_id.
 	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Why mediation failed.
-	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The reason, structured; UNSPECIFIED is taken as OTHER.
+	ReasonCode    FailureReason `protobuf:"varint,5,opt,name=reason_code,json=reasonCode,proto3,enum=mediation.v1.FailureReason" json:"reason_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1593,6 +1600,13 @@ func (x *RecordFailureRequest) GetReason() string {
 		return x.Reason
 	}
 	return ""
+}
+
+func (x *RecordFailureRequest) GetReasonCode() FailureReason {
+	if x != nil {
+		return x.ReasonCode
+	}
+	return FailureReason_FAILURE_REASON_UNSPECIFIED
 }
 
 // Response of RecordFailure.
@@ -1788,9 +1802,11 @@ type CloseCaseRequest struct {
 	// See AcceptCaseRequest.request_id.
 	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// An optional remark kept in the history.
-	Comment       string `protobuf:"bytes,4,opt,name=comment,proto3" json:"comment,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Comment string `protobuf:"bytes,4,opt,name=comment,proto3" json:"comment,omitempty"`
+	// Why no follow-up visit was made; required when none is recorded.
+	NoFollowUpReason string `protobuf:"bytes,5,opt,name=no_follow_up_reason,json=noFollowUpReason,proto3" json:"no_follow_up_reason,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CloseCaseRequest) Reset() {
@@ -1851,6 +1867,13 @@ func (x *CloseCaseRequest) GetComment() string {
 	return ""
 }
 
+func (x *CloseCaseRequest) GetNoFollowUpReason() string {
+	if x != nil {
+		return x.NoFollowUpReason
+	}
+	return ""
+}
+
 // Response of CloseCase.
 type CloseCaseResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1906,11 +1929,2028 @@ func (x *CloseCaseResponse) GetEvent() *CaseEvent {
 	return nil
 }
 
+// Request for UpdateCase.
+type UpdateCaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case with its name, its etag (optional: when given, the change is
+	// refused with ABORTED if the case changed since) and the fields to change.
+	Case *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// The fields to change: summary, dispute_type, parties, escalation_risk,
+	// family_violence, minors_involved. Required: an update names what it
+	// changes.
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// See AcceptCaseRequest.request_id.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateCaseRequest) Reset() {
+	*x = UpdateCaseRequest{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCaseRequest) ProtoMessage() {}
+
+func (x *UpdateCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCaseRequest.ProtoReflect.Descriptor instead.
+func (*UpdateCaseRequest) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *UpdateCaseRequest) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *UpdateCaseRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+func (x *UpdateCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Response of UpdateCase.
+type UpdateCaseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case after the change.
+	Case *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// The history event the change appended.
+	Event         *CaseEvent `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateCaseResponse) Reset() {
+	*x = UpdateCaseResponse{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCaseResponse) ProtoMessage() {}
+
+func (x *UpdateCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCaseResponse.ProtoReflect.Descriptor instead.
+func (*UpdateCaseResponse) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *UpdateCaseResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *UpdateCaseResponse) GetEvent() *CaseEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+// Request for RecuseCase.
+type RecuseCaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case, `cases/{case}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// See AcceptCaseRequest.etag.
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// See AcceptCaseRequest.request_id.
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Why the mediator withdraws (回避).
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecuseCaseRequest) Reset() {
+	*x = RecuseCaseRequest{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecuseCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecuseCaseRequest) ProtoMessage() {}
+
+func (x *RecuseCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecuseCaseRequest.ProtoReflect.Descriptor instead.
+func (*RecuseCaseRequest) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *RecuseCaseRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RecuseCaseRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *RecuseCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RecuseCaseRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Response of RecuseCase.
+type RecuseCaseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case after the action.
+	Case *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// The history event the action appended.
+	Event         *CaseEvent `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecuseCaseResponse) Reset() {
+	*x = RecuseCaseResponse{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecuseCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecuseCaseResponse) ProtoMessage() {}
+
+func (x *RecuseCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecuseCaseResponse.ProtoReflect.Descriptor instead.
+func (*RecuseCaseResponse) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *RecuseCaseResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *RecuseCaseResponse) GetEvent() *CaseEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+// Request for ExtendDeadline.
+type ExtendDeadlineRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case, `cases/{case}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// See AcceptCaseRequest.etag.
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// See AcceptCaseRequest.request_id.
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Why the time limit is extended.
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The parties who consented, by Party.id; every applicant and respondent
+	// must consent.
+	ConsentingPartyIds []string `protobuf:"bytes,5,rep,name=consenting_party_ids,json=consentingPartyIds,proto3" json:"consenting_party_ids,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ExtendDeadlineRequest) Reset() {
+	*x = ExtendDeadlineRequest{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtendDeadlineRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtendDeadlineRequest) ProtoMessage() {}
+
+func (x *ExtendDeadlineRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtendDeadlineRequest.ProtoReflect.Descriptor instead.
+func (*ExtendDeadlineRequest) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ExtendDeadlineRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ExtendDeadlineRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *ExtendDeadlineRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ExtendDeadlineRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ExtendDeadlineRequest) GetConsentingPartyIds() []string {
+	if x != nil {
+		return x.ConsentingPartyIds
+	}
+	return nil
+}
+
+// Response of ExtendDeadline.
+type ExtendDeadlineResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case after the action.
+	Case *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// The history event the action appended.
+	Event         *CaseEvent `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExtendDeadlineResponse) Reset() {
+	*x = ExtendDeadlineResponse{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtendDeadlineResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtendDeadlineResponse) ProtoMessage() {}
+
+func (x *ExtendDeadlineResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtendDeadlineResponse.ProtoReflect.Descriptor instead.
+func (*ExtendDeadlineResponse) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ExtendDeadlineResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *ExtendDeadlineResponse) GetEvent() *CaseEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+// Request for ScheduleSession.
+type ScheduleSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case, `cases/{case}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// See AcceptCaseRequest.etag.
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// See AcceptCaseRequest.request_id.
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The form of the session; BILATERAL when not given.
+	Kind SessionKind `protobuf:"varint,4,opt,name=kind,proto3,enum=mediation.v1.SessionKind" json:"kind,omitempty"`
+	// When it starts.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Where it takes place; required unless online.
+	Place string `protobuf:"bytes,6,opt,name=place,proto3" json:"place,omitempty"`
+	// Whether it takes place online.
+	Online bool `protobuf:"varint,7,opt,name=online,proto3" json:"online,omitempty"`
+	// Who takes part.
+	Participants  []string `protobuf:"bytes,8,rep,name=participants,proto3" json:"participants,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduleSessionRequest) Reset() {
+	*x = ScheduleSessionRequest{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduleSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduleSessionRequest) ProtoMessage() {}
+
+func (x *ScheduleSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduleSessionRequest.ProtoReflect.Descriptor instead.
+func (*ScheduleSessionRequest) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ScheduleSessionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ScheduleSessionRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *ScheduleSessionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ScheduleSessionRequest) GetKind() SessionKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SessionKind_SESSION_KIND_UNSPECIFIED
+}
+
+func (x *ScheduleSessionRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ScheduleSessionRequest) GetPlace() string {
+	if x != nil {
+		return x.Place
+	}
+	return ""
+}
+
+func (x *ScheduleSessionRequest) GetOnline() bool {
+	if x != nil {
+		return x.Online
+	}
+	return false
+}
+
+func (x *ScheduleSessionRequest) GetParticipants() []string {
+	if x != nil {
+		return x.Participants
+	}
+	return nil
+}
+
+// Response of ScheduleSession.
+type ScheduleSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case after the action.
+	Case *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// The history event the action appended.
+	Event *CaseEvent `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`
+	// The session scheduled.
+	Session       *Session `protobuf:"bytes,3,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduleSessionResponse) Reset() {
+	*x = ScheduleSessionResponse{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduleSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduleSessionResponse) ProtoMessage() {}
+
+func (x *ScheduleSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduleSessionResponse.ProtoReflect.Descriptor instead.
+func (*ScheduleSessionResponse) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ScheduleSessionResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *ScheduleSessionResponse) GetEvent() *CaseEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *ScheduleSessionResponse) GetSession() *Session {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+// Request for RecordSession.
+type RecordSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case, `cases/{case}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// See AcceptCaseRequest.etag.
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// See AcceptCaseRequest.request_id.
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The session, `cases/{case}/sessions/{n}`.
+	Session string `protobuf:"bytes,4,opt,name=session,proto3" json:"session,omitempty"`
+	// The minutes (调解笔录).
+	Minutes string `protobuf:"bytes,5,opt,name=minutes,proto3" json:"minutes,omitempty"`
+	// The result of the session, e.g. 双方同意继续协商.
+	Result        string `protobuf:"bytes,6,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordSessionRequest) Reset() {
+	*x = RecordSessionRequest{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordSessionRequest) ProtoMessage() {}
+
+func (x *RecordSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordSessionRequest.ProtoReflect.Descriptor instead.
+func (*RecordSessionRequest) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *RecordSessionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RecordSessionRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *RecordSessionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RecordSessionRequest) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *RecordSessionRequest) GetMinutes() string {
+	if x != nil {
+		return x.Minutes
+	}
+	return ""
+}
+
+func (x *RecordSessionRequest) GetResult() string {
+	if x != nil {
+		return x.Result
+	}
+	return ""
+}
+
+// Response of RecordSession.
+type RecordSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case after the action.
+	Case *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// The history event the action appended.
+	Event *CaseEvent `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`
+	// The session after the action.
+	Session       *Session `protobuf:"bytes,3,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordSessionResponse) Reset() {
+	*x = RecordSessionResponse{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordSessionResponse) ProtoMessage() {}
+
+func (x *RecordSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordSessionResponse.ProtoReflect.Descriptor instead.
+func (*RecordSessionResponse) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RecordSessionResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *RecordSessionResponse) GetEvent() *CaseEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *RecordSessionResponse) GetSession() *Session {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+// Request for CancelSession.
+type CancelSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case, `cases/{case}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// See AcceptCaseRequest.etag.
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// See AcceptCaseRequest.request_id.
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The session, `cases/{case}/sessions/{n}`.
+	Session string `protobuf:"bytes,4,opt,name=session,proto3" json:"session,omitempty"`
+	// Why it is cancelled.
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelSessionRequest) Reset() {
+	*x = CancelSessionRequest{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelSessionRequest) ProtoMessage() {}
+
+func (x *CancelSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelSessionRequest.ProtoReflect.Descriptor instead.
+func (*CancelSessionRequest) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *CancelSessionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CancelSessionRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *CancelSessionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CancelSessionRequest) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *CancelSessionRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Response of CancelSession.
+type CancelSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case after the action.
+	Case *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// The history event the action appended.
+	Event *CaseEvent `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`
+	// The session after the action.
+	Session       *Session `protobuf:"bytes,3,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelSessionResponse) Reset() {
+	*x = CancelSessionResponse{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelSessionResponse) ProtoMessage() {}
+
+func (x *CancelSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelSessionResponse.ProtoReflect.Descriptor instead.
+func (*CancelSessionResponse) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *CancelSessionResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *CancelSessionResponse) GetEvent() *CaseEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *CancelSessionResponse) GetSession() *Session {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+// Request for ListCaseSessions.
+type ListCaseSessionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case, `cases/{case}`.
+	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCaseSessionsRequest) Reset() {
+	*x = ListCaseSessionsRequest{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCaseSessionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCaseSessionsRequest) ProtoMessage() {}
+
+func (x *ListCaseSessionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCaseSessionsRequest.ProtoReflect.Descriptor instead.
+func (*ListCaseSessionsRequest) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ListCaseSessionsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+// Response of ListCaseSessions.
+type ListCaseSessionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The sessions, in order.
+	Sessions      []*Session `protobuf:"bytes,1,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCaseSessionsResponse) Reset() {
+	*x = ListCaseSessionsResponse{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCaseSessionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCaseSessionsResponse) ProtoMessage() {}
+
+func (x *ListCaseSessionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCaseSessionsResponse.ProtoReflect.Descriptor instead.
+func (*ListCaseSessionsResponse) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ListCaseSessionsResponse) GetSessions() []*Session {
+	if x != nil {
+		return x.Sessions
+	}
+	return nil
+}
+
+// Request for RequestJudicialConfirmation.
+type RequestJudicialConfirmationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case, `cases/{case}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// See AcceptCaseRequest.etag.
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// See AcceptCaseRequest.request_id.
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The court applied to, by its code, e.g. 甘1002.
+	CourtCode string `protobuf:"bytes,4,opt,name=court_code,json=courtCode,proto3" json:"court_code,omitempty"`
+	// The court's name.
+	CourtName string `protobuf:"bytes,5,opt,name=court_name,json=courtName,proto3" json:"court_name,omitempty"`
+	// When the parties applied; now when not given.
+	RequestTime   *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=request_time,json=requestTime,proto3" json:"request_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestJudicialConfirmationRequest) Reset() {
+	*x = RequestJudicialConfirmationRequest{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestJudicialConfirmationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestJudicialConfirmationRequest) ProtoMessage() {}
+
+func (x *RequestJudicialConfirmationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestJudicialConfirmationRequest.ProtoReflect.Descriptor instead.
+func (*RequestJudicialConfirmationRequest) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *RequestJudicialConfirmationRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RequestJudicialConfirmationRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *RequestJudicialConfirmationRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RequestJudicialConfirmationRequest) GetCourtCode() string {
+	if x != nil {
+		return x.CourtCode
+	}
+	return ""
+}
+
+func (x *RequestJudicialConfirmationRequest) GetCourtName() string {
+	if x != nil {
+		return x.CourtName
+	}
+	return ""
+}
+
+func (x *RequestJudicialConfirmationRequest) GetRequestTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RequestTime
+	}
+	return nil
+}
+
+// Response of RequestJudicialConfirmation.
+type RequestJudicialConfirmationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case after the action.
+	Case *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// The history event the action appended.
+	Event         *CaseEvent `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestJudicialConfirmationResponse) Reset() {
+	*x = RequestJudicialConfirmationResponse{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestJudicialConfirmationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestJudicialConfirmationResponse) ProtoMessage() {}
+
+func (x *RequestJudicialConfirmationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestJudicialConfirmationResponse.ProtoReflect.Descriptor instead.
+func (*RequestJudicialConfirmationResponse) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *RequestJudicialConfirmationResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *RequestJudicialConfirmationResponse) GetEvent() *CaseEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+// Request for RecordConfirmationDecision.
+type RecordConfirmationDecisionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case, `cases/{case}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// See AcceptCaseRequest.etag.
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// See AcceptCaseRequest.request_id.
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The decision.
+	Decision ConfirmationDecision `protobuf:"varint,4,opt,name=decision,proto3,enum=mediation.v1.ConfirmationDecision" json:"decision,omitempty"`
+	// The court's document number, e.g. （2026）甘1002民特12号.
+	DocumentNumber string `protobuf:"bytes,5,opt,name=document_number,json=documentNumber,proto3" json:"document_number,omitempty"`
+	// Remarks, such as the grounds of a refusal.
+	Remarks string `protobuf:"bytes,6,opt,name=remarks,proto3" json:"remarks,omitempty"`
+	// When the court decided; now when not given.
+	DecisionTime  *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=decision_time,json=decisionTime,proto3" json:"decision_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordConfirmationDecisionRequest) Reset() {
+	*x = RecordConfirmationDecisionRequest{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordConfirmationDecisionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordConfirmationDecisionRequest) ProtoMessage() {}
+
+func (x *RecordConfirmationDecisionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordConfirmationDecisionRequest.ProtoReflect.Descriptor instead.
+func (*RecordConfirmationDecisionRequest) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *RecordConfirmationDecisionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RecordConfirmationDecisionRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *RecordConfirmationDecisionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RecordConfirmationDecisionRequest) GetDecision() ConfirmationDecision {
+	if x != nil {
+		return x.Decision
+	}
+	return ConfirmationDecision_CONFIRMATION_DECISION_UNSPECIFIED
+}
+
+func (x *RecordConfirmationDecisionRequest) GetDocumentNumber() string {
+	if x != nil {
+		return x.DocumentNumber
+	}
+	return ""
+}
+
+func (x *RecordConfirmationDecisionRequest) GetRemarks() string {
+	if x != nil {
+		return x.Remarks
+	}
+	return ""
+}
+
+func (x *RecordConfirmationDecisionRequest) GetDecisionTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DecisionTime
+	}
+	return nil
+}
+
+// Response of RecordConfirmationDecision.
+type RecordConfirmationDecisionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case after the action.
+	Case *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// The history event the action appended.
+	Event         *CaseEvent `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordConfirmationDecisionResponse) Reset() {
+	*x = RecordConfirmationDecisionResponse{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordConfirmationDecisionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordConfirmationDecisionResponse) ProtoMessage() {}
+
+func (x *RecordConfirmationDecisionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordConfirmationDecisionResponse.ProtoReflect.Descriptor instead.
+func (*RecordConfirmationDecisionResponse) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *RecordConfirmationDecisionResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *RecordConfirmationDecisionResponse) GetEvent() *CaseEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+// Request for RecordPerformance.
+type RecordPerformanceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case, `cases/{case}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// See AcceptCaseRequest.etag.
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// See AcceptCaseRequest.request_id.
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The performance status.
+	Status PerformanceStatus `protobuf:"varint,4,opt,name=status,proto3,enum=mediation.v1.PerformanceStatus" json:"status,omitempty"`
+	// What was performed and what not.
+	Remarks       string `protobuf:"bytes,5,opt,name=remarks,proto3" json:"remarks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordPerformanceRequest) Reset() {
+	*x = RecordPerformanceRequest{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordPerformanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordPerformanceRequest) ProtoMessage() {}
+
+func (x *RecordPerformanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordPerformanceRequest.ProtoReflect.Descriptor instead.
+func (*RecordPerformanceRequest) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *RecordPerformanceRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RecordPerformanceRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *RecordPerformanceRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RecordPerformanceRequest) GetStatus() PerformanceStatus {
+	if x != nil {
+		return x.Status
+	}
+	return PerformanceStatus_PERFORMANCE_STATUS_UNSPECIFIED
+}
+
+func (x *RecordPerformanceRequest) GetRemarks() string {
+	if x != nil {
+		return x.Remarks
+	}
+	return ""
+}
+
+// Response of RecordPerformance.
+type RecordPerformanceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case after the action.
+	Case *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// The history event the action appended.
+	Event         *CaseEvent `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordPerformanceResponse) Reset() {
+	*x = RecordPerformanceResponse{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordPerformanceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordPerformanceResponse) ProtoMessage() {}
+
+func (x *RecordPerformanceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordPerformanceResponse.ProtoReflect.Descriptor instead.
+func (*RecordPerformanceResponse) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *RecordPerformanceResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *RecordPerformanceResponse) GetEvent() *CaseEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+// Request for RecordFollowUp.
+type RecordFollowUpRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case, `cases/{case}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// See AcceptCaseRequest.etag.
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// See AcceptCaseRequest.request_id.
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// When the visit took place; now when not given.
+	VisitTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=visit_time,json=visitTime,proto3" json:"visit_time,omitempty"`
+	// Who made the visit (回访人); the caller when not given.
+	Visitor string `protobuf:"bytes,5,opt,name=visitor,proto3" json:"visitor,omitempty"`
+	// The parties visited, by Party.id.
+	PartyIds []string `protobuf:"bytes,6,rep,name=party_ids,json=partyIds,proto3" json:"party_ids,omitempty"`
+	// Why (回访事由).
+	Purpose string `protobuf:"bytes,7,opt,name=purpose,proto3" json:"purpose,omitempty"`
+	// What was found (回访情况).
+	Findings string `protobuf:"bytes,8,opt,name=findings,proto3" json:"findings,omitempty"`
+	// The performance status found, if checked.
+	PerformanceStatus PerformanceStatus `protobuf:"varint,9,opt,name=performance_status,json=performanceStatus,proto3,enum=mediation.v1.PerformanceStatus" json:"performance_status,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *RecordFollowUpRequest) Reset() {
+	*x = RecordFollowUpRequest{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordFollowUpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordFollowUpRequest) ProtoMessage() {}
+
+func (x *RecordFollowUpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordFollowUpRequest.ProtoReflect.Descriptor instead.
+func (*RecordFollowUpRequest) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *RecordFollowUpRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RecordFollowUpRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *RecordFollowUpRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RecordFollowUpRequest) GetVisitTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.VisitTime
+	}
+	return nil
+}
+
+func (x *RecordFollowUpRequest) GetVisitor() string {
+	if x != nil {
+		return x.Visitor
+	}
+	return ""
+}
+
+func (x *RecordFollowUpRequest) GetPartyIds() []string {
+	if x != nil {
+		return x.PartyIds
+	}
+	return nil
+}
+
+func (x *RecordFollowUpRequest) GetPurpose() string {
+	if x != nil {
+		return x.Purpose
+	}
+	return ""
+}
+
+func (x *RecordFollowUpRequest) GetFindings() string {
+	if x != nil {
+		return x.Findings
+	}
+	return ""
+}
+
+func (x *RecordFollowUpRequest) GetPerformanceStatus() PerformanceStatus {
+	if x != nil {
+		return x.PerformanceStatus
+	}
+	return PerformanceStatus_PERFORMANCE_STATUS_UNSPECIFIED
+}
+
+// Response of RecordFollowUp.
+type RecordFollowUpResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case after the action.
+	Case *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// The history event the action appended.
+	Event *CaseEvent `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`
+	// The visit recorded.
+	FollowUp      *FollowUp `protobuf:"bytes,3,opt,name=follow_up,json=followUp,proto3" json:"follow_up,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordFollowUpResponse) Reset() {
+	*x = RecordFollowUpResponse{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordFollowUpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordFollowUpResponse) ProtoMessage() {}
+
+func (x *RecordFollowUpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordFollowUpResponse.ProtoReflect.Descriptor instead.
+func (*RecordFollowUpResponse) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *RecordFollowUpResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *RecordFollowUpResponse) GetEvent() *CaseEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *RecordFollowUpResponse) GetFollowUp() *FollowUp {
+	if x != nil {
+		return x.FollowUp
+	}
+	return nil
+}
+
+// Request for ListCaseFollowUps.
+type ListCaseFollowUpsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case, `cases/{case}`.
+	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCaseFollowUpsRequest) Reset() {
+	*x = ListCaseFollowUpsRequest{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCaseFollowUpsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCaseFollowUpsRequest) ProtoMessage() {}
+
+func (x *ListCaseFollowUpsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCaseFollowUpsRequest.ProtoReflect.Descriptor instead.
+func (*ListCaseFollowUpsRequest) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ListCaseFollowUpsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+// Response of ListCaseFollowUps.
+type ListCaseFollowUpsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The visits, in order.
+	FollowUps     []*FollowUp `protobuf:"bytes,1,rep,name=follow_ups,json=followUps,proto3" json:"follow_ups,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCaseFollowUpsResponse) Reset() {
+	*x = ListCaseFollowUpsResponse{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCaseFollowUpsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCaseFollowUpsResponse) ProtoMessage() {}
+
+func (x *ListCaseFollowUpsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCaseFollowUpsResponse.ProtoReflect.Descriptor instead.
+func (*ListCaseFollowUpsResponse) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *ListCaseFollowUpsResponse) GetFollowUps() []*FollowUp {
+	if x != nil {
+		return x.FollowUps
+	}
+	return nil
+}
+
+// Request for SuggestAssignment.
+type SuggestAssignmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case, `cases/{case}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// At most this many suggestions; 0 means 10, above 100 means 100.
+	MaxSuggestions int32 `protobuf:"varint,2,opt,name=max_suggestions,json=maxSuggestions,proto3" json:"max_suggestions,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SuggestAssignmentRequest) Reset() {
+	*x = SuggestAssignmentRequest{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuggestAssignmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuggestAssignmentRequest) ProtoMessage() {}
+
+func (x *SuggestAssignmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuggestAssignmentRequest.ProtoReflect.Descriptor instead.
+func (*SuggestAssignmentRequest) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *SuggestAssignmentRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SuggestAssignmentRequest) GetMaxSuggestions() int32 {
+	if x != nil {
+		return x.MaxSuggestions
+	}
+	return 0
+}
+
+// Response of SuggestAssignment.
+type SuggestAssignmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The suggestions, best first.
+	Suggestions   []*AssignmentSuggestion `protobuf:"bytes,1,rep,name=suggestions,proto3" json:"suggestions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuggestAssignmentResponse) Reset() {
+	*x = SuggestAssignmentResponse{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuggestAssignmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuggestAssignmentResponse) ProtoMessage() {}
+
+func (x *SuggestAssignmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuggestAssignmentResponse.ProtoReflect.Descriptor instead.
+func (*SuggestAssignmentResponse) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *SuggestAssignmentResponse) GetSuggestions() []*AssignmentSuggestion {
+	if x != nil {
+		return x.Suggestions
+	}
+	return nil
+}
+
+// AssignmentSuggestion is one organization and mediator that could take a
+// case, and why.
+type AssignmentSuggestion struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The organization, `organizations/{organization}`.
+	Organization string `protobuf:"bytes,1,opt,name=organization,proto3" json:"organization,omitempty"`
+	// Its name.
+	OrganizationDisplayName string `protobuf:"bytes,2,opt,name=organization_display_name,json=organizationDisplayName,proto3" json:"organization_display_name,omitempty"`
+	// The mediator, `mediators/{mediator}`.
+	Mediator string `protobuf:"bytes,3,opt,name=mediator,proto3" json:"mediator,omitempty"`
+	// The mediator's name.
+	MediatorDisplayName string `protobuf:"bytes,4,opt,name=mediator_display_name,json=mediatorDisplayName,proto3" json:"mediator_display_name,omitempty"`
+	// 1 for the best suggestion.
+	Rank int32 `protobuf:"varint,5,opt,name=rank,proto3" json:"rank,omitempty"`
+	// Why it is suggested, most important first.
+	Reasons       []*SuggestionReason `protobuf:"bytes,6,rep,name=reasons,proto3" json:"reasons,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignmentSuggestion) Reset() {
+	*x = AssignmentSuggestion{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignmentSuggestion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignmentSuggestion) ProtoMessage() {}
+
+func (x *AssignmentSuggestion) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignmentSuggestion.ProtoReflect.Descriptor instead.
+func (*AssignmentSuggestion) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *AssignmentSuggestion) GetOrganization() string {
+	if x != nil {
+		return x.Organization
+	}
+	return ""
+}
+
+func (x *AssignmentSuggestion) GetOrganizationDisplayName() string {
+	if x != nil {
+		return x.OrganizationDisplayName
+	}
+	return ""
+}
+
+func (x *AssignmentSuggestion) GetMediator() string {
+	if x != nil {
+		return x.Mediator
+	}
+	return ""
+}
+
+func (x *AssignmentSuggestion) GetMediatorDisplayName() string {
+	if x != nil {
+		return x.MediatorDisplayName
+	}
+	return ""
+}
+
+func (x *AssignmentSuggestion) GetRank() int32 {
+	if x != nil {
+		return x.Rank
+	}
+	return 0
+}
+
+func (x *AssignmentSuggestion) GetReasons() []*SuggestionReason {
+	if x != nil {
+		return x.Reasons
+	}
+	return nil
+}
+
+// SuggestionReason is one reason for a suggestion.
+type SuggestionReason struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A stable code: SPECIALISED_ORGANIZATION, TAKES_DISPUTE_TYPE,
+	// GENERAL_ORGANIZATION, MEDIATOR_SPECIALTY, SAME_COUNTY, SAME_CITY,
+	// SAME_PROVINCE, OPEN_CASES, COURT_ROSTER.
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// The reason in words, e.g. 巾帼工作室专门调解婚姻家庭纠纷.
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuggestionReason) Reset() {
+	*x = SuggestionReason{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuggestionReason) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuggestionReason) ProtoMessage() {}
+
+func (x *SuggestionReason) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuggestionReason.ProtoReflect.Descriptor instead.
+func (*SuggestionReason) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *SuggestionReason) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *SuggestionReason) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// Request for GetAgreementDocument.
+type GetAgreementDocumentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case, `cases/{case}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAgreementDocumentRequest) Reset() {
+	*x = GetAgreementDocumentRequest{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAgreementDocumentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAgreementDocumentRequest) ProtoMessage() {}
+
+func (x *GetAgreementDocumentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAgreementDocumentRequest.ProtoReflect.Descriptor instead.
+func (*GetAgreementDocumentRequest) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *GetAgreementDocumentRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Response of GetAgreementDocument.
+type GetAgreementDocumentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The document as a complete HTML page, printable on A4.
+	Html string `protobuf:"bytes,1,opt,name=html,proto3" json:"html,omitempty"`
+	// A file name for saving it, e.g. 西峰调〔2026〕00123号-调解协议书.html.
+	FileName      string `protobuf:"bytes,2,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAgreementDocumentResponse) Reset() {
+	*x = GetAgreementDocumentResponse{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAgreementDocumentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAgreementDocumentResponse) ProtoMessage() {}
+
+func (x *GetAgreementDocumentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAgreementDocumentResponse.ProtoReflect.Descriptor instead.
+func (*GetAgreementDocumentResponse) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *GetAgreementDocumentResponse) GetHtml() string {
+	if x != nil {
+		return x.Html
+	}
+	return ""
+}
+
+func (x *GetAgreementDocumentResponse) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
 var File_mediation_v1_case_service_proto protoreflect.FileDescriptor
 
 const file_mediation_v1_case_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1fmediation/v1/case_service.proto\x12\fmediation.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x17mediation/v1/case.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"w\n" +
+	"\x1fmediation/v1/case_service.proto\x12\fmediation.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17mediation/v1/case.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"w\n" +
 	"\x11CreateCaseRequest\x122\n" +
 	"\x04case\x18\x01 \x01(\v2\x12.mediation.v1.CaseB\n" +
 	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x04case\x12.\n" +
@@ -2027,7 +4067,7 @@ const file_mediation_v1_case_service_proto_rawDesc = "" +
 	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\tagreement\"p\n" +
 	"\x17RecordAgreementResponse\x12&\n" +
 	"\x04case\x18\x01 \x01(\v2\x12.mediation.v1.CaseR\x04case\x12-\n" +
-	"\x05event\x18\x02 \x01(\v2\x17.mediation.v1.CaseEventR\x05event\"\xa8\x03\n" +
+	"\x05event\x18\x02 \x01(\v2\x17.mediation.v1.CaseEventR\x05event\"\xf4\x03\n" +
 	"\x14RecordFailureRequest\x12\xd7\x01\n" +
 	"\x04name\x18\x01 \x01(\tB\xc2\x01\xe2A\x01\x02\xfaA\x15\n" +
 	"\x13mediationd.dev/Case\xbaH\xa2\x01\xba\x01\x9e\x01\n" +
@@ -2036,7 +4076,9 @@ const file_mediation_v1_case_service_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tB\x0f\xe2A\x01\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\x12e\n" +
 	"\x06reason\x18\x04 \x01(\tBM\xe2A\x01\x02\xbaHF\xba\x01>\n" +
-	"\freason.blank\x12\x1brequired: must not be blank\x1a\x11this.trim() != ''r\x03\x18\xd0\x0fR\x06reason\"n\n" +
+	"\freason.blank\x12\x1brequired: must not be blank\x1a\x11this.trim() != ''r\x03\x18\xd0\x0fR\x06reason\x12J\n" +
+	"\vreason_code\x18\x05 \x01(\x0e2\x1b.mediation.v1.FailureReasonB\f\xe2A\x01\x01\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"reasonCode\"n\n" +
 	"\x15RecordFailureResponse\x12&\n" +
 	"\x04case\x18\x01 \x01(\v2\x12.mediation.v1.CaseR\x04case\x12-\n" +
 	"\x05event\x18\x02 \x01(\v2\x17.mediation.v1.CaseEventR\x05event\"\xe6\x02\n" +
@@ -2050,7 +4092,7 @@ const file_mediation_v1_case_service_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\tB\f\xe2A\x01\x01\xbaH\x05r\x03\x18\xd0\x0fR\x06reason\"m\n" +
 	"\x14WithdrawCaseResponse\x12&\n" +
 	"\x04case\x18\x01 \x01(\v2\x12.mediation.v1.CaseR\x04case\x12-\n" +
-	"\x05event\x18\x02 \x01(\v2\x17.mediation.v1.CaseEventR\x05event\"\xe5\x02\n" +
+	"\x05event\x18\x02 \x01(\v2\x17.mediation.v1.CaseEventR\x05event\"\xa2\x03\n" +
 	"\x10CloseCaseRequest\x12\xd7\x01\n" +
 	"\x04name\x18\x01 \x01(\tB\xc2\x01\xe2A\x01\x02\xfaA\x15\n" +
 	"\x13mediationd.dev/Case\xbaH\xa2\x01\xba\x01\x9e\x01\n" +
@@ -2058,10 +4100,198 @@ const file_mediation_v1_case_service_proto_rawDesc = "" +
 	"\x04etag\x18\x02 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18@R\x04etag\x12.\n" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tB\x0f\xe2A\x01\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\x12&\n" +
-	"\acomment\x18\x04 \x01(\tB\f\xe2A\x01\x01\xbaH\x05r\x03\x18\xd0\x0fR\acomment\"j\n" +
+	"\acomment\x18\x04 \x01(\tB\f\xe2A\x01\x01\xbaH\x05r\x03\x18\xd0\x0fR\acomment\x12;\n" +
+	"\x13no_follow_up_reason\x18\x05 \x01(\tB\f\xe2A\x01\x01\xbaH\x05r\x03\x18\xd0\x0fR\x10noFollowUpReason\"j\n" +
 	"\x11CloseCaseResponse\x12&\n" +
 	"\x04case\x18\x01 \x01(\v2\x12.mediation.v1.CaseR\x04case\x12-\n" +
-	"\x05event\x18\x02 \x01(\v2\x17.mediation.v1.CaseEventR\x05event2\xa4\f\n" +
+	"\x05event\x18\x02 \x01(\v2\x17.mediation.v1.CaseEventR\x05event\"\xc0\x01\n" +
+	"\x11UpdateCaseRequest\x122\n" +
+	"\x04case\x18\x01 \x01(\v2\x12.mediation.v1.CaseB\n" +
+	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x04case\x12G\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\n" +
+	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\n" +
+	"updateMask\x12.\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x0f\xe2A\x01\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"k\n" +
+	"\x12UpdateCaseResponse\x12&\n" +
+	"\x04case\x18\x01 \x01(\v2\x12.mediation.v1.CaseR\x04case\x12-\n" +
+	"\x05event\x18\x02 \x01(\v2\x17.mediation.v1.CaseEventR\x05event\"\xa5\x03\n" +
+	"\x11RecuseCaseRequest\x12\xd7\x01\n" +
+	"\x04name\x18\x01 \x01(\tB\xc2\x01\xe2A\x01\x02\xfaA\x15\n" +
+	"\x13mediationd.dev/Case\xbaH\xa2\x01\xba\x01\x9e\x01\n" +
+	"\tcase_name\x12;must be a case name, cases/{uuid}, as returned in Case.name\x1aTthis.matches('^cases/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')R\x04name\x12\x1f\n" +
+	"\x04etag\x18\x02 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18@R\x04etag\x12.\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x0f\xe2A\x01\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\x12e\n" +
+	"\x06reason\x18\x04 \x01(\tBM\xe2A\x01\x02\xbaHF\xba\x01>\n" +
+	"\freason.blank\x12\x1brequired: must not be blank\x1a\x11this.trim() != ''r\x03\x18\xd0\x0fR\x06reason\"k\n" +
+	"\x12RecuseCaseResponse\x12&\n" +
+	"\x04case\x18\x01 \x01(\v2\x12.mediation.v1.CaseR\x04case\x12-\n" +
+	"\x05event\x18\x02 \x01(\v2\x17.mediation.v1.CaseEventR\x05event\"\xf3\x03\n" +
+	"\x15ExtendDeadlineRequest\x12\xd7\x01\n" +
+	"\x04name\x18\x01 \x01(\tB\xc2\x01\xe2A\x01\x02\xfaA\x15\n" +
+	"\x13mediationd.dev/Case\xbaH\xa2\x01\xba\x01\x9e\x01\n" +
+	"\tcase_name\x12;must be a case name, cases/{uuid}, as returned in Case.name\x1aTthis.matches('^cases/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')R\x04name\x12\x1f\n" +
+	"\x04etag\x18\x02 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18@R\x04etag\x12.\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x0f\xe2A\x01\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\x12e\n" +
+	"\x06reason\x18\x04 \x01(\tBM\xe2A\x01\x02\xbaHF\xba\x01>\n" +
+	"\freason.blank\x12\x1brequired: must not be blank\x1a\x11this.trim() != ''r\x03\x18\xd0\x0fR\x06reason\x12H\n" +
+	"\x14consenting_party_ids\x18\x05 \x03(\tB\x16\xe2A\x01\x02\xbaH\x0f\x92\x01\f\b\x01\x10d\"\x06r\x04\x10\x01\x18\x10R\x12consentingPartyIds\"o\n" +
+	"\x16ExtendDeadlineResponse\x12&\n" +
+	"\x04case\x18\x01 \x01(\v2\x12.mediation.v1.CaseR\x04case\x12-\n" +
+	"\x05event\x18\x02 \x01(\v2\x17.mediation.v1.CaseEventR\x05event\"\xc3\x04\n" +
+	"\x16ScheduleSessionRequest\x12\xd7\x01\n" +
+	"\x04name\x18\x01 \x01(\tB\xc2\x01\xe2A\x01\x02\xfaA\x15\n" +
+	"\x13mediationd.dev/Case\xbaH\xa2\x01\xba\x01\x9e\x01\n" +
+	"\tcase_name\x12;must be a case name, cases/{uuid}, as returned in Case.name\x1aTthis.matches('^cases/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')R\x04name\x12\x1f\n" +
+	"\x04etag\x18\x02 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18@R\x04etag\x12.\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x0f\xe2A\x01\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\x12;\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x19.mediation.v1.SessionKindB\f\xe2A\x01\x01\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12E\n" +
+	"\n" +
+	"start_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\n" +
+	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\tstartTime\x12\"\n" +
+	"\x05place\x18\x06 \x01(\tB\f\xe2A\x01\x01\xbaH\x05r\x03\x18\xc8\x01R\x05place\x12\x1c\n" +
+	"\x06online\x18\a \x01(\bB\x04\xe2A\x01\x01R\x06online\x128\n" +
+	"\fparticipants\x18\b \x03(\tB\x14\xe2A\x01\x01\xbaH\r\x92\x01\n" +
+	"\x102\"\x06r\x04\x10\x01\x18dR\fparticipants\"\xa1\x01\n" +
+	"\x17ScheduleSessionResponse\x12&\n" +
+	"\x04case\x18\x01 \x01(\v2\x12.mediation.v1.CaseR\x04case\x12-\n" +
+	"\x05event\x18\x02 \x01(\v2\x17.mediation.v1.CaseEventR\x05event\x12/\n" +
+	"\asession\x18\x03 \x01(\v2\x15.mediation.v1.SessionR\asession\"\xe4\x05\n" +
+	"\x14RecordSessionRequest\x12\xd7\x01\n" +
+	"\x04name\x18\x01 \x01(\tB\xc2\x01\xe2A\x01\x02\xfaA\x15\n" +
+	"\x13mediationd.dev/Case\xbaH\xa2\x01\xba\x01\x9e\x01\n" +
+	"\tcase_name\x12;must be a case name, cases/{uuid}, as returned in Case.name\x1aTthis.matches('^cases/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')R\x04name\x12\x1f\n" +
+	"\x04etag\x18\x02 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18@R\x04etag\x12.\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x0f\xe2A\x01\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\x12\x8f\x02\n" +
+	"\asession\x18\x04 \x01(\tB\xf4\x01\xe2A\x01\x02\xfaA\x18\n" +
+	"\x16mediationd.dev/Session\xbaH\xd1\x01\xba\x01\xcd\x01\n" +
+	"\fsession_name\x12Nmust be a session name, cases/{uuid}/sessions/{n}, as returned in Session.name\x1amthis.matches('^cases/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/sessions/[1-9][0-9]{0,5}$')R\asession\x12i\n" +
+	"\aminutes\x18\x05 \x01(\tBO\xe2A\x01\x02\xbaHH\xba\x01?\n" +
+	"\rminutes.blank\x12\x1brequired: must not be blank\x1a\x11this.trim() != ''r\x04\x18І\x03R\aminutes\x12$\n" +
+	"\x06result\x18\x06 \x01(\tB\f\xe2A\x01\x01\xbaH\x05r\x03\x18\xd0\x0fR\x06result\"\x9f\x01\n" +
+	"\x15RecordSessionResponse\x12&\n" +
+	"\x04case\x18\x01 \x01(\v2\x12.mediation.v1.CaseR\x04case\x12-\n" +
+	"\x05event\x18\x02 \x01(\v2\x17.mediation.v1.CaseEventR\x05event\x12/\n" +
+	"\asession\x18\x03 \x01(\v2\x15.mediation.v1.SessionR\asession\"\xba\x05\n" +
+	"\x14CancelSessionRequest\x12\xd7\x01\n" +
+	"\x04name\x18\x01 \x01(\tB\xc2\x01\xe2A\x01\x02\xfaA\x15\n" +
+	"\x13mediationd.dev/Case\xbaH\xa2\x01\xba\x01\x9e\x01\n" +
+	"\tcase_name\x12;must be a case name, cases/{uuid}, as returned in Case.name\x1aTthis.matches('^cases/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')R\x04name\x12\x1f\n" +
+	"\x04etag\x18\x02 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18@R\x04etag\x12.\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x0f\xe2A\x01\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\x12\x8f\x02\n" +
+	"\asession\x18\x04 \x01(\tB\xf4\x01\xe2A\x01\x02\xfaA\x18\n" +
+	"\x16mediationd.dev/Session\xbaH\xd1\x01\xba\x01\xcd\x01\n" +
+	"\fsession_name\x12Nmust be a session name, cases/{uuid}/sessions/{n}, as returned in Session.name\x1amthis.matches('^cases/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/sessions/[1-9][0-9]{0,5}$')R\asession\x12e\n" +
+	"\x06reason\x18\x05 \x01(\tBM\xe2A\x01\x02\xbaHF\xba\x01>\n" +
+	"\freason.blank\x12\x1brequired: must not be blank\x1a\x11this.trim() != ''r\x03\x18\xd0\x0fR\x06reason\"\x9f\x01\n" +
+	"\x15CancelSessionResponse\x12&\n" +
+	"\x04case\x18\x01 \x01(\v2\x12.mediation.v1.CaseR\x04case\x12-\n" +
+	"\x05event\x18\x02 \x01(\v2\x17.mediation.v1.CaseEventR\x05event\x12/\n" +
+	"\asession\x18\x03 \x01(\v2\x15.mediation.v1.SessionR\asession\"\xf7\x01\n" +
+	"\x17ListCaseSessionsRequest\x12\xdb\x01\n" +
+	"\x06parent\x18\x01 \x01(\tB\xc2\x01\xe2A\x01\x02\xfaA\x15\n" +
+	"\x13mediationd.dev/Case\xbaH\xa2\x01\xba\x01\x9e\x01\n" +
+	"\tcase_name\x12;must be a case name, cases/{uuid}, as returned in Case.name\x1aTthis.matches('^cases/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')R\x06parent\"M\n" +
+	"\x18ListCaseSessionsResponse\x121\n" +
+	"\bsessions\x18\x01 \x03(\v2\x15.mediation.v1.SessionR\bsessions\"\xbe\x04\n" +
+	"\"RequestJudicialConfirmationRequest\x12\xd7\x01\n" +
+	"\x04name\x18\x01 \x01(\tB\xc2\x01\xe2A\x01\x02\xfaA\x15\n" +
+	"\x13mediationd.dev/Case\xbaH\xa2\x01\xba\x01\x9e\x01\n" +
+	"\tcase_name\x12;must be a case name, cases/{uuid}, as returned in Case.name\x1aTthis.matches('^cases/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')R\x04name\x12\x1f\n" +
+	"\x04etag\x18\x02 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18@R\x04etag\x12.\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x0f\xe2A\x01\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\x12|\n" +
+	"\n" +
+	"court_code\x18\x04 \x01(\tB]\xe2A\x01\x02\xbaHV\xba\x01O\n" +
+	"\x10court_code.blank\x12(required: the court's code, e.g. 甘1002\x1a\x11this.trim() != ''r\x02\x18\x14R\tcourtCode\x12*\n" +
+	"\n" +
+	"court_name\x18\x05 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18dR\tcourtName\x12C\n" +
+	"\frequest_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x01R\vrequestTime\"|\n" +
+	"#RequestJudicialConfirmationResponse\x12&\n" +
+	"\x04case\x18\x01 \x01(\v2\x12.mediation.v1.CaseR\x04case\x12-\n" +
+	"\x05event\x18\x02 \x01(\v2\x17.mediation.v1.CaseEventR\x05event\"\xc4\x04\n" +
+	"!RecordConfirmationDecisionRequest\x12\xd7\x01\n" +
+	"\x04name\x18\x01 \x01(\tB\xc2\x01\xe2A\x01\x02\xfaA\x15\n" +
+	"\x13mediationd.dev/Case\xbaH\xa2\x01\xba\x01\x9e\x01\n" +
+	"\tcase_name\x12;must be a case name, cases/{uuid}, as returned in Case.name\x1aTthis.matches('^cases/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')R\x04name\x12\x1f\n" +
+	"\x04etag\x18\x02 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18@R\x04etag\x12.\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x0f\xe2A\x01\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\x12O\n" +
+	"\bdecision\x18\x04 \x01(\x0e2\".mediation.v1.ConfirmationDecisionB\x0f\xe2A\x01\x02\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\bdecision\x124\n" +
+	"\x0fdocument_number\x18\x05 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18dR\x0edocumentNumber\x12&\n" +
+	"\aremarks\x18\x06 \x01(\tB\f\xe2A\x01\x01\xbaH\x05r\x03\x18\xd0\x0fR\aremarks\x12E\n" +
+	"\rdecision_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x01R\fdecisionTime\"{\n" +
+	"\"RecordConfirmationDecisionResponse\x12&\n" +
+	"\x04case\x18\x01 \x01(\v2\x12.mediation.v1.CaseR\x04case\x12-\n" +
+	"\x05event\x18\x02 \x01(\v2\x17.mediation.v1.CaseEventR\x05event\"\xb7\x03\n" +
+	"\x18RecordPerformanceRequest\x12\xd7\x01\n" +
+	"\x04name\x18\x01 \x01(\tB\xc2\x01\xe2A\x01\x02\xfaA\x15\n" +
+	"\x13mediationd.dev/Case\xbaH\xa2\x01\xba\x01\x9e\x01\n" +
+	"\tcase_name\x12;must be a case name, cases/{uuid}, as returned in Case.name\x1aTthis.matches('^cases/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')R\x04name\x12\x1f\n" +
+	"\x04etag\x18\x02 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18@R\x04etag\x12.\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x0f\xe2A\x01\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\x12H\n" +
+	"\x06status\x18\x04 \x01(\x0e2\x1f.mediation.v1.PerformanceStatusB\x0f\xe2A\x01\x02\xbaH\b\xc8\x01\x01\x82\x01\x02\x10\x01R\x06status\x12&\n" +
+	"\aremarks\x18\x05 \x01(\tB\f\xe2A\x01\x01\xbaH\x05r\x03\x18\xd0\x0fR\aremarks\"r\n" +
+	"\x19RecordPerformanceResponse\x12&\n" +
+	"\x04case\x18\x01 \x01(\v2\x12.mediation.v1.CaseR\x04case\x12-\n" +
+	"\x05event\x18\x02 \x01(\v2\x17.mediation.v1.CaseEventR\x05event\"\xd0\x05\n" +
+	"\x15RecordFollowUpRequest\x12\xd7\x01\n" +
+	"\x04name\x18\x01 \x01(\tB\xc2\x01\xe2A\x01\x02\xfaA\x15\n" +
+	"\x13mediationd.dev/Case\xbaH\xa2\x01\xba\x01\x9e\x01\n" +
+	"\tcase_name\x12;must be a case name, cases/{uuid}, as returned in Case.name\x1aTthis.matches('^cases/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')R\x04name\x12\x1f\n" +
+	"\x04etag\x18\x02 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18@R\x04etag\x12.\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x0f\xe2A\x01\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\x12?\n" +
+	"\n" +
+	"visit_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x01R\tvisitTime\x12%\n" +
+	"\avisitor\x18\x05 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18dR\avisitor\x121\n" +
+	"\tparty_ids\x18\x06 \x03(\tB\x14\xe2A\x01\x01\xbaH\r\x92\x01\n" +
+	"\x10d\"\x06r\x04\x10\x01\x18\x10R\bpartyIds\x12&\n" +
+	"\apurpose\x18\a \x01(\tB\f\xe2A\x01\x01\xbaH\x05r\x03\x18\xd0\x0fR\apurpose\x12k\n" +
+	"\bfindings\x18\b \x01(\tBO\xe2A\x01\x02\xbaHH\xba\x01@\n" +
+	"\x0efindings.blank\x12\x1brequired: must not be blank\x1a\x11this.trim() != ''r\x03\x18\x88'R\bfindings\x12\\\n" +
+	"\x12performance_status\x18\t \x01(\x0e2\x1f.mediation.v1.PerformanceStatusB\f\xe2A\x01\x01\xbaH\x05\x82\x01\x02\x10\x01R\x11performanceStatus\"\xa4\x01\n" +
+	"\x16RecordFollowUpResponse\x12&\n" +
+	"\x04case\x18\x01 \x01(\v2\x12.mediation.v1.CaseR\x04case\x12-\n" +
+	"\x05event\x18\x02 \x01(\v2\x17.mediation.v1.CaseEventR\x05event\x123\n" +
+	"\tfollow_up\x18\x03 \x01(\v2\x16.mediation.v1.FollowUpR\bfollowUp\"\xf8\x01\n" +
+	"\x18ListCaseFollowUpsRequest\x12\xdb\x01\n" +
+	"\x06parent\x18\x01 \x01(\tB\xc2\x01\xe2A\x01\x02\xfaA\x15\n" +
+	"\x13mediationd.dev/Case\xbaH\xa2\x01\xba\x01\x9e\x01\n" +
+	"\tcase_name\x12;must be a case name, cases/{uuid}, as returned in Case.name\x1aTthis.matches('^cases/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')R\x06parent\"R\n" +
+	"\x19ListCaseFollowUpsResponse\x125\n" +
+	"\n" +
+	"follow_ups\x18\x01 \x03(\v2\x16.mediation.v1.FollowUpR\tfollowUps\"\xaa\x02\n" +
+	"\x18SuggestAssignmentRequest\x12\xd7\x01\n" +
+	"\x04name\x18\x01 \x01(\tB\xc2\x01\xe2A\x01\x02\xfaA\x15\n" +
+	"\x13mediationd.dev/Case\xbaH\xa2\x01\xba\x01\x9e\x01\n" +
+	"\tcase_name\x12;must be a case name, cases/{uuid}, as returned in Case.name\x1aTthis.matches('^cases/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')R\x04name\x124\n" +
+	"\x0fmax_suggestions\x18\x02 \x01(\x05B\v\xe2A\x01\x01\xbaH\x04\x1a\x02(\x00R\x0emaxSuggestions\"a\n" +
+	"\x19SuggestAssignmentResponse\x12D\n" +
+	"\vsuggestions\x18\x01 \x03(\v2\".mediation.v1.AssignmentSuggestionR\vsuggestions\"\x94\x02\n" +
+	"\x14AssignmentSuggestion\x12\"\n" +
+	"\forganization\x18\x01 \x01(\tR\forganization\x12:\n" +
+	"\x19organization_display_name\x18\x02 \x01(\tR\x17organizationDisplayName\x12\x1a\n" +
+	"\bmediator\x18\x03 \x01(\tR\bmediator\x122\n" +
+	"\x15mediator_display_name\x18\x04 \x01(\tR\x13mediatorDisplayName\x12\x12\n" +
+	"\x04rank\x18\x05 \x01(\x05R\x04rank\x128\n" +
+	"\areasons\x18\x06 \x03(\v2\x1e.mediation.v1.SuggestionReasonR\areasons\"@\n" +
+	"\x10SuggestionReason\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xf7\x01\n" +
+	"\x1bGetAgreementDocumentRequest\x12\xd7\x01\n" +
+	"\x04name\x18\x01 \x01(\tB\xc2\x01\xe2A\x01\x02\xfaA\x15\n" +
+	"\x13mediationd.dev/Case\xbaH\xa2\x01\xba\x01\x9e\x01\n" +
+	"\tcase_name\x12;must be a case name, cases/{uuid}, as returned in Case.name\x1aTthis.matches('^cases/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')R\x04name\"O\n" +
+	"\x1cGetAgreementDocumentResponse\x12\x12\n" +
+	"\x04html\x18\x01 \x01(\tR\x04html\x12\x1b\n" +
+	"\tfile_name\x18\x02 \x01(\tR\bfileName2\x9c\x1c\n" +
 	"\vCaseService\x12h\n" +
 	"\n" +
 	"CreateCase\x12\x1f.mediation.v1.CreateCaseRequest\x1a .mediation.v1.CreateCaseResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x04case\"\t/v1/cases\x12b\n" +
@@ -2079,7 +4309,23 @@ const file_mediation_v1_case_service_proto_rawDesc = "" +
 	"\x0fRecordAgreement\x12$.mediation.v1.RecordAgreementRequest\x1a%.mediation.v1.RecordAgreementResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/{name=cases/*}:recordAgreement\x12\x85\x01\n" +
 	"\rRecordFailure\x12\".mediation.v1.RecordFailureRequest\x1a#.mediation.v1.RecordFailureResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/{name=cases/*}:recordFailure\x12}\n" +
 	"\fWithdrawCase\x12!.mediation.v1.WithdrawCaseRequest\x1a\".mediation.v1.WithdrawCaseResponse\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/{name=cases/*}:withdraw\x12q\n" +
-	"\tCloseCase\x12\x1e.mediation.v1.CloseCaseRequest\x1a\x1f.mediation.v1.CloseCaseResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/{name=cases/*}:closeB\xe4\x01\x92A\x9f\x01\x12u\n" +
+	"\tCloseCase\x12\x1e.mediation.v1.CloseCaseRequest\x1a\x1f.mediation.v1.CloseCaseResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/{name=cases/*}:close\x12v\n" +
+	"\n" +
+	"UpdateCase\x12\x1f.mediation.v1.UpdateCaseRequest\x1a .mediation.v1.UpdateCaseResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x04case2\x17/v1/{case.name=cases/*}\x12u\n" +
+	"\n" +
+	"RecuseCase\x12\x1f.mediation.v1.RecuseCaseRequest\x1a .mediation.v1.RecuseCaseResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/{name=cases/*}:recuse\x12\x89\x01\n" +
+	"\x0eExtendDeadline\x12#.mediation.v1.ExtendDeadlineRequest\x1a$.mediation.v1.ExtendDeadlineResponse\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/{name=cases/*}:extendDeadline\x12\x8d\x01\n" +
+	"\x0fScheduleSession\x12$.mediation.v1.ScheduleSessionRequest\x1a%.mediation.v1.ScheduleSessionResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/{name=cases/*}:scheduleSession\x12\x85\x01\n" +
+	"\rRecordSession\x12\".mediation.v1.RecordSessionRequest\x1a#.mediation.v1.RecordSessionResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/{name=cases/*}:recordSession\x12\x85\x01\n" +
+	"\rCancelSession\x12\".mediation.v1.CancelSessionRequest\x1a#.mediation.v1.CancelSessionResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/{name=cases/*}:cancelSession\x12\x88\x01\n" +
+	"\x10ListCaseSessions\x12%.mediation.v1.ListCaseSessionsRequest\x1a&.mediation.v1.ListCaseSessionsResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/{parent=cases/*}/sessions\x12\xb5\x01\n" +
+	"\x1bRequestJudicialConfirmation\x120.mediation.v1.RequestJudicialConfirmationRequest\x1a1.mediation.v1.RequestJudicialConfirmationResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/{name=cases/*}:requestConfirmation\x12\xb1\x01\n" +
+	"\x1aRecordConfirmationDecision\x12/.mediation.v1.RecordConfirmationDecisionRequest\x1a0.mediation.v1.RecordConfirmationDecisionResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=cases/*}:recordConfirmation\x12\x95\x01\n" +
+	"\x11RecordPerformance\x12&.mediation.v1.RecordPerformanceRequest\x1a'.mediation.v1.RecordPerformanceResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/{name=cases/*}:recordPerformance\x12\x89\x01\n" +
+	"\x0eRecordFollowUp\x12#.mediation.v1.RecordFollowUpRequest\x1a$.mediation.v1.RecordFollowUpResponse\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/{name=cases/*}:recordFollowUp\x12\x8c\x01\n" +
+	"\x11ListCaseFollowUps\x12&.mediation.v1.ListCaseFollowUpsRequest\x1a'.mediation.v1.ListCaseFollowUpsResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/{parent=cases/*}/followUps\x12\x92\x01\n" +
+	"\x11SuggestAssignment\x12&.mediation.v1.SuggestAssignmentRequest\x1a'.mediation.v1.SuggestAssignmentResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/{name=cases/*}:suggestAssignment\x12\x9b\x01\n" +
+	"\x14GetAgreementDocument\x12).mediation.v1.GetAgreementDocumentRequest\x1a*.mediation.v1.GetAgreementDocumentResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/{name=cases/*}/agreementDocumentB\xe4\x01\x92A\x9f\x01\x12u\n" +
 	"\n" +
 	"mediationd\x12cCase management for people's mediation (人民调解) and court–mediation linkage (诉调对接).2\x02v1*\x02\x01\x022\x10application/json:\x10application/jsonZ?github.com/mediationd/mediationd/proto/mediation/v1;mediationv1b\x06proto3"
 
@@ -2095,108 +4341,213 @@ func file_mediation_v1_case_service_proto_rawDescGZIP() []byte {
 	return file_mediation_v1_case_service_proto_rawDescData
 }
 
-var file_mediation_v1_case_service_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_mediation_v1_case_service_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_mediation_v1_case_service_proto_goTypes = []any{
-	(*CreateCaseRequest)(nil),       // 0: mediation.v1.CreateCaseRequest
-	(*CreateCaseResponse)(nil),      // 1: mediation.v1.CreateCaseResponse
-	(*GetCaseRequest)(nil),          // 2: mediation.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),         // 3: mediation.v1.GetCaseResponse
-	(*ListCasesRequest)(nil),        // 4: mediation.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),       // 5: mediation.v1.ListCasesResponse
-	(*ListCaseEventsRequest)(nil),   // 6: mediation.v1.ListCaseEventsRequest
-	(*ListCaseEventsResponse)(nil),  // 7: mediation.v1.ListCaseEventsResponse
-	(*GetWorkflowRequest)(nil),      // 8: mediation.v1.GetWorkflowRequest
-	(*GetWorkflowResponse)(nil),     // 9: mediation.v1.GetWorkflowResponse
-	(*Workflow)(nil),                // 10: mediation.v1.Workflow
-	(*WorkflowState)(nil),           // 11: mediation.v1.WorkflowState
-	(*WorkflowAction)(nil),          // 12: mediation.v1.WorkflowAction
-	(*WorkflowTransition)(nil),      // 13: mediation.v1.WorkflowTransition
-	(*AcceptCaseRequest)(nil),       // 14: mediation.v1.AcceptCaseRequest
-	(*AcceptCaseResponse)(nil),      // 15: mediation.v1.AcceptCaseResponse
-	(*RejectCaseRequest)(nil),       // 16: mediation.v1.RejectCaseRequest
-	(*RejectCaseResponse)(nil),      // 17: mediation.v1.RejectCaseResponse
-	(*AssignCaseRequest)(nil),       // 18: mediation.v1.AssignCaseRequest
-	(*AssignCaseResponse)(nil),      // 19: mediation.v1.AssignCaseResponse
-	(*StartMediationRequest)(nil),   // 20: mediation.v1.StartMediationRequest
-	(*StartMediationResponse)(nil),  // 21: mediation.v1.StartMediationResponse
-	(*RecordAgreementRequest)(nil),  // 22: mediation.v1.RecordAgreementRequest
-	(*RecordAgreementResponse)(nil), // 23: mediation.v1.RecordAgreementResponse
-	(*RecordFailureRequest)(nil),    // 24: mediation.v1.RecordFailureRequest
-	(*RecordFailureResponse)(nil),   // 25: mediation.v1.RecordFailureResponse
-	(*WithdrawCaseRequest)(nil),     // 26: mediation.v1.WithdrawCaseRequest
-	(*WithdrawCaseResponse)(nil),    // 27: mediation.v1.WithdrawCaseResponse
-	(*CloseCaseRequest)(nil),        // 28: mediation.v1.CloseCaseRequest
-	(*CloseCaseResponse)(nil),       // 29: mediation.v1.CloseCaseResponse
-	(*Case)(nil),                    // 30: mediation.v1.Case
-	(*CaseEvent)(nil),               // 31: mediation.v1.CaseEvent
-	(CaseState)(0),                  // 32: mediation.v1.CaseState
-	(CaseAction)(0),                 // 33: mediation.v1.CaseAction
-	(CaseOutcome)(0),                // 34: mediation.v1.CaseOutcome
-	(*Agreement)(nil),               // 35: mediation.v1.Agreement
+	(*CreateCaseRequest)(nil),                   // 0: mediation.v1.CreateCaseRequest
+	(*CreateCaseResponse)(nil),                  // 1: mediation.v1.CreateCaseResponse
+	(*GetCaseRequest)(nil),                      // 2: mediation.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),                     // 3: mediation.v1.GetCaseResponse
+	(*ListCasesRequest)(nil),                    // 4: mediation.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),                   // 5: mediation.v1.ListCasesResponse
+	(*ListCaseEventsRequest)(nil),               // 6: mediation.v1.ListCaseEventsRequest
+	(*ListCaseEventsResponse)(nil),              // 7: mediation.v1.ListCaseEventsResponse
+	(*GetWorkflowRequest)(nil),                  // 8: mediation.v1.GetWorkflowRequest
+	(*GetWorkflowResponse)(nil),                 // 9: mediation.v1.GetWorkflowResponse
+	(*Workflow)(nil),                            // 10: mediation.v1.Workflow
+	(*WorkflowState)(nil),                       // 11: mediation.v1.WorkflowState
+	(*WorkflowAction)(nil),                      // 12: mediation.v1.WorkflowAction
+	(*WorkflowTransition)(nil),                  // 13: mediation.v1.WorkflowTransition
+	(*AcceptCaseRequest)(nil),                   // 14: mediation.v1.AcceptCaseRequest
+	(*AcceptCaseResponse)(nil),                  // 15: mediation.v1.AcceptCaseResponse
+	(*RejectCaseRequest)(nil),                   // 16: mediation.v1.RejectCaseRequest
+	(*RejectCaseResponse)(nil),                  // 17: mediation.v1.RejectCaseResponse
+	(*AssignCaseRequest)(nil),                   // 18: mediation.v1.AssignCaseRequest
+	(*AssignCaseResponse)(nil),                  // 19: mediation.v1.AssignCaseResponse
+	(*StartMediationRequest)(nil),               // 20: mediation.v1.StartMediationRequest
+	(*StartMediationResponse)(nil),              // 21: mediation.v1.StartMediationResponse
+	(*RecordAgreementRequest)(nil),              // 22: mediation.v1.RecordAgreementRequest
+	(*RecordAgreementResponse)(nil),             // 23: mediation.v1.RecordAgreementResponse
+	(*RecordFailureRequest)(nil),                // 24: mediation.v1.RecordFailureRequest
+	(*RecordFailureResponse)(nil),               // 25: mediation.v1.RecordFailureResponse
+	(*WithdrawCaseRequest)(nil),                 // 26: mediation.v1.WithdrawCaseRequest
+	(*WithdrawCaseResponse)(nil),                // 27: mediation.v1.WithdrawCaseResponse
+	(*CloseCaseRequest)(nil),                    // 28: mediation.v1.CloseCaseRequest
+	(*CloseCaseResponse)(nil),                   // 29: mediation.v1.CloseCaseResponse
+	(*UpdateCaseRequest)(nil),                   // 30: mediation.v1.UpdateCaseRequest
+	(*UpdateCaseResponse)(nil),                  // 31: mediation.v1.UpdateCaseResponse
+	(*RecuseCaseRequest)(nil),                   // 32: mediation.v1.RecuseCaseRequest
+	(*RecuseCaseResponse)(nil),                  // 33: mediation.v1.RecuseCaseResponse
+	(*ExtendDeadlineRequest)(nil),               // 34: mediation.v1.ExtendDeadlineRequest
+	(*ExtendDeadlineResponse)(nil),              // 35: mediation.v1.ExtendDeadlineResponse
+	(*ScheduleSessionRequest)(nil),              // 36: mediation.v1.ScheduleSessionRequest
+	(*ScheduleSessionResponse)(nil),             // 37: mediation.v1.ScheduleSessionResponse
+	(*RecordSessionRequest)(nil),                // 38: mediation.v1.RecordSessionRequest
+	(*RecordSessionResponse)(nil),               // 39: mediation.v1.RecordSessionResponse
+	(*CancelSessionRequest)(nil),                // 40: mediation.v1.CancelSessionRequest
+	(*CancelSessionResponse)(nil),               // 41: mediation.v1.CancelSessionResponse
+	(*ListCaseSessionsRequest)(nil),             // 42: mediation.v1.ListCaseSessionsRequest
+	(*ListCaseSessionsResponse)(nil),            // 43: mediation.v1.ListCaseSessionsResponse
+	(*RequestJudicialConfirmationRequest)(nil),  // 44: mediation.v1.RequestJudicialConfirmationRequest
+	(*RequestJudicialConfirmationResponse)(nil), // 45: mediation.v1.RequestJudicialConfirmationResponse
+	(*RecordConfirmationDecisionRequest)(nil),   // 46: mediation.v1.RecordConfirmationDecisionRequest
+	(*RecordConfirmationDecisionResponse)(nil),  // 47: mediation.v1.RecordConfirmationDecisionResponse
+	(*RecordPerformanceRequest)(nil),            // 48: mediation.v1.RecordPerformanceRequest
+	(*RecordPerformanceResponse)(nil),           // 49: mediation.v1.RecordPerformanceResponse
+	(*RecordFollowUpRequest)(nil),               // 50: mediation.v1.RecordFollowUpRequest
+	(*RecordFollowUpResponse)(nil),              // 51: mediation.v1.RecordFollowUpResponse
+	(*ListCaseFollowUpsRequest)(nil),            // 52: mediation.v1.ListCaseFollowUpsRequest
+	(*ListCaseFollowUpsResponse)(nil),           // 53: mediation.v1.ListCaseFollowUpsResponse
+	(*SuggestAssignmentRequest)(nil),            // 54: mediation.v1.SuggestAssignmentRequest
+	(*SuggestAssignmentResponse)(nil),           // 55: mediation.v1.SuggestAssignmentResponse
+	(*AssignmentSuggestion)(nil),                // 56: mediation.v1.AssignmentSuggestion
+	(*SuggestionReason)(nil),                    // 57: mediation.v1.SuggestionReason
+	(*GetAgreementDocumentRequest)(nil),         // 58: mediation.v1.GetAgreementDocumentRequest
+	(*GetAgreementDocumentResponse)(nil),        // 59: mediation.v1.GetAgreementDocumentResponse
+	(*Case)(nil),                                // 60: mediation.v1.Case
+	(*CaseEvent)(nil),                           // 61: mediation.v1.CaseEvent
+	(CaseState)(0),                              // 62: mediation.v1.CaseState
+	(CaseAction)(0),                             // 63: mediation.v1.CaseAction
+	(CaseOutcome)(0),                            // 64: mediation.v1.CaseOutcome
+	(*Agreement)(nil),                           // 65: mediation.v1.Agreement
+	(FailureReason)(0),                          // 66: mediation.v1.FailureReason
+	(*fieldmaskpb.FieldMask)(nil),               // 67: google.protobuf.FieldMask
+	(SessionKind)(0),                            // 68: mediation.v1.SessionKind
+	(*timestamppb.Timestamp)(nil),               // 69: google.protobuf.Timestamp
+	(*Session)(nil),                             // 70: mediation.v1.Session
+	(ConfirmationDecision)(0),                   // 71: mediation.v1.ConfirmationDecision
+	(PerformanceStatus)(0),                      // 72: mediation.v1.PerformanceStatus
+	(*FollowUp)(nil),                            // 73: mediation.v1.FollowUp
 }
 var file_mediation_v1_case_service_proto_depIdxs = []int32{
-	30, // 0: mediation.v1.CreateCaseRequest.case:type_name -> mediation.v1.Case
-	30, // 1: mediation.v1.CreateCaseResponse.case:type_name -> mediation.v1.Case
-	30, // 2: mediation.v1.GetCaseResponse.case:type_name -> mediation.v1.Case
-	30, // 3: mediation.v1.ListCasesResponse.cases:type_name -> mediation.v1.Case
-	31, // 4: mediation.v1.ListCaseEventsResponse.events:type_name -> mediation.v1.CaseEvent
+	60, // 0: mediation.v1.CreateCaseRequest.case:type_name -> mediation.v1.Case
+	60, // 1: mediation.v1.CreateCaseResponse.case:type_name -> mediation.v1.Case
+	60, // 2: mediation.v1.GetCaseResponse.case:type_name -> mediation.v1.Case
+	60, // 3: mediation.v1.ListCasesResponse.cases:type_name -> mediation.v1.Case
+	61, // 4: mediation.v1.ListCaseEventsResponse.events:type_name -> mediation.v1.CaseEvent
 	10, // 5: mediation.v1.GetWorkflowResponse.workflow:type_name -> mediation.v1.Workflow
 	11, // 6: mediation.v1.Workflow.states:type_name -> mediation.v1.WorkflowState
 	12, // 7: mediation.v1.Workflow.actions:type_name -> mediation.v1.WorkflowAction
-	32, // 8: mediation.v1.WorkflowState.state:type_name -> mediation.v1.CaseState
-	33, // 9: mediation.v1.WorkflowAction.action:type_name -> mediation.v1.CaseAction
+	62, // 8: mediation.v1.WorkflowState.state:type_name -> mediation.v1.CaseState
+	63, // 9: mediation.v1.WorkflowAction.action:type_name -> mediation.v1.CaseAction
 	13, // 10: mediation.v1.WorkflowAction.transitions:type_name -> mediation.v1.WorkflowTransition
-	32, // 11: mediation.v1.WorkflowTransition.from:type_name -> mediation.v1.CaseState
-	32, // 12: mediation.v1.WorkflowTransition.to:type_name -> mediation.v1.CaseState
-	34, // 13: mediation.v1.WorkflowTransition.outcome:type_name -> mediation.v1.CaseOutcome
-	30, // 14: mediation.v1.AcceptCaseResponse.case:type_name -> mediation.v1.Case
-	31, // 15: mediation.v1.AcceptCaseResponse.event:type_name -> mediation.v1.CaseEvent
-	30, // 16: mediation.v1.RejectCaseResponse.case:type_name -> mediation.v1.Case
-	31, // 17: mediation.v1.RejectCaseResponse.event:type_name -> mediation.v1.CaseEvent
-	30, // 18: mediation.v1.AssignCaseResponse.case:type_name -> mediation.v1.Case
-	31, // 19: mediation.v1.AssignCaseResponse.event:type_name -> mediation.v1.CaseEvent
-	30, // 20: mediation.v1.StartMediationResponse.case:type_name -> mediation.v1.Case
-	31, // 21: mediation.v1.StartMediationResponse.event:type_name -> mediation.v1.CaseEvent
-	35, // 22: mediation.v1.RecordAgreementRequest.agreement:type_name -> mediation.v1.Agreement
-	30, // 23: mediation.v1.RecordAgreementResponse.case:type_name -> mediation.v1.Case
-	31, // 24: mediation.v1.RecordAgreementResponse.event:type_name -> mediation.v1.CaseEvent
-	30, // 25: mediation.v1.RecordFailureResponse.case:type_name -> mediation.v1.Case
-	31, // 26: mediation.v1.RecordFailureResponse.event:type_name -> mediation.v1.CaseEvent
-	30, // 27: mediation.v1.WithdrawCaseResponse.case:type_name -> mediation.v1.Case
-	31, // 28: mediation.v1.WithdrawCaseResponse.event:type_name -> mediation.v1.CaseEvent
-	30, // 29: mediation.v1.CloseCaseResponse.case:type_name -> mediation.v1.Case
-	31, // 30: mediation.v1.CloseCaseResponse.event:type_name -> mediation.v1.CaseEvent
-	0,  // 31: mediation.v1.CaseService.CreateCase:input_type -> mediation.v1.CreateCaseRequest
-	2,  // 32: mediation.v1.CaseService.GetCase:input_type -> mediation.v1.GetCaseRequest
-	4,  // 33: mediation.v1.CaseService.ListCases:input_type -> mediation.v1.ListCasesRequest
-	6,  // 34: mediation.v1.CaseService.ListCaseEvents:input_type -> mediation.v1.ListCaseEventsRequest
-	8,  // 35: mediation.v1.CaseService.GetWorkflow:input_type -> mediation.v1.GetWorkflowRequest
-	14, // 36: mediation.v1.CaseService.AcceptCase:input_type -> mediation.v1.AcceptCaseRequest
-	16, // 37: mediation.v1.CaseService.RejectCase:input_type -> mediation.v1.RejectCaseRequest
-	18, // 38: mediation.v1.CaseService.AssignCase:input_type -> mediation.v1.AssignCaseRequest
-	20, // 39: mediation.v1.CaseService.StartMediation:input_type -> mediation.v1.StartMediationRequest
-	22, // 40: mediation.v1.CaseService.RecordAgreement:input_type -> mediation.v1.RecordAgreementRequest
-	24, // 41: mediation.v1.CaseService.RecordFailure:input_type -> mediation.v1.RecordFailureRequest
-	26, // 42: mediation.v1.CaseService.WithdrawCase:input_type -> mediation.v1.WithdrawCaseRequest
-	28, // 43: mediation.v1.CaseService.CloseCase:input_type -> mediation.v1.CloseCaseRequest
-	1,  // 44: mediation.v1.CaseService.CreateCase:output_type -> mediation.v1.CreateCaseResponse
-	3,  // 45: mediation.v1.CaseService.GetCase:output_type -> mediation.v1.GetCaseResponse
-	5,  // 46: mediation.v1.CaseService.ListCases:output_type -> mediation.v1.ListCasesResponse
-	7,  // 47: mediation.v1.CaseService.ListCaseEvents:output_type -> mediation.v1.ListCaseEventsResponse
-	9,  // 48: mediation.v1.CaseService.GetWorkflow:output_type -> mediation.v1.GetWorkflowResponse
-	15, // 49: mediation.v1.CaseService.AcceptCase:output_type -> mediation.v1.AcceptCaseResponse
-	17, // 50: mediation.v1.CaseService.RejectCase:output_type -> mediation.v1.RejectCaseResponse
-	19, // 51: mediation.v1.CaseService.AssignCase:output_type -> mediation.v1.AssignCaseResponse
-	21, // 52: mediation.v1.CaseService.StartMediation:output_type -> mediation.v1.StartMediationResponse
-	23, // 53: mediation.v1.CaseService.RecordAgreement:output_type -> mediation.v1.RecordAgreementResponse
-	25, // 54: mediation.v1.CaseService.RecordFailure:output_type -> mediation.v1.RecordFailureResponse
-	27, // 55: mediation.v1.CaseService.WithdrawCase:output_type -> mediation.v1.WithdrawCaseResponse
-	29, // 56: mediation.v1.CaseService.CloseCase:output_type -> mediation.v1.CloseCaseResponse
-	44, // [44:57] is the sub-list for method output_type
-	31, // [31:44] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	62, // 11: mediation.v1.WorkflowTransition.from:type_name -> mediation.v1.CaseState
+	62, // 12: mediation.v1.WorkflowTransition.to:type_name -> mediation.v1.CaseState
+	64, // 13: mediation.v1.WorkflowTransition.outcome:type_name -> mediation.v1.CaseOutcome
+	60, // 14: mediation.v1.AcceptCaseResponse.case:type_name -> mediation.v1.Case
+	61, // 15: mediation.v1.AcceptCaseResponse.event:type_name -> mediation.v1.CaseEvent
+	60, // 16: mediation.v1.RejectCaseResponse.case:type_name -> mediation.v1.Case
+	61, // 17: mediation.v1.RejectCaseResponse.event:type_name -> mediation.v1.CaseEvent
+	60, // 18: mediation.v1.AssignCaseResponse.case:type_name -> mediation.v1.Case
+	61, // 19: mediation.v1.AssignCaseResponse.event:type_name -> mediation.v1.CaseEvent
+	60, // 20: mediation.v1.StartMediationResponse.case:type_name -> mediation.v1.Case
+	61, // 21: mediation.v1.StartMediationResponse.event:type_name -> mediation.v1.CaseEvent
+	65, // 22: mediation.v1.RecordAgreementRequest.agreement:type_name -> mediation.v1.Agreement
+	60, // 23: mediation.v1.RecordAgreementResponse.case:type_name -> mediation.v1.Case
+	61, // 24: mediation.v1.RecordAgreementResponse.event:type_name -> mediation.v1.CaseEvent
+	66, // 25: mediation.v1.RecordFailureRequest.reason_code:type_name -> mediation.v1.FailureReason
+	60, // 26: mediation.v1.RecordFailureResponse.case:type_name -> mediation.v1.Case
+	61, // 27: mediation.v1.RecordFailureResponse.event:type_name -> mediation.v1.CaseEvent
+	60, // 28: mediation.v1.WithdrawCaseResponse.case:type_name -> mediation.v1.Case
+	61, // 29: mediation.v1.WithdrawCaseResponse.event:type_name -> mediation.v1.CaseEvent
+	60, // 30: mediation.v1.CloseCaseResponse.case:type_name -> mediation.v1.Case
+	61, // 31: mediation.v1.CloseCaseResponse.event:type_name -> mediation.v1.CaseEvent
+	60, // 32: mediation.v1.UpdateCaseRequest.case:type_name -> mediation.v1.Case
+	67, // 33: mediation.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	60, // 34: mediation.v1.UpdateCaseResponse.case:type_name -> mediation.v1.Case
+	61, // 35: mediation.v1.UpdateCaseResponse.event:type_name -> mediation.v1.CaseEvent
+	60, // 36: mediation.v1.RecuseCaseResponse.case:type_name -> mediation.v1.Case
+	61, // 37: mediation.v1.RecuseCaseResponse.event:type_name -> mediation.v1.CaseEvent
+	60, // 38: mediation.v1.ExtendDeadlineResponse.case:type_name -> mediation.v1.Case
+	61, // 39: mediation.v1.ExtendDeadlineResponse.event:type_name -> mediation.v1.CaseEvent
+	68, // 40: mediation.v1.ScheduleSessionRequest.kind:type_name -> mediation.v1.SessionKind
+	69, // 41: mediation.v1.ScheduleSessionRequest.start_time:type_name -> google.protobuf.Timestamp
+	60, // 42: mediation.v1.ScheduleSessionResponse.case:type_name -> mediation.v1.Case
+	61, // 43: mediation.v1.ScheduleSessionResponse.event:type_name -> mediation.v1.CaseEvent
+	70, // 44: mediation.v1.ScheduleSessionResponse.session:type_name -> mediation.v1.Session
+	60, // 45: mediation.v1.RecordSessionResponse.case:type_name -> mediation.v1.Case
+	61, // 46: mediation.v1.RecordSessionResponse.event:type_name -> mediation.v1.CaseEvent
+	70, // 47: mediation.v1.RecordSessionResponse.session:type_name -> mediation.v1.Session
+	60, // 48: mediation.v1.CancelSessionResponse.case:type_name -> mediation.v1.Case
+	61, // 49: mediation.v1.CancelSessionResponse.event:type_name -> mediation.v1.CaseEvent
+	70, // 50: mediation.v1.CancelSessionResponse.session:type_name -> mediation.v1.Session
+	70, // 51: mediation.v1.ListCaseSessionsResponse.sessions:type_name -> mediation.v1.Session
+	69, // 52: mediation.v1.RequestJudicialConfirmationRequest.request_time:type_name -> google.protobuf.Timestamp
+	60, // 53: mediation.v1.RequestJudicialConfirmationResponse.case:type_name -> mediation.v1.Case
+	61, // 54: mediation.v1.RequestJudicialConfirmationResponse.event:type_name -> mediation.v1.CaseEvent
+	71, // 55: mediation.v1.RecordConfirmationDecisionRequest.decision:type_name -> mediation.v1.ConfirmationDecision
+	69, // 56: mediation.v1.RecordConfirmationDecisionRequest.decision_time:type_name -> google.protobuf.Timestamp
+	60, // 57: mediation.v1.RecordConfirmationDecisionResponse.case:type_name -> mediation.v1.Case
+	61, // 58: mediation.v1.RecordConfirmationDecisionResponse.event:type_name -> mediation.v1.CaseEvent
+	72, // 59: mediation.v1.RecordPerformanceRequest.status:type_name -> mediation.v1.PerformanceStatus
+	60, // 60: mediation.v1.RecordPerformanceResponse.case:type_name -> mediation.v1.Case
+	61, // 61: mediation.v1.RecordPerformanceResponse.event:type_name -> mediation.v1.CaseEvent
+	69, // 62: mediation.v1.RecordFollowUpRequest.visit_time:type_name -> google.protobuf.Timestamp
+	72, // 63: mediation.v1.RecordFollowUpRequest.performance_status:type_name -> mediation.v1.PerformanceStatus
+	60, // 64: mediation.v1.RecordFollowUpResponse.case:type_name -> mediation.v1.Case
+	61, // 65: mediation.v1.RecordFollowUpResponse.event:type_name -> mediation.v1.CaseEvent
+	73, // 66: mediation.v1.RecordFollowUpResponse.follow_up:type_name -> mediation.v1.FollowUp
+	73, // 67: mediation.v1.ListCaseFollowUpsResponse.follow_ups:type_name -> mediation.v1.FollowUp
+	56, // 68: mediation.v1.SuggestAssignmentResponse.suggestions:type_name -> mediation.v1.AssignmentSuggestion
+	57, // 69: mediation.v1.AssignmentSuggestion.reasons:type_name -> mediation.v1.SuggestionReason
+	0,  // 70: mediation.v1.CaseService.CreateCase:input_type -> mediation.v1.CreateCaseRequest
+	2,  // 71: mediation.v1.CaseService.GetCase:input_type -> mediation.v1.GetCaseRequest
+	4,  // 72: mediation.v1.CaseService.ListCases:input_type -> mediation.v1.ListCasesRequest
+	6,  // 73: mediation.v1.CaseService.ListCaseEvents:input_type -> mediation.v1.ListCaseEventsRequest
+	8,  // 74: mediation.v1.CaseService.GetWorkflow:input_type -> mediation.v1.GetWorkflowRequest
+	14, // 75: mediation.v1.CaseService.AcceptCase:input_type -> mediation.v1.AcceptCaseRequest
+	16, // 76: mediation.v1.CaseService.RejectCase:input_type -> mediation.v1.RejectCaseRequest
+	18, // 77: mediation.v1.CaseService.AssignCase:input_type -> mediation.v1.AssignCaseRequest
+	20, // 78: mediation.v1.CaseService.StartMediation:input_type -> mediation.v1.StartMediationRequest
+	22, // 79: mediation.v1.CaseService.RecordAgreement:input_type -> mediation.v1.RecordAgreementRequest
+	24, // 80: mediation.v1.CaseService.RecordFailure:input_type -> mediation.v1.RecordFailureRequest
+	26, // 81: mediation.v1.CaseService.WithdrawCase:input_type -> mediation.v1.WithdrawCaseRequest
+	28, // 82: mediation.v1.CaseService.CloseCase:input_type -> mediation.v1.CloseCaseRequest
+	30, // 83: mediation.v1.CaseService.UpdateCase:input_type -> mediation.v1.UpdateCaseRequest
+	32, // 84: mediation.v1.CaseService.RecuseCase:input_type -> mediation.v1.RecuseCaseRequest
+	34, // 85: mediation.v1.CaseService.ExtendDeadline:input_type -> mediation.v1.ExtendDeadlineRequest
+	36, // 86: mediation.v1.CaseService.ScheduleSession:input_type -> mediation.v1.ScheduleSessionRequest
+	38, // 87: mediation.v1.CaseService.RecordSession:input_type -> mediation.v1.RecordSessionRequest
+	40, // 88: mediation.v1.CaseService.CancelSession:input_type -> mediation.v1.CancelSessionRequest
+	42, // 89: mediation.v1.CaseService.ListCaseSessions:input_type -> mediation.v1.ListCaseSessionsRequest
+	44, // 90: mediation.v1.CaseService.RequestJudicialConfirmation:input_type -> mediation.v1.RequestJudicialConfirmationRequest
+	46, // 91: mediation.v1.CaseService.RecordConfirmationDecision:input_type -> mediation.v1.RecordConfirmationDecisionRequest
+	48, // 92: mediation.v1.CaseService.RecordPerformance:input_type -> mediation.v1.RecordPerformanceRequest
+	50, // 93: mediation.v1.CaseService.RecordFollowUp:input_type -> mediation.v1.RecordFollowUpRequest
+	52, // 94: mediation.v1.CaseService.ListCaseFollowUps:input_type -> mediation.v1.ListCaseFollowUpsRequest
+	54, // 95: mediation.v1.CaseService.SuggestAssignment:input_type -> mediation.v1.SuggestAssignmentRequest
+	58, // 96: mediation.v1.CaseService.GetAgreementDocument:input_type -> mediation.v1.GetAgreementDocumentRequest
+	1,  // 97: mediation.v1.CaseService.CreateCase:output_type -> mediation.v1.CreateCaseResponse
+	3,  // 98: mediation.v1.CaseService.GetCase:output_type -> mediation.v1.GetCaseResponse
+	5,  // 99: mediation.v1.CaseService.ListCases:output_type -> mediation.v1.ListCasesResponse
+	7,  // 100: mediation.v1.CaseService.ListCaseEvents:output_type -> mediation.v1.ListCaseEventsResponse
+	9,  // 101: mediation.v1.CaseService.GetWorkflow:output_type -> mediation.v1.GetWorkflowResponse
+	15, // 102: mediation.v1.CaseService.AcceptCase:output_type -> mediation.v1.AcceptCaseResponse
+	17, // 103: mediation.v1.CaseService.RejectCase:output_type -> mediation.v1.RejectCaseResponse
+	19, // 104: mediation.v1.CaseService.AssignCase:output_type -> mediation.v1.AssignCaseResponse
+	21, // 105: mediation.v1.CaseService.StartMediation:output_type -> mediation.v1.StartMediationResponse
+	23, // 106: mediation.v1.CaseService.RecordAgreement:output_type -> mediation.v1.RecordAgreementResponse
+	25, // 107: mediation.v1.CaseService.RecordFailure:output_type -> mediation.v1.RecordFailureResponse
+	27, // 108: mediation.v1.CaseService.WithdrawCase:output_type -> mediation.v1.WithdrawCaseResponse
+	29, // 109: mediation.v1.CaseService.CloseCase:output_type -> mediation.v1.CloseCaseResponse
+	31, // 110: mediation.v1.CaseService.UpdateCase:output_type -> mediation.v1.UpdateCaseResponse
+	33, // 111: mediation.v1.CaseService.RecuseCase:output_type -> mediation.v1.RecuseCaseResponse
+	35, // 112: mediation.v1.CaseService.ExtendDeadline:output_type -> mediation.v1.ExtendDeadlineResponse
+	37, // 113: mediation.v1.CaseService.ScheduleSession:output_type -> mediation.v1.ScheduleSessionResponse
+	39, // 114: mediation.v1.CaseService.RecordSession:output_type -> mediation.v1.RecordSessionResponse
+	41, // 115: mediation.v1.CaseService.CancelSession:output_type -> mediation.v1.CancelSessionResponse
+	43, // 116: mediation.v1.CaseService.ListCaseSessions:output_type -> mediation.v1.ListCaseSessionsResponse
+	45, // 117: mediation.v1.CaseService.RequestJudicialConfirmation:output_type -> mediation.v1.RequestJudicialConfirmationResponse
+	47, // 118: mediation.v1.CaseService.RecordConfirmationDecision:output_type -> mediation.v1.RecordConfirmationDecisionResponse
+	49, // 119: mediation.v1.CaseService.RecordPerformance:output_type -> mediation.v1.RecordPerformanceResponse
+	51, // 120: mediation.v1.CaseService.RecordFollowUp:output_type -> mediation.v1.RecordFollowUpResponse
+	53, // 121: mediation.v1.CaseService.ListCaseFollowUps:output_type -> mediation.v1.ListCaseFollowUpsResponse
+	55, // 122: mediation.v1.CaseService.SuggestAssignment:output_type -> mediation.v1.SuggestAssignmentResponse
+	59, // 123: mediation.v1.CaseService.GetAgreementDocument:output_type -> mediation.v1.GetAgreementDocumentResponse
+	97, // [97:124] is the sub-list for method output_type
+	70, // [70:97] is the sub-list for method input_type
+	70, // [70:70] is the sub-list for extension type_name
+	70, // [70:70] is the sub-list for extension extendee
+	0,  // [0:70] is the sub-list for field type_name
 }
 
 func init() { file_mediation_v1_case_service_proto_init() }
@@ -2211,7 +4562,7 @@ func file_mediation_v1_case_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mediation_v1_case_service_proto_rawDesc), len(file_mediation_v1_case_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   30,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

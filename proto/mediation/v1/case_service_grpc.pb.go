@@ -19,19 +19,33 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CaseService_CreateCase_FullMethodName      = "/mediation.v1.CaseService/CreateCase"
-	CaseService_GetCase_FullMethodName         = "/mediation.v1.CaseService/GetCase"
-	CaseService_ListCases_FullMethodName       = "/mediation.v1.CaseService/ListCases"
-	CaseService_ListCaseEvents_FullMethodName  = "/mediation.v1.CaseService/ListCaseEvents"
-	CaseService_GetWorkflow_FullMethodName     = "/mediation.v1.CaseService/GetWorkflow"
-	CaseService_AcceptCase_FullMethodName      = "/mediation.v1.CaseService/AcceptCase"
-	CaseService_RejectCase_FullMethodName      = "/mediation.v1.CaseService/RejectCase"
-	CaseService_AssignCase_FullMethodName      = "/mediation.v1.CaseService/AssignCase"
-	CaseService_StartMediation_FullMethodName  = "/mediation.v1.CaseService/StartMediation"
-	CaseService_RecordAgreement_FullMethodName = "/mediation.v1.CaseService/RecordAgreement"
-	CaseService_RecordFailure_FullMethodName   = "/mediation.v1.CaseService/RecordFailure"
-	CaseService_WithdrawCase_FullMethodName    = "/mediation.v1.CaseService/WithdrawCase"
-	CaseService_CloseCase_FullMethodName       = "/mediation.v1.CaseService/CloseCase"
+	CaseService_CreateCase_FullMethodName                  = "/mediation.v1.CaseService/CreateCase"
+	CaseService_GetCase_FullMethodName                     = "/mediation.v1.CaseService/GetCase"
+	CaseService_ListCases_FullMethodName                   = "/mediation.v1.CaseService/ListCases"
+	CaseService_ListCaseEvents_FullMethodName              = "/mediation.v1.CaseService/ListCaseEvents"
+	CaseService_GetWorkflow_FullMethodName                 = "/mediation.v1.CaseService/GetWorkflow"
+	CaseService_AcceptCase_FullMethodName                  = "/mediation.v1.CaseService/AcceptCase"
+	CaseService_RejectCase_FullMethodName                  = "/mediation.v1.CaseService/RejectCase"
+	CaseService_AssignCase_FullMethodName                  = "/mediation.v1.CaseService/AssignCase"
+	CaseService_StartMediation_FullMethodName              = "/mediation.v1.CaseService/StartMediation"
+	CaseService_RecordAgreement_FullMethodName             = "/mediation.v1.CaseService/RecordAgreement"
+	CaseService_RecordFailure_FullMethodName               = "/mediation.v1.CaseService/RecordFailure"
+	CaseService_WithdrawCase_FullMethodName                = "/mediation.v1.CaseService/WithdrawCase"
+	CaseService_CloseCase_FullMethodName                   = "/mediation.v1.CaseService/CloseCase"
+	CaseService_UpdateCase_FullMethodName                  = "/mediation.v1.CaseService/UpdateCase"
+	CaseService_RecuseCase_FullMethodName                  = "/mediation.v1.CaseService/RecuseCase"
+	CaseService_ExtendDeadline_FullMethodName              = "/mediation.v1.CaseService/ExtendDeadline"
+	CaseService_ScheduleSession_FullMethodName             = "/mediation.v1.CaseService/ScheduleSession"
+	CaseService_RecordSession_FullMethodName               = "/mediation.v1.CaseService/RecordSession"
+	CaseService_CancelSession_FullMethodName               = "/mediation.v1.CaseService/CancelSession"
+	CaseService_ListCaseSessions_FullMethodName            = "/mediation.v1.CaseService/ListCaseSessions"
+	CaseService_RequestJudicialConfirmation_FullMethodName = "/mediation.v1.CaseService/RequestJudicialConfirmation"
+	CaseService_RecordConfirmationDecision_FullMethodName  = "/mediation.v1.CaseService/RecordConfirmationDecision"
+	CaseService_RecordPerformance_FullMethodName           = "/mediation.v1.CaseService/RecordPerformance"
+	CaseService_RecordFollowUp_FullMethodName              = "/mediation.v1.CaseService/RecordFollowUp"
+	CaseService_ListCaseFollowUps_FullMethodName           = "/mediation.v1.CaseService/ListCaseFollowUps"
+	CaseService_SuggestAssignment_FullMethodName           = "/mediation.v1.CaseService/SuggestAssignment"
+	CaseService_GetAgreementDocument_FullMethodName        = "/mediation.v1.CaseService/GetAgreementDocument"
 )
 
 // CaseServiceClient is the client API for CaseService service.
@@ -77,6 +91,44 @@ type CaseServiceClient interface {
 	WithdrawCase(ctx context.Context, in *WithdrawCaseRequest, opts ...grpc.CallOption) (*WithdrawCaseResponse, error)
 	// 结案: AGREED → CLOSED with outcome AGREEMENT.
 	CloseCase(ctx context.Context, in *CloseCaseRequest, opts ...grpc.CallOption) (*CloseCaseResponse, error)
+	// Changes a case's registration data: summary, dispute type, parties and
+	// flags. Not allowed once the case is closed.
+	UpdateCase(ctx context.Context, in *UpdateCaseRequest, opts ...grpc.CallOption) (*UpdateCaseResponse, error)
+	// 回避: the mediator withdraws from the case with a reason; ASSIGNED or
+	// MEDIATING → ACCEPTED, awaiting reassignment. The mediator is not
+	// suggested for the case again.
+	RecuseCase(ctx context.Context, in *RecuseCaseRequest, opts ...grpc.CallOption) (*RecuseCaseResponse, error)
+	// Extends the time limit with the parties' consent, as often as the
+	// deadline rule allows.
+	ExtendDeadline(ctx context.Context, in *ExtendDeadlineRequest, opts ...grpc.CallOption) (*ExtendDeadlineResponse, error)
+	// Schedules a mediation session; ASSIGNED or MEDIATING only.
+	ScheduleSession(ctx context.Context, in *ScheduleSessionRequest, opts ...grpc.CallOption) (*ScheduleSessionResponse, error)
+	// Records a session's minutes (调解笔录) and result; ASSIGNED or MEDIATING
+	// only.
+	RecordSession(ctx context.Context, in *RecordSessionRequest, opts ...grpc.CallOption) (*RecordSessionResponse, error)
+	// Cancels a scheduled session; ASSIGNED or MEDIATING only.
+	CancelSession(ctx context.Context, in *CancelSessionRequest, opts ...grpc.CallOption) (*CancelSessionResponse, error)
+	// Lists a case's sessions, in order.
+	ListCaseSessions(ctx context.Context, in *ListCaseSessionsRequest, opts ...grpc.CallOption) (*ListCaseSessionsResponse, error)
+	// Records the parties' joint application for judicial confirmation
+	// (司法确认, 第33条), which must be within 30 days of signing the agreement.
+	RequestJudicialConfirmation(ctx context.Context, in *RequestJudicialConfirmationRequest, opts ...grpc.CallOption) (*RequestJudicialConfirmationResponse, error)
+	// Records the court's decision on judicial confirmation.
+	RecordConfirmationDecision(ctx context.Context, in *RecordConfirmationDecisionRequest, opts ...grpc.CallOption) (*RecordConfirmationDecisionResponse, error)
+	// Records whether the agreement has been performed (履行, 第31条).
+	RecordPerformance(ctx context.Context, in *RecordPerformanceRequest, opts ...grpc.CallOption) (*RecordPerformanceResponse, error)
+	// Records a follow-up visit (回访).
+	RecordFollowUp(ctx context.Context, in *RecordFollowUpRequest, opts ...grpc.CallOption) (*RecordFollowUpResponse, error)
+	// Lists a case's follow-up visits, in order.
+	ListCaseFollowUps(ctx context.Context, in *ListCaseFollowUpsRequest, opts ...grpc.CallOption) (*ListCaseFollowUpsResponse, error)
+	// Suggests organizations and mediators for a case, best first, each with
+	// the reasons: organizations specialised in the dispute type, the same
+	// county before the same city, the lowest open load; recused and
+	// inactive mediators are left out.
+	SuggestAssignment(ctx context.Context, in *SuggestAssignmentRequest, opts ...grpc.CallOption) (*SuggestAssignmentResponse, error)
+	// Renders the agreement (人民调解协议书) as an HTML page that prints on A4;
+	// `GET /v1/cases/{case}/agreement.html` serves the page itself.
+	GetAgreementDocument(ctx context.Context, in *GetAgreementDocumentRequest, opts ...grpc.CallOption) (*GetAgreementDocumentResponse, error)
 }
 
 type caseServiceClient struct {
@@ -217,6 +269,146 @@ func (c *caseServiceClient) CloseCase(ctx context.Context, in *CloseCaseRequest,
 	return out, nil
 }
 
+func (c *caseServiceClient) UpdateCase(ctx context.Context, in *UpdateCaseRequest, opts ...grpc.CallOption) (*UpdateCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateCaseResponse)
+	err := c.cc.Invoke(ctx, CaseService_UpdateCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) RecuseCase(ctx context.Context, in *RecuseCaseRequest, opts ...grpc.CallOption) (*RecuseCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecuseCaseResponse)
+	err := c.cc.Invoke(ctx, CaseService_RecuseCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) ExtendDeadline(ctx context.Context, in *ExtendDeadlineRequest, opts ...grpc.CallOption) (*ExtendDeadlineResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExtendDeadlineResponse)
+	err := c.cc.Invoke(ctx, CaseService_ExtendDeadline_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) ScheduleSession(ctx context.Context, in *ScheduleSessionRequest, opts ...grpc.CallOption) (*ScheduleSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ScheduleSessionResponse)
+	err := c.cc.Invoke(ctx, CaseService_ScheduleSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) RecordSession(ctx context.Context, in *RecordSessionRequest, opts ...grpc.CallOption) (*RecordSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordSessionResponse)
+	err := c.cc.Invoke(ctx, CaseService_RecordSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) CancelSession(ctx context.Context, in *CancelSessionRequest, opts ...grpc.CallOption) (*CancelSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CancelSessionResponse)
+	err := c.cc.Invoke(ctx, CaseService_CancelSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) ListCaseSessions(ctx context.Context, in *ListCaseSessionsRequest, opts ...grpc.CallOption) (*ListCaseSessionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCaseSessionsResponse)
+	err := c.cc.Invoke(ctx, CaseService_ListCaseSessions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) RequestJudicialConfirmation(ctx context.Context, in *RequestJudicialConfirmationRequest, opts ...grpc.CallOption) (*RequestJudicialConfirmationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RequestJudicialConfirmationResponse)
+	err := c.cc.Invoke(ctx, CaseService_RequestJudicialConfirmation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) RecordConfirmationDecision(ctx context.Context, in *RecordConfirmationDecisionRequest, opts ...grpc.CallOption) (*RecordConfirmationDecisionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordConfirmationDecisionResponse)
+	err := c.cc.Invoke(ctx, CaseService_RecordConfirmationDecision_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) RecordPerformance(ctx context.Context, in *RecordPerformanceRequest, opts ...grpc.CallOption) (*RecordPerformanceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordPerformanceResponse)
+	err := c.cc.Invoke(ctx, CaseService_RecordPerformance_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) RecordFollowUp(ctx context.Context, in *RecordFollowUpRequest, opts ...grpc.CallOption) (*RecordFollowUpResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordFollowUpResponse)
+	err := c.cc.Invoke(ctx, CaseService_RecordFollowUp_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) ListCaseFollowUps(ctx context.Context, in *ListCaseFollowUpsRequest, opts ...grpc.CallOption) (*ListCaseFollowUpsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCaseFollowUpsResponse)
+	err := c.cc.Invoke(ctx, CaseService_ListCaseFollowUps_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) SuggestAssignment(ctx context.Context, in *SuggestAssignmentRequest, opts ...grpc.CallOption) (*SuggestAssignmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SuggestAssignmentResponse)
+	err := c.cc.Invoke(ctx, CaseService_SuggestAssignment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) GetAgreementDocument(ctx context.Context, in *GetAgreementDocumentRequest, opts ...grpc.CallOption) (*GetAgreementDocumentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAgreementDocumentResponse)
+	err := c.cc.Invoke(ctx, CaseService_GetAgreementDocument_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CaseServiceServer is the server API for CaseService service.
 // All implementations must embed UnimplementedCaseServiceServer
 // for forward compatibility.
@@ -260,6 +452,44 @@ type CaseServiceServer interface {
 	WithdrawCase(context.Context, *WithdrawCaseRequest) (*WithdrawCaseResponse, error)
 	// 结案: AGREED → CLOSED with outcome AGREEMENT.
 	CloseCase(context.Context, *CloseCaseRequest) (*CloseCaseResponse, error)
+	// Changes a case's registration data: summary, dispute type, parties and
+	// flags. Not allowed once the case is closed.
+	UpdateCase(context.Context, *UpdateCaseRequest) (*UpdateCaseResponse, error)
+	// 回避: the mediator withdraws from the case with a reason; ASSIGNED or
+	// MEDIATING → ACCEPTED, awaiting reassignment. The mediator is not
+	// suggested for the case again.
+	RecuseCase(context.Context, *RecuseCaseRequest) (*RecuseCaseResponse, error)
+	// Extends the time limit with the parties' consent, as often as the
+	// deadline rule allows.
+	ExtendDeadline(context.Context, *ExtendDeadlineRequest) (*ExtendDeadlineResponse, error)
+	// Schedules a mediation session; ASSIGNED or MEDIATING only.
+	ScheduleSession(context.Context, *ScheduleSessionRequest) (*ScheduleSessionResponse, error)
+	// Records a session's minutes (调解笔录) and result; ASSIGNED or MEDIATING
+	// only.
+	RecordSession(context.Context, *RecordSessionRequest) (*RecordSessionResponse, error)
+	// Cancels a scheduled session; ASSIGNED or MEDIATING only.
+	CancelSession(context.Context, *CancelSessionRequest) (*CancelSessionResponse, error)
+	// Lists a case's sessions, in order.
+	ListCaseSessions(context.Context, *ListCaseSessionsRequest) (*ListCaseSessionsResponse, error)
+	// Records the parties' joint application for judicial confirmation
+	// (司法确认, 第33条), which must be within 30 days of signing the agreement.
+	RequestJudicialConfirmation(context.Context, *RequestJudicialConfirmationRequest) (*RequestJudicialConfirmationResponse, error)
+	// Records the court's decision on judicial confirmation.
+	RecordConfirmationDecision(context.Context, *RecordConfirmationDecisionRequest) (*RecordConfirmationDecisionResponse, error)
+	// Records whether the agreement has been performed (履行, 第31条).
+	RecordPerformance(context.Context, *RecordPerformanceRequest) (*RecordPerformanceResponse, error)
+	// Records a follow-up visit (回访).
+	RecordFollowUp(context.Context, *RecordFollowUpRequest) (*RecordFollowUpResponse, error)
+	// Lists a case's follow-up visits, in order.
+	ListCaseFollowUps(context.Context, *ListCaseFollowUpsRequest) (*ListCaseFollowUpsResponse, error)
+	// Suggests organizations and mediators for a case, best first, each with
+	// the reasons: organizations specialised in the dispute type, the same
+	// county before the same city, the lowest open load; recused and
+	// inactive mediators are left out.
+	SuggestAssignment(context.Context, *SuggestAssignmentRequest) (*SuggestAssignmentResponse, error)
+	// Renders the agreement (人民调解协议书) as an HTML page that prints on A4;
+	// `GET /v1/cases/{case}/agreement.html` serves the page itself.
+	GetAgreementDocument(context.Context, *GetAgreementDocumentRequest) (*GetAgreementDocumentResponse, error)
 	mustEmbedUnimplementedCaseServiceServer()
 }
 
@@ -308,6 +538,48 @@ func (UnimplementedCaseServiceServer) WithdrawCase(context.Context, *WithdrawCas
 }
 func (UnimplementedCaseServiceServer) CloseCase(context.Context, *CloseCaseRequest) (*CloseCaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CloseCase not implemented")
+}
+func (UnimplementedCaseServiceServer) UpdateCase(context.Context, *UpdateCaseRequest) (*UpdateCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateCase not implemented")
+}
+func (UnimplementedCaseServiceServer) RecuseCase(context.Context, *RecuseCaseRequest) (*RecuseCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecuseCase not implemented")
+}
+func (UnimplementedCaseServiceServer) ExtendDeadline(context.Context, *ExtendDeadlineRequest) (*ExtendDeadlineResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExtendDeadline not implemented")
+}
+func (UnimplementedCaseServiceServer) ScheduleSession(context.Context, *ScheduleSessionRequest) (*ScheduleSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ScheduleSession not implemented")
+}
+func (UnimplementedCaseServiceServer) RecordSession(context.Context, *RecordSessionRequest) (*RecordSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordSession not implemented")
+}
+func (UnimplementedCaseServiceServer) CancelSession(context.Context, *CancelSessionRequest) (*CancelSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelSession not implemented")
+}
+func (UnimplementedCaseServiceServer) ListCaseSessions(context.Context, *ListCaseSessionsRequest) (*ListCaseSessionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCaseSessions not implemented")
+}
+func (UnimplementedCaseServiceServer) RequestJudicialConfirmation(context.Context, *RequestJudicialConfirmationRequest) (*RequestJudicialConfirmationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RequestJudicialConfirmation not implemented")
+}
+func (UnimplementedCaseServiceServer) RecordConfirmationDecision(context.Context, *RecordConfirmationDecisionRequest) (*RecordConfirmationDecisionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordConfirmationDecision not implemented")
+}
+func (UnimplementedCaseServiceServer) RecordPerformance(context.Context, *RecordPerformanceRequest) (*RecordPerformanceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordPerformance not implemented")
+}
+func (UnimplementedCaseServiceServer) RecordFollowUp(context.Context, *RecordFollowUpRequest) (*RecordFollowUpResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordFollowUp not implemented")
+}
+func (UnimplementedCaseServiceServer) ListCaseFollowUps(context.Context, *ListCaseFollowUpsRequest) (*ListCaseFollowUpsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCaseFollowUps not implemented")
+}
+func (UnimplementedCaseServiceServer) SuggestAssignment(context.Context, *SuggestAssignmentRequest) (*SuggestAssignmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SuggestAssignment not implemented")
+}
+func (UnimplementedCaseServiceServer) GetAgreementDocument(context.Context, *GetAgreementDocumentRequest) (*GetAgreementDocumentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAgreementDocument not implemented")
 }
 func (UnimplementedCaseServiceServer) mustEmbedUnimplementedCaseServiceServer() {}
 func (UnimplementedCaseServiceServer) testEmbeddedByValue()                     {}
@@ -564,6 +836,258 @@ func _CaseService_CloseCase_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CaseService_UpdateCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).UpdateCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_UpdateCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).UpdateCase(ctx, req.(*UpdateCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_RecuseCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecuseCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).RecuseCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_RecuseCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).RecuseCase(ctx, req.(*RecuseCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_ExtendDeadline_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExtendDeadlineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).ExtendDeadline(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_ExtendDeadline_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).ExtendDeadline(ctx, req.(*ExtendDeadlineRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_ScheduleSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ScheduleSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).ScheduleSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_ScheduleSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).ScheduleSession(ctx, req.(*ScheduleSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_RecordSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).RecordSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_RecordSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).RecordSession(ctx, req.(*RecordSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_CancelSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).CancelSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_CancelSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).CancelSession(ctx, req.(*CancelSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_ListCaseSessions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCaseSessionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).ListCaseSessions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_ListCaseSessions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).ListCaseSessions(ctx, req.(*ListCaseSessionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_RequestJudicialConfirmation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RequestJudicialConfirmationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).RequestJudicialConfirmation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_RequestJudicialConfirmation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).RequestJudicialConfirmation(ctx, req.(*RequestJudicialConfirmationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_RecordConfirmationDecision_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordConfirmationDecisionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).RecordConfirmationDecision(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_RecordConfirmationDecision_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).RecordConfirmationDecision(ctx, req.(*RecordConfirmationDecisionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_RecordPerformance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordPerformanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).RecordPerformance(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_RecordPerformance_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).RecordPerformance(ctx, req.(*RecordPerformanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_RecordFollowUp_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordFollowUpRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).RecordFollowUp(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_RecordFollowUp_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).RecordFollowUp(ctx, req.(*RecordFollowUpRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_ListCaseFollowUps_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCaseFollowUpsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).ListCaseFollowUps(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_ListCaseFollowUps_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).ListCaseFollowUps(ctx, req.(*ListCaseFollowUpsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_SuggestAssignment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SuggestAssignmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).SuggestAssignment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_SuggestAssignment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).SuggestAssignment(ctx, req.(*SuggestAssignmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_GetAgreementDocument_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAgreementDocumentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).GetAgreementDocument(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_GetAgreementDocument_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).GetAgreementDocument(ctx, req.(*GetAgreementDocumentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CaseService_ServiceDesc is the grpc.ServiceDesc for CaseService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -622,6 +1146,62 @@ var CaseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CloseCase",
 			Handler:    _CaseService_CloseCase_Handler,
+		},
+		{
+			MethodName: "UpdateCase",
+			Handler:    _CaseService_UpdateCase_Handler,
+		},
+		{
+			MethodName: "RecuseCase",
+			Handler:    _CaseService_RecuseCase_Handler,
+		},
+		{
+			MethodName: "ExtendDeadline",
+			Handler:    _CaseService_ExtendDeadline_Handler,
+		},
+		{
+			MethodName: "ScheduleSession",
+			Handler:    _CaseService_ScheduleSession_Handler,
+		},
+		{
+			MethodName: "RecordSession",
+			Handler:    _CaseService_RecordSession_Handler,
+		},
+		{
+			MethodName: "CancelSession",
+			Handler:    _CaseService_CancelSession_Handler,
+		},
+		{
+			MethodName: "ListCaseSessions",
+			Handler:    _CaseService_ListCaseSessions_Handler,
+		},
+		{
+			MethodName: "RequestJudicialConfirmation",
+			Handler:    _CaseService_RequestJudicialConfirmation_Handler,
+		},
+		{
+			MethodName: "RecordConfirmationDecision",
+			Handler:    _CaseService_RecordConfirmationDecision_Handler,
+		},
+		{
+			MethodName: "RecordPerformance",
+			Handler:    _CaseService_RecordPerformance_Handler,
+		},
+		{
+			MethodName: "RecordFollowUp",
+			Handler:    _CaseService_RecordFollowUp_Handler,
+		},
+		{
+			MethodName: "ListCaseFollowUps",
+			Handler:    _CaseService_ListCaseFollowUps_Handler,
+		},
+		{
+			MethodName: "SuggestAssignment",
+			Handler:    _CaseService_SuggestAssignment_Handler,
+		},
+		{
+			MethodName: "GetAgreementDocument",
+			Handler:    _CaseService_GetAgreementDocument_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -158,60 +158,6 @@ func (OrganizationType) EnumDescriptor() ([]byte, []int) {
 	return file_mediation_v1_directory_proto_rawDescGZIP(), []int{1}
 }
 
-// CourtProcedure is the procedure of a case a court entrusts to mediation
-// after filing (委托调解), which sets its time limit.
-type CourtProcedure int32
-
-const (
-	// Not applicable or not known.
-	CourtProcedure_COURT_PROCEDURE_UNSPECIFIED CourtProcedure = 0
-	// 普通程序.
-	CourtProcedure_COURT_PROCEDURE_ORDINARY CourtProcedure = 1
-	// 简易程序.
-	CourtProcedure_COURT_PROCEDURE_SUMMARY CourtProcedure = 2
-)
-
-// Enum value maps for CourtProcedure.
-var (
-	CourtProcedure_name = map[int32]string{
-		0: "COURT_PROCEDURE_UNSPECIFIED",
-		1: "COURT_PROCEDURE_ORDINARY",
-		2: "COURT_PROCEDURE_SUMMARY",
-	}
-	CourtProcedure_value = map[string]int32{
-		"COURT_PROCEDURE_UNSPECIFIED": 0,
-		"COURT_PROCEDURE_ORDINARY":    1,
-		"COURT_PROCEDURE_SUMMARY":     2,
-	}
-)
-
-func (x CourtProcedure) Enum() *CourtProcedure {
-	p := new(CourtProcedure)
-	*p = x
-	return p
-}
-
-func (x CourtProcedure) String() string {
-	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
-}
-
-func (CourtProcedure) Descriptor() protoreflect.EnumDescriptor {
-	return file_mediation_v1_directory_proto_enumTypes[2].Descriptor()
-}
-
-func (CourtProcedure) Type() protoreflect.EnumType {
-	return &file_mediation_v1_directory_proto_enumTypes[2]
-}
-
-func (x CourtProcedure) Number() protoreflect.EnumNumber {
-	return protoreflect.EnumNumber(x)
-}
-
-// Deprecated: Use CourtProcedure.Descriptor instead.
-func (CourtProcedure) EnumDescriptor() ([]byte, []int) {
-	return file_mediation_v1_directory_proto_rawDescGZIP(), []int{2}
-}
-
 // Region is an administrative division (GB/T 2260).
 type Region struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -807,11 +753,7 @@ const file_mediation_v1_directory_proto_rawDesc = "" +
 	" ORGANIZATION_TYPE_STATIONED_ROOM\x10\x05\x12%\n" +
 	"!ORGANIZATION_TYPE_PERSONAL_STUDIO\x10\x06\x12\"\n" +
 	"\x1eORGANIZATION_TYPE_WOMEN_STUDIO\x10\a\x12\"\n" +
-	"\x1eORGANIZATION_TYPE_COURT_CENTER\x10\b*l\n" +
-	"\x0eCourtProcedure\x12\x1f\n" +
-	"\x1bCOURT_PROCEDURE_UNSPECIFIED\x10\x00\x12\x1c\n" +
-	"\x18COURT_PROCEDURE_ORDINARY\x10\x01\x12\x1b\n" +
-	"\x17COURT_PROCEDURE_SUMMARY\x10\x02BAZ?github.com/mediationd/mediationd/proto/mediation/v1;mediationv1b\x06proto3"
+	"\x1eORGANIZATION_TYPE_COURT_CENTER\x10\bBAZ?github.com/mediationd/mediationd/proto/mediation/v1;mediationv1b\x06proto3"
 
 var (
 	file_mediation_v1_directory_proto_rawDescOnce sync.Once
@@ -825,32 +767,32 @@ func file_mediation_v1_directory_proto_rawDescGZIP() []byte {
 	return file_mediation_v1_directory_proto_rawDescData
 }
 
-var file_mediation_v1_directory_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_mediation_v1_directory_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_mediation_v1_directory_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_mediation_v1_directory_proto_goTypes = []any{
 	(RegionLevel)(0),              // 0: mediation.v1.RegionLevel
 	(OrganizationType)(0),         // 1: mediation.v1.OrganizationType
-	(CourtProcedure)(0),           // 2: mediation.v1.CourtProcedure
-	(*Region)(nil),                // 3: mediation.v1.Region
-	(*Organization)(nil),          // 4: mediation.v1.Organization
-	(*Mediator)(nil),              // 5: mediation.v1.Mediator
-	(*DeadlineRule)(nil),          // 6: mediation.v1.DeadlineRule
-	(DisputeType)(0),              // 7: mediation.v1.DisputeType
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
-	(CaseSource)(0),               // 9: mediation.v1.CaseSource
+	(*Region)(nil),                // 2: mediation.v1.Region
+	(*Organization)(nil),          // 3: mediation.v1.Organization
+	(*Mediator)(nil),              // 4: mediation.v1.Mediator
+	(*DeadlineRule)(nil),          // 5: mediation.v1.DeadlineRule
+	(DisputeType)(0),              // 6: mediation.v1.DisputeType
+	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(CaseSource)(0),               // 8: mediation.v1.CaseSource
+	(CourtProcedure)(0),           // 9: mediation.v1.CourtProcedure
 }
 var file_mediation_v1_directory_proto_depIdxs = []int32{
 	0,  // 0: mediation.v1.Region.level:type_name -> mediation.v1.RegionLevel
 	1,  // 1: mediation.v1.Organization.type:type_name -> mediation.v1.OrganizationType
-	7,  // 2: mediation.v1.Organization.dispute_types:type_name -> mediation.v1.DisputeType
-	8,  // 3: mediation.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	8,  // 4: mediation.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
-	7,  // 5: mediation.v1.Mediator.specialties:type_name -> mediation.v1.DisputeType
-	8,  // 6: mediation.v1.Mediator.create_time:type_name -> google.protobuf.Timestamp
-	8,  // 7: mediation.v1.Mediator.update_time:type_name -> google.protobuf.Timestamp
-	9,  // 8: mediation.v1.DeadlineRule.source:type_name -> mediation.v1.CaseSource
+	6,  // 2: mediation.v1.Organization.dispute_types:type_name -> mediation.v1.DisputeType
+	7,  // 3: mediation.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	7,  // 4: mediation.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	6,  // 5: mediation.v1.Mediator.specialties:type_name -> mediation.v1.DisputeType
+	7,  // 6: mediation.v1.Mediator.create_time:type_name -> google.protobuf.Timestamp
+	7,  // 7: mediation.v1.Mediator.update_time:type_name -> google.protobuf.Timestamp
+	8,  // 8: mediation.v1.DeadlineRule.source:type_name -> mediation.v1.CaseSource
 	1,  // 9: mediation.v1.DeadlineRule.organization_type:type_name -> mediation.v1.OrganizationType
-	2,  // 10: mediation.v1.DeadlineRule.court_procedure:type_name -> mediation.v1.CourtProcedure
+	9,  // 10: mediation.v1.DeadlineRule.court_procedure:type_name -> mediation.v1.CourtProcedure
 	11, // [11:11] is the sub-list for method output_type
 	11, // [11:11] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
@@ -869,7 +811,7 @@ func file_mediation_v1_directory_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mediation_v1_directory_proto_rawDesc), len(file_mediation_v1_directory_proto_rawDesc)),
-			NumEnums:      3,
+			NumEnums:      2,
 			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
