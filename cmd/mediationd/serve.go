@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/mediationd/mediationd/internal/config"
 	"github.com/mediationd/mediationd/internal/pgembed"
@@ -68,6 +69,9 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		Location:        cfg.Location(),
 		MaxRequestBytes: cfg.MaxRequestBytes,
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		OverdueInterval: overdueInterval(cfg.OverdueInterval),
+
+		GroupDisputeApplicants: cfg.GroupDisputeApplicants,
 	})
 	if err != nil {
 		return err
@@ -83,6 +87,15 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("listen for HTTP on %s (set MEDIATION_HTTP_ADDR to another address): %w", cfg.HTTPAddr, err)
 	}
 	return srv.Serve(ctx, grpcLis, httpLis)
+}
+
+// overdueInterval maps the setting (0 = never) to the server's (negative
+// = never).
+func overdueInterval(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 func runMigrate(ctx context.Context, args []string, stderr io.Writer) error {

@@ -68,6 +68,10 @@ func ToStatus(err error) *status.Status {
 		return status.New(codes.Canceled, "the request was canceled")
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.New(codes.DeadlineExceeded, "the request took longer than its deadline")
+	case pgCode(err) == "23514":
+		// A check constraint caught input the code above it let through.
+		return withDetails(codes.InvalidArgument, "the request breaks a rule of the stored data ("+pgConstraint(err)+"); check the values given",
+			&errdetails.ErrorInfo{Reason: "CONSTRAINT_VIOLATED", Domain: ErrorDomain, Metadata: map[string]string{"constraint": pgConstraint(err)}})
 	case databaseUnavailable(err):
 		return withDetails(codes.Unavailable, "the database is unavailable; retry with backoff",
 			&errdetails.ErrorInfo{Reason: "DATABASE_UNAVAILABLE", Domain: ErrorDomain})
@@ -81,6 +85,22 @@ func withDetails(c codes.Code, msg string, details ...protoadapt.MessageV1) *sta
 		return d
 	}
 	return s
+}
+
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+func pgConstraint(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.ConstraintName
+	}
+	return ""
 }
 
 // databaseUnavailable reports errors that mean the database could not be

@@ -7,6 +7,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -25,21 +26,27 @@ type Clock func() time.Time
 type CaseService struct {
 	mediationv1.UnimplementedCaseServiceServer
 
-	store    *store.Store
-	now      Clock
-	location *time.Location // the time zone of case-number years
+	store  *store.Store
+	now    Clock
+	policy casework.Policy // its Location is the bureau's time zone: case-number years, due dates
+	log    *slog.Logger
 }
 
-// NewCaseService returns the service. loc is the time zone in which a case
-// number's year is counted (the bureau's local time).
-func NewCaseService(st *store.Store, now Clock, loc *time.Location) *CaseService {
+// NewCaseService returns the service.
+func NewCaseService(st *store.Store, now Clock, policy casework.Policy, log *slog.Logger) *CaseService {
 	if now == nil {
 		now = time.Now
 	}
-	if loc == nil {
-		loc = time.UTC
+	if policy.Location == nil {
+		policy.Location = time.UTC
 	}
-	return &CaseService{store: st, now: now, location: loc}
+	if policy.GroupDisputeApplicants <= 0 {
+		policy.GroupDisputeApplicants = casework.DefaultPolicy.GroupDisputeApplicants
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &CaseService{store: st, now: now, policy: policy, log: log}
 }
 
 func (s *CaseService) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
@@ -71,26 +78,27 @@ func parseEtag(etag string) (int64, error) {
 // CreateCase registers a dispute.
 func (s *CaseService) CreateCase(ctx context.Context, req *mediationv1.CreateCaseRequest) (*mediationv1.CreateCaseResponse, error) {
 	n := newCaseFromProto(req.GetCase())
-	if err := n.Validate(); err != nil {
+	now := s.clock()
+	if err := n.Validate(now); err != nil {
 		return nil, err
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, fmt.Errorf("new case id: %w", err)
 	}
-	now := s.clock()
 	c, _, err := s.store.CreateCase(ctx, store.CreateParams{
 		New:       n,
 		ID:        id,
 		Actor:     auth.FromContext(ctx).Name,
 		RequestID: req.GetRequestId(),
 		Now:       now,
-		Year:      now.In(s.location).Year(),
+		Year:      now.In(s.policy.Location).Year(),
+		Policy:    s.policy,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &mediationv1.CreateCaseResponse{Case: caseToProto(c)}, nil
+	return &mediationv1.CreateCaseResponse{Case: s.caseToProto(c)}, nil
 }
 
 // GetCase returns one case.
@@ -103,7 +111,7 @@ func (s *CaseService) GetCase(ctx context.Context, req *mediationv1.GetCaseReque
 	if err != nil {
 		return nil, notFound(err, req.GetName())
 	}
-	return &mediationv1.GetCaseResponse{Case: caseToProto(c)}, nil
+	return &mediationv1.GetCaseResponse{Case: s.caseToProto(c)}, nil
 }
 
 func notFound(err error, name string) error {
@@ -139,7 +147,7 @@ func (s *CaseService) ListCases(ctx context.Context, req *mediationv1.ListCasesR
 	}
 	out := &mediationv1.ListCasesResponse{NextPageToken: encodePageToken(page.Next, query)}
 	for _, c := range page.Cases {
-		out.Cases = append(out.Cases, caseToProto(c))
+		out.Cases = append(out.Cases, s.caseToProto(c))
 	}
 	return out, nil
 }
@@ -161,7 +169,7 @@ func (s *CaseService) ListCaseEvents(ctx context.Context, req *mediationv1.ListC
 	}
 	out := &mediationv1.ListCaseEventsResponse{}
 	for _, ev := range events {
-		out.Events = append(out.Events, eventToProto(ev))
+		out.Events = append(out.Events, s.eventToProto(ev))
 	}
 	if more {
 		out.NextPageToken = encodePageToken(events[len(events)-1].Version, query)
@@ -193,10 +201,14 @@ func WorkflowToProto() (*mediationv1.Workflow, error) {
 		out.States = append(out.States, ws)
 	}
 	for _, a := range w.Actions {
+		method := ""
+		if m, ok := actionMethods[a.Action]; ok {
+			method = mediationv1.CaseService_ServiceDesc.ServiceName + "/" + m
+		}
 		wa := &mediationv1.WorkflowAction{
 			Action:         actionToProto(a.Action),
 			Verb:           string(a.Action),
-			Method:         mediationv1.CaseService_ServiceDesc.ServiceName + "/" + actionMethods[a.Action],
+			Method:         method,
 			DisplayName:    a.DisplayName,
 			RequiredFields: a.RequiredFields,
 		}
@@ -220,6 +232,17 @@ var actionMethods = map[casework.Action]string{
 	casework.ActionRecordFailure:   "RecordFailure",
 	casework.ActionWithdraw:        "WithdrawCase",
 	casework.ActionClose:           "CloseCase",
+
+	casework.ActionUpdate:              "UpdateCase",
+	casework.ActionRecuse:              "RecuseCase",
+	casework.ActionExtendDeadline:      "ExtendDeadline",
+	casework.ActionScheduleSession:     "ScheduleSession",
+	casework.ActionRecordSession:       "RecordSession",
+	casework.ActionCancelSession:       "CancelSession",
+	casework.ActionRequestConfirmation: "RequestJudicialConfirmation",
+	casework.ActionRecordConfirmation:  "RecordConfirmationDecision",
+	casework.ActionRecordPerformance:   "RecordPerformance",
+	casework.ActionRecordFollowUp:      "RecordFollowUp",
 }
 
 // actionRequest is what every action request has in common.
@@ -230,23 +253,35 @@ type actionRequest interface {
 }
 
 // act runs one action: parse the name and etag, decide and store.
-func (s *CaseService) act(ctx context.Context, req actionRequest, cmd casework.Command) (*mediationv1.Case, *mediationv1.CaseEvent, error) {
+func (s *CaseService) act(ctx context.Context, req actionRequest, cmd casework.Command) (casework.Case, casework.Event, error) {
 	id, err := parseCaseName("name", req.GetName())
 	if err != nil {
-		return nil, nil, err
+		return casework.Case{}, casework.Event{}, err
 	}
 	version, err := parseEtag(req.GetEtag())
 	if err != nil {
-		return nil, nil, err
+		return casework.Case{}, casework.Event{}, err
 	}
-	cmd.Actor = auth.FromContext(ctx).Name
+	return s.apply(ctx, id, version, req.GetRequestId(), cmd)
+}
+
+func (s *CaseService) apply(ctx context.Context, id uuid.UUID, version int64, requestID string, cmd casework.Command) (casework.Case, casework.Event, error) {
+	if cmd.Actor == "" {
+		cmd.Actor = auth.FromContext(ctx).Name
+	}
 	cmd.Time = s.clock()
-	cmd.RequestID = req.GetRequestId()
+	cmd.RequestID = requestID
+	cmd.Policy = s.policy
 	c, ev, _, err := s.store.ApplyAction(ctx, id, version, cmd)
 	if err != nil {
-		return nil, nil, notFound(err, req.GetName())
+		return c, ev, notFound(err, caseName(id))
 	}
-	return caseToProto(c), eventToProto(ev), nil
+	return c, ev, nil
+}
+
+// respond renders an action's result.
+func (s *CaseService) respond(c casework.Case, ev casework.Event) (*mediationv1.Case, *mediationv1.CaseEvent) {
+	return s.caseToProto(c), s.eventToProto(ev)
 }
 
 // AcceptCase accepts a registered dispute.
@@ -255,7 +290,11 @@ func (s *CaseService) AcceptCase(ctx context.Context, req *mediationv1.AcceptCas
 	if err != nil {
 		return nil, err
 	}
-	return &mediationv1.AcceptCaseResponse{Case: c, Event: ev}, nil
+	if c.State == casework.StateAccepted {
+		c = s.autoAssign(ctx, c)
+	}
+	pc, pev := s.respond(c, ev)
+	return &mediationv1.AcceptCaseResponse{Case: pc, Event: pev}, nil
 }
 
 // RejectCase rejects a registered dispute.
@@ -264,7 +303,8 @@ func (s *CaseService) RejectCase(ctx context.Context, req *mediationv1.RejectCas
 	if err != nil {
 		return nil, err
 	}
-	return &mediationv1.RejectCaseResponse{Case: c, Event: ev}, nil
+	pc, pev := s.respond(c, ev)
+	return &mediationv1.RejectCaseResponse{Case: pc, Event: pev}, nil
 }
 
 // AssignCase assigns or reassigns a case.
@@ -276,7 +316,8 @@ func (s *CaseService) AssignCase(ctx context.Context, req *mediationv1.AssignCas
 	if err != nil {
 		return nil, err
 	}
-	return &mediationv1.AssignCaseResponse{Case: c, Event: ev}, nil
+	pc, pev := s.respond(c, ev)
+	return &mediationv1.AssignCaseResponse{Case: pc, Event: pev}, nil
 }
 
 // StartMediation starts mediation of an assigned case.
@@ -285,29 +326,32 @@ func (s *CaseService) StartMediation(ctx context.Context, req *mediationv1.Start
 	if err != nil {
 		return nil, err
 	}
-	return &mediationv1.StartMediationResponse{Case: c, Event: ev}, nil
+	pc, pev := s.respond(c, ev)
+	return &mediationv1.StartMediationResponse{Case: pc, Event: pev}, nil
 }
 
 // RecordAgreement records the agreement of a successful mediation.
 func (s *CaseService) RecordAgreement(ctx context.Context, req *mediationv1.RecordAgreementRequest) (*mediationv1.RecordAgreementResponse, error) {
-	cmd := casework.Command{Action: casework.ActionRecordAgreement}
-	if a := req.GetAgreement(); a != nil {
-		cmd.Agreement = &casework.Agreement{Terms: a.GetTerms()}
-	}
+	cmd := casework.Command{Action: casework.ActionRecordAgreement, Agreement: agreementFromProto(req.GetAgreement())}
 	c, ev, err := s.act(ctx, req, cmd)
 	if err != nil {
 		return nil, err
 	}
-	return &mediationv1.RecordAgreementResponse{Case: c, Event: ev}, nil
+	pc, pev := s.respond(c, ev)
+	return &mediationv1.RecordAgreementResponse{Case: pc, Event: pev}, nil
 }
 
 // RecordFailure ends a mediation without agreement.
 func (s *CaseService) RecordFailure(ctx context.Context, req *mediationv1.RecordFailureRequest) (*mediationv1.RecordFailureResponse, error) {
-	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionRecordFailure, Reason: req.GetReason()})
+	c, ev, err := s.act(ctx, req, casework.Command{
+		Action: casework.ActionRecordFailure, Reason: req.GetReason(),
+		FailureReason: enumToDomain[casework.FailureReason](mediationv1.FailureReason_name, "FAILURE_REASON_", int32(req.GetReasonCode())),
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &mediationv1.RecordFailureResponse{Case: c, Event: ev}, nil
+	pc, pev := s.respond(c, ev)
+	return &mediationv1.RecordFailureResponse{Case: pc, Event: pev}, nil
 }
 
 // WithdrawCase records the applicant's withdrawal.
@@ -316,14 +360,16 @@ func (s *CaseService) WithdrawCase(ctx context.Context, req *mediationv1.Withdra
 	if err != nil {
 		return nil, err
 	}
-	return &mediationv1.WithdrawCaseResponse{Case: c, Event: ev}, nil
+	pc, pev := s.respond(c, ev)
+	return &mediationv1.WithdrawCaseResponse{Case: pc, Event: pev}, nil
 }
 
 // CloseCase closes an agreed case.
 func (s *CaseService) CloseCase(ctx context.Context, req *mediationv1.CloseCaseRequest) (*mediationv1.CloseCaseResponse, error) {
-	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionClose, Reason: req.GetComment()})
+	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionClose, Reason: req.GetComment(), NoFollowUpReason: req.GetNoFollowUpReason()})
 	if err != nil {
 		return nil, err
 	}
-	return &mediationv1.CloseCaseResponse{Case: c, Event: ev}, nil
+	pc, pev := s.respond(c, ev)
+	return &mediationv1.CloseCaseResponse{Case: pc, Event: pev}, nil
 }

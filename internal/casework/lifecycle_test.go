@@ -20,7 +20,7 @@ var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 // caseIn returns a case brought to state by the contract's path.
 func caseIn(t *testing.T, state casework.State) casework.Case {
 	t.Helper()
-	c, _ := casework.Register(caseworktest.NewCase("漏水纠纷"), uuid.New(), "tester", "", t0)
+	c, _ := casework.Register(caseworktest.NewCase("漏水纠纷"), uuid.New(), "tester", "", t0, casework.DefaultPolicy)
 	for i, a := range caseworktest.PathTo(state) {
 		next, _, err := casework.Apply(c, caseworktest.Command(a, i))
 		if err != nil {
@@ -39,9 +39,23 @@ func TestEveryStateEveryAction(t *testing.T) {
 		for _, action := range casework.Actions {
 			t.Run(string(state)+"/"+string(action), func(t *testing.T) {
 				c := caseIn(t, state)
+				var scheduled *casework.Session // what the store would find
+				if _, allowed := caseworktest.Contract[state][action]; allowed {
+					for _, a := range caseworktest.Setup(action) {
+						next, ev, err := casework.Apply(c, caseworktest.Command(a, 98))
+						if err != nil {
+							t.Fatalf("setup %s: %v", a, err)
+						}
+						c, scheduled = next, ev.Data.Session
+					}
+				}
 				before := c
 				cmd := caseworktest.Command(action, 99)
-				cmd.Actor, cmd.Time = "mediators/wang", t0.Add(time.Hour)
+				cmd.StoredSession = scheduled
+				cmd.Actor = "mediators/wang"
+				if action != casework.ActionMarkOverdue {
+					cmd.Time = t0.Add(time.Hour)
+				}
 				next, ev, err := casework.Apply(c, cmd)
 				want, allowed := caseworktest.Contract[state][action]
 				if !allowed {
@@ -148,7 +162,7 @@ func TestActionGuards(t *testing.T) {
 
 func TestNewCaseValidate(t *testing.T) {
 	ok := caseworktest.NewCase("x")
-	if err := ok.Validate(); err != nil {
+	if err := ok.Validate(t0); err != nil {
 		t.Fatalf("valid case refused: %v", err)
 	}
 	tests := []struct {
@@ -168,7 +182,7 @@ func TestNewCaseValidate(t *testing.T) {
 		n := caseworktest.NewCase("x")
 		tt.mutate(&n)
 		var fe *casework.FieldError
-		if err := n.Validate(); !errors.As(err, &fe) || fe.Field != tt.field {
+		if err := n.Validate(t0); !errors.As(err, &fe) || fe.Field != tt.field {
 			t.Errorf("Validate = %v, want FieldError on %s", err, tt.field)
 		}
 	}

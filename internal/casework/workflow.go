@@ -56,6 +56,18 @@ var actionNames = map[Action]string{
 	ActionRecordFailure:   "调解不成",
 	ActionWithdraw:        "撤回",
 	ActionClose:           "结案",
+
+	ActionUpdate:              "修改登记信息",
+	ActionRecuse:              "回避",
+	ActionExtendDeadline:      "延长调解期限",
+	ActionMarkOverdue:         "超期",
+	ActionScheduleSession:     "安排调解",
+	ActionRecordSession:       "记录调解笔录",
+	ActionCancelSession:       "取消调解",
+	ActionRequestConfirmation: "申请司法确认",
+	ActionRecordConfirmation:  "记录司法确认结果",
+	ActionRecordPerformance:   "记录履行情况",
+	ActionRecordFollowUp:      "回访",
 }
 
 // requiredFields lists the request fields each action needs beyond the
@@ -65,6 +77,17 @@ var requiredFields = map[Action][]string{
 	ActionAssign:          {"organization", "mediator"},
 	ActionRecordAgreement: {"agreement.terms"},
 	ActionRecordFailure:   {"reason"},
+	ActionUpdate:          {"update_mask"},
+	ActionRecuse:          {"reason"},
+	ActionExtendDeadline:  {"reason", "consenting_party_ids"},
+	ActionScheduleSession: {"start_time"},
+	ActionRecordSession:   {"session", "minutes"},
+	ActionCancelSession:   {"session", "reason"},
+
+	ActionRequestConfirmation: {"court_code"},
+	ActionRecordConfirmation:  {"decision"},
+	ActionRecordPerformance:   {"status"},
+	ActionRecordFollowUp:      {"findings"},
 }
 
 // DisplayName returns the Chinese name of a state.
@@ -92,15 +115,18 @@ func Describe() (Workflow, error) {
 				if t.To == StateClosed {
 					t.Outcome = closingOutcomes[a]
 				}
-				if a == ActionAssign && s != StateAccepted {
+				switch {
+				case a == ActionAssign && s != StateAccepted:
 					t.RequiredFields = []string{"reason"}
+				case a == ActionClose:
+					t.RequiredFields = []string{"no_follow_up_reason (when no follow-up visit is recorded)"}
 				}
 				info.Transitions = append(info.Transitions, t)
 			}
 		}
 		w.Actions = append(w.Actions, info)
 	}
-	diagram, err := fsm.VisualizeForMermaidWithGraphType(machine(StateIntake, nil, nil), fsm.StateDiagram)
+	diagram, err := fsm.VisualizeForMermaidWithGraphType(machine(StateIntake, nil), fsm.StateDiagram)
 	if err != nil {
 		return Workflow{}, fmt.Errorf("draw lifecycle: %w", err)
 	}

@@ -31,6 +31,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	DBMaxConns      int
 	MaxRequestBytes int
+	// OverdueInterval is how often the overdue job runs; 0 = never.
+	OverdueInterval time.Duration
+	// GroupDisputeApplicants is how many applicants make a dispute 群体性.
+	GroupDisputeApplicants int
 }
 
 // Setting documents one setting: its flag, its variable and its default.
@@ -53,6 +57,8 @@ func Settings() []Setting {
 		{"shutdown-timeout", "MEDIATION_SHUTDOWN_TIMEOUT", "15s", "how long a graceful shutdown may take"},
 		{"db-max-conns", "MEDIATION_DB_MAX_CONNS", "0", "database connection pool size; 0 = max(4, CPUs)"},
 		{"max-request-bytes", "MEDIATION_MAX_REQUEST_BYTES", "4194304", "largest request accepted on either listener"},
+		{"overdue-interval", "MEDIATION_OVERDUE_INTERVAL", "1m", "how often to mark cases past their due time as overdue; 0 = never (another replica does it)"},
+		{"group-dispute-applicants", "MEDIATION_GROUP_DISPUTE_APPLICANTS", "5", "how many applicants make a dispute 群体性 (group dispute)"},
 	}
 }
 
@@ -120,6 +126,12 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	}
 	if c.MaxRequestBytes, err = strconv.Atoi(v("max-request-bytes")); err != nil || c.MaxRequestBytes < 1024 {
 		return Config{}, fmt.Errorf("max-request-bytes / MEDIATION_MAX_REQUEST_BYTES: %q is not a number ≥ 1024", v("max-request-bytes"))
+	}
+	if c.OverdueInterval, err = time.ParseDuration(v("overdue-interval")); err != nil || c.OverdueInterval < 0 {
+		return Config{}, fmt.Errorf("overdue-interval / MEDIATION_OVERDUE_INTERVAL: %q is not a duration such as 1m (0 = never)", v("overdue-interval"))
+	}
+	if c.GroupDisputeApplicants, err = strconv.Atoi(v("group-dispute-applicants")); err != nil || c.GroupDisputeApplicants < 2 {
+		return Config{}, fmt.Errorf("group-dispute-applicants / MEDIATION_GROUP_DISPUTE_APPLICANTS: %q is not a number ≥ 2", v("group-dispute-applicants"))
 	}
 	switch c.LogFormat {
 	case "auto", "json", "text":

@@ -31,6 +31,9 @@ func defaults() config.Config {
 		TimeZone:        "Asia/Shanghai",
 		ShutdownTimeout: 15 * time.Second,
 		MaxRequestBytes: 4 << 20,
+		OverdueInterval: time.Minute,
+
+		GroupDisputeApplicants: 5,
 	}
 }
 
@@ -72,7 +75,7 @@ func TestParse(t *testing.T) {
 					TimeZone:        "UTC",
 					ShutdownTimeout: 3 * time.Second,
 					DBMaxConns:      7,
-					MaxRequestBytes: 2048,
+					MaxRequestBytes: 2048, OverdueInterval: time.Minute, GroupDisputeApplicants: 5,
 				}
 			},
 		},
@@ -105,7 +108,7 @@ func TestParse(t *testing.T) {
 					TimeZone:        "Europe/Berlin",
 					ShutdownTimeout: time.Minute,
 					DBMaxConns:      12,
-					MaxRequestBytes: 1024,
+					MaxRequestBytes: 1024, OverdueInterval: time.Minute, GroupDisputeApplicants: 5,
 				}
 			},
 		},

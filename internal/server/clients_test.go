@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 
@@ -83,7 +88,7 @@ func (g grpcClient) act(t *testing.T, name string, cmd casework.Command, etag st
 	case casework.ActionRecordAgreement:
 		req := &mediationv1.RecordAgreementRequest{Name: name, Etag: etag, RequestId: cmd.RequestID}
 		if cmd.Agreement != nil {
-			req.Agreement = &mediationv1.Agreement{Terms: cmd.Agreement.Terms}
+			req.Agreement = &mediationv1.Agreement{Terms: cmd.Agreement.Terms, Facts: cmd.Agreement.Facts}
 		}
 		r, err := cs.RecordAgreement(ctx, req)
 		return grpcResult(r.GetCase(), r.GetEvent(), err)
@@ -94,12 +99,53 @@ func (g grpcClient) act(t *testing.T, name string, cmd casework.Command, etag st
 		r, err := cs.WithdrawCase(ctx, &mediationv1.WithdrawCaseRequest{Name: name, Etag: etag, RequestId: cmd.RequestID, Reason: cmd.Reason})
 		return grpcResult(r.GetCase(), r.GetEvent(), err)
 	case casework.ActionClose:
-		r, err := cs.CloseCase(ctx, &mediationv1.CloseCaseRequest{Name: name, Etag: etag, RequestId: cmd.RequestID, Comment: cmd.Reason})
+		r, err := cs.CloseCase(ctx, &mediationv1.CloseCaseRequest{Name: name, Etag: etag, RequestId: cmd.RequestID, Comment: cmd.Reason, NoFollowUpReason: cmd.NoFollowUpReason})
+		return grpcResult(r.GetCase(), r.GetEvent(), err)
+	case casework.ActionUpdate:
+		c := &mediationv1.Case{Name: name, Etag: etag, Summary: cmd.Update.Summary, EscalationRisk: cmd.Update.EscalationRisk}
+		r, err := cs.UpdateCase(ctx, &mediationv1.UpdateCaseRequest{Case: c, UpdateMask: &fieldmaskpb.FieldMask{Paths: cmd.Update.Fields}, RequestId: cmd.RequestID})
+		return grpcResult(r.GetCase(), r.GetEvent(), err)
+	case casework.ActionRecuse:
+		r, err := cs.RecuseCase(ctx, &mediationv1.RecuseCaseRequest{Name: name, Etag: etag, RequestId: cmd.RequestID, Reason: cmd.Reason})
+		return grpcResult(r.GetCase(), r.GetEvent(), err)
+	case casework.ActionExtendDeadline:
+		r, err := cs.ExtendDeadline(ctx, &mediationv1.ExtendDeadlineRequest{Name: name, Etag: etag, RequestId: cmd.RequestID, Reason: cmd.Reason, ConsentingPartyIds: cmd.ConsentingPartyIDs})
+		return grpcResult(r.GetCase(), r.GetEvent(), err)
+	case casework.ActionScheduleSession:
+		r, err := cs.ScheduleSession(ctx, &mediationv1.ScheduleSessionRequest{Name: name, Etag: etag, RequestId: cmd.RequestID,
+			StartTime: timestamppb.New(cmd.Session.StartTime), Place: cmd.Session.Place, Participants: cmd.Session.Participants})
+		return grpcResult(r.GetCase(), r.GetEvent(), err)
+	case casework.ActionRecordSession:
+		r, err := cs.RecordSession(ctx, &mediationv1.RecordSessionRequest{Name: name, Etag: etag, RequestId: cmd.RequestID,
+			Session: sessionName(name, cmd.Session.Number), Minutes: cmd.Session.Minutes, Result: cmd.Session.Result})
+		return grpcResult(r.GetCase(), r.GetEvent(), err)
+	case casework.ActionCancelSession:
+		r, err := cs.CancelSession(ctx, &mediationv1.CancelSessionRequest{Name: name, Etag: etag, RequestId: cmd.RequestID,
+			Session: sessionName(name, cmd.Session.Number), Reason: cmd.Reason})
+		return grpcResult(r.GetCase(), r.GetEvent(), err)
+	case casework.ActionRequestConfirmation:
+		r, err := cs.RequestJudicialConfirmation(ctx, &mediationv1.RequestJudicialConfirmationRequest{Name: name, Etag: etag, RequestId: cmd.RequestID,
+			CourtCode: cmd.Confirmation.CourtCode, CourtName: cmd.Confirmation.CourtName})
+		return grpcResult(r.GetCase(), r.GetEvent(), err)
+	case casework.ActionRecordConfirmation:
+		r, err := cs.RecordConfirmationDecision(ctx, &mediationv1.RecordConfirmationDecisionRequest{Name: name, Etag: etag, RequestId: cmd.RequestID,
+			Decision: mediationv1.ConfirmationDecision_CONFIRMATION_DECISION_CONFIRMED, DocumentNumber: cmd.Confirmation.DocumentNumber})
+		return grpcResult(r.GetCase(), r.GetEvent(), err)
+	case casework.ActionRecordPerformance:
+		r, err := cs.RecordPerformance(ctx, &mediationv1.RecordPerformanceRequest{Name: name, Etag: etag, RequestId: cmd.RequestID,
+			Status: mediationv1.PerformanceStatus_PERFORMANCE_STATUS_PERFORMED, Remarks: cmd.Reason})
+		return grpcResult(r.GetCase(), r.GetEvent(), err)
+	case casework.ActionRecordFollowUp:
+		r, err := cs.RecordFollowUp(ctx, &mediationv1.RecordFollowUpRequest{Name: name, Etag: etag, RequestId: cmd.RequestID,
+			Findings: cmd.FollowUp.Findings, PartyIds: cmd.FollowUp.PartyIDs,
+			PerformanceStatus: mediationv1.PerformanceStatus(mediationv1.PerformanceStatus_value["PERFORMANCE_STATUS_"+string(cmd.FollowUp.PerformanceStatus)])})
 		return grpcResult(r.GetCase(), r.GetEvent(), err)
 	}
 	t.Fatalf("no gRPC call for %s", cmd.Action)
 	return result{}
 }
+
+func sessionName(caseName string, n int) string { return fmt.Sprintf("%s/sessions/%d", caseName, n) }
 
 func (g grpcClient) events(t *testing.T, name string) []*mediationv1.CaseEvent {
 	resp, err := g.e.cases.ListCaseEvents(context.Background(), &mediationv1.ListCaseEventsRequest{Parent: name, PageSize: 1000})
@@ -148,7 +194,8 @@ func (h restClient) do(t *testing.T, method, path string, body any, out proto.Me
 		r.st = status.FromProto(&sp)
 		return r
 	}
-	if err := protojson.Unmarshal(raw, out); err != nil {
+	// Action responses share case and event; decode any into one type.
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(raw, out); err != nil {
 		t.Fatalf("%s %s: decode %s: %v", method, path, raw, err)
 	}
 	return r
@@ -185,15 +232,53 @@ func (h restClient) act(t *testing.T, name string, cmd casework.Command, etag st
 		body["requestId"] = cmd.RequestID
 	}
 	switch cmd.Action {
-	case casework.ActionAccept, casework.ActionStartMediation, casework.ActionClose:
+	case casework.ActionAccept, casework.ActionStartMediation:
 		body["comment"] = cmd.Reason
-	case casework.ActionReject, casework.ActionRecordFailure, casework.ActionWithdraw:
+	case casework.ActionClose:
+		body["comment"], body["noFollowUpReason"] = cmd.Reason, cmd.NoFollowUpReason
+	case casework.ActionReject, casework.ActionRecordFailure, casework.ActionWithdraw, casework.ActionRecuse:
 		body["reason"] = cmd.Reason
+	case casework.ActionExtendDeadline:
+		body["reason"], body["consentingPartyIds"] = cmd.Reason, cmd.ConsentingPartyIDs
+	case casework.ActionScheduleSession:
+		body["startTime"], body["place"], body["participants"] = cmd.Session.StartTime.Format(time.RFC3339), cmd.Session.Place, cmd.Session.Participants
+	case casework.ActionRecordSession:
+		body["session"], body["minutes"], body["result"] = sessionName(name, cmd.Session.Number), cmd.Session.Minutes, cmd.Session.Result
+	case casework.ActionCancelSession:
+		body["session"], body["reason"] = sessionName(name, cmd.Session.Number), cmd.Reason
+	case casework.ActionRequestConfirmation:
+		body["courtCode"], body["courtName"] = cmd.Confirmation.CourtCode, cmd.Confirmation.CourtName
+	case casework.ActionRecordConfirmation:
+		body["decision"], body["documentNumber"] = "CONFIRMATION_DECISION_CONFIRMED", cmd.Confirmation.DocumentNumber
+	case casework.ActionRecordPerformance:
+		body["status"], body["remarks"] = "PERFORMANCE_STATUS_PERFORMED", cmd.Reason
+	case casework.ActionRecordFollowUp:
+		body["findings"], body["partyIds"] = cmd.FollowUp.Findings, cmd.FollowUp.PartyIDs
+		if ps := cmd.FollowUp.PerformanceStatus; ps != "" {
+			body["performanceStatus"] = "PERFORMANCE_STATUS_" + string(ps)
+		}
+	case casework.ActionUpdate:
+		var out mediationv1.UpdateCaseResponse
+		body = map[string]any{"summary": cmd.Update.Summary, "escalationRisk": cmd.Update.EscalationRisk}
+		if etag != "" {
+			body["etag"] = etag
+		}
+		path := "/v1/" + name + "?updateMask=" + strings.Join(cmd.Update.Fields, ",")
+		if cmd.RequestID != "" {
+			path += "&requestId=" + cmd.RequestID
+		}
+		r := h.do(t, http.MethodPatch, path, body, &out)
+		r.c, r.ev = out.GetCase(), out.GetEvent()
+		return r
 	case casework.ActionAssign:
 		body["organization"], body["mediator"], body["reason"] = cmd.Organization, cmd.Mediator, cmd.Reason
 	case casework.ActionRecordAgreement:
 		if cmd.Agreement != nil {
-			body["agreement"] = map[string]string{"terms": cmd.Agreement.Terms}
+			b, err := protojson.Marshal(&mediationv1.Agreement{Terms: cmd.Agreement.Terms, Facts: cmd.Agreement.Facts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body["agreement"] = json.RawMessage(b)
 		}
 	}
 	// Every action response has the same shape: the case and the event.

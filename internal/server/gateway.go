@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -84,6 +86,9 @@ func newGateway(ctx context.Context, conn *grpc.ClientConn) (*runtime.ServeMux, 
 	if err := mediationv1.RegisterCaseServiceHandler(ctx, mux, conn); err != nil {
 		return nil, fmt.Errorf("register REST gateway: %w", err)
 	}
+	if err := mediationv1.RegisterDirectoryServiceHandler(ctx, mux, conn); err != nil {
+		return nil, fmt.Errorf("register REST gateway: %w", err)
+	}
 	return mux, nil
 }
 
@@ -105,6 +110,7 @@ func (s *Server) httpHandler(gw http.Handler) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(mediationv1.OpenAPI)
 	})
+	mux.HandleFunc("GET /v1/cases/{case}/agreement.html", s.agreementPage)
 	mux.Handle("/v1/", gw)
 	return s.withRequestID(s.limitBody(mux))
 }
@@ -153,4 +159,28 @@ func writeStatus(w http.ResponseWriter, code int, st *status.Status) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
+}
+
+// agreementPage serves the agreement document as the page itself, for a
+// browser to show and print. It calls GetAgreementDocument through the
+// in-memory gRPC connection, so the same interceptors apply as to any call.
+func (s *Server) agreementPage(w http.ResponseWriter, r *http.Request) {
+	md := metadata.Pairs(mdRequestID, r.Header.Get("X-Request-Id"))
+	if a := r.Header.Get("Authorization"); a != "" {
+		md.Set("authorization", a)
+	}
+	if a := r.Header.Get("X-Mediation-Actor"); a != "" {
+		md.Set(mdActor, a)
+	}
+	ctx := metadata.NewOutgoingContext(r.Context(), md)
+	resp, err := mediationv1.NewCaseServiceClient(s.gwConn).GetAgreementDocument(ctx,
+		&mediationv1.GetAgreementDocumentRequest{Name: "cases/" + r.PathValue("case")})
+	if err != nil {
+		st := status.Convert(err)
+		writeStatus(w, httpStatus(st.Code()), st)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Disposition", "inline; filename*=UTF-8''"+url.PathEscape(resp.GetFileName()))
+	_, _ = io.WriteString(w, resp.GetHtml())
 }

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mediationd/mediationd/internal/api"
+	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/pgtest"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
@@ -65,7 +66,7 @@ func waitReady(t *testing.T, e *env) {
 }
 
 func TestProbesHealthAndReflection(t *testing.T) {
-	e := start(t)
+	e := startCases(t)
 	waitReady(t, e)
 	if resp, _ := httpGet(t, e, "/healthz", nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("/healthz = %d", resp.StatusCode)
@@ -153,7 +154,7 @@ func TestNotReadyWhenSchemaIsBehind(t *testing.T) {
 }
 
 func TestDatabaseGoneIsUnavailable(t *testing.T) {
-	e := start(t)
+	e := startCases(t)
 	e.store.Close()
 	_, err := e.cases.GetCase(t.Context(), &mediationv1.GetCaseRequest{Name: "cases/" + uuid.NewString()})
 	if status.Code(err) != codes.Unavailable {
@@ -169,7 +170,7 @@ func TestDatabaseGoneIsUnavailable(t *testing.T) {
 }
 
 func TestRequestIDs(t *testing.T) {
-	e := start(t)
+	e := startCases(t)
 	resp, _ := httpGet(t, e, "/v1/workflow", map[string]string{"X-Request-Id": "court-abc-123"})
 	if got := resp.Header.Get("X-Request-Id"); got != "court-abc-123" {
 		t.Errorf("echoed request id %q", got)
@@ -238,7 +239,7 @@ func countCases(t *testing.T, e *env) int {
 }
 
 func TestListPagesOverTheAPI(t *testing.T) {
-	e := start(t)
+	e := startCases(t)
 	for range 7 {
 		bring(t, grpcClient{e}, "INTAKE")
 	}
@@ -272,7 +273,7 @@ func TestListPagesOverTheAPI(t *testing.T) {
 }
 
 func TestWorkflowOverBothTransports(t *testing.T) {
-	e := start(t)
+	e := startCases(t)
 	want, err := api.WorkflowToProto()
 	if err != nil {
 		t.Fatal(err)
@@ -285,13 +286,13 @@ func TestWorkflowOverBothTransports(t *testing.T) {
 	if r := (restClient{e}).do(t, http.MethodGet, "/v1/workflow", nil, &out); r.st != nil || !proto.Equal(out.GetWorkflow(), want) {
 		t.Errorf("REST workflow differs: %v", r.st)
 	}
-	if !strings.HasPrefix(want.GetMermaid(), "stateDiagram-v2\n") || len(want.GetStates()) != 6 || len(want.GetActions()) != 8 {
+	if !strings.HasPrefix(want.GetMermaid(), "stateDiagram-v2\n") || len(want.GetStates()) != 6 || len(want.GetActions()) != len(casework.Actions) {
 		t.Errorf("workflow: %d states, %d actions", len(want.GetStates()), len(want.GetActions()))
 	}
 }
 
 func TestGracefulShutdown(t *testing.T) {
-	e := start(t)
+	e := startCases(t)
 	waitReady(t, e)
 	if err := e.stop(); err != nil {
 		t.Fatalf("Serve returned %v", err)

@@ -65,12 +65,24 @@ func bring(t *testing.T, cl client, state casework.State) *mediationv1.Case {
 // TestEveryStateEveryActionOverBothTransports runs the whole state × action
 // table through gRPC and through the gateway's HTTP handler.
 func TestEveryStateEveryActionOverBothTransports(t *testing.T) {
-	e := start(t)
+	e := startCases(t)
 	for _, cl := range clients(e) {
 		for _, state := range casework.States {
 			for _, action := range casework.Actions {
+				if slices.Contains(casework.SystemActions, action) {
+					continue // not callable: the overdue job's own; see TestOverdueJob
+				}
 				t.Run(cl.name()+"/"+string(state)+"/"+string(action), func(t *testing.T) {
 					c := bring(t, cl, state)
+					if _, allowed := caseworktest.Contract[state][action]; allowed {
+						for _, a := range caseworktest.Setup(action) {
+							r := cl.act(t, c.GetName(), caseworktest.Command(a, 98), c.GetEtag())
+							if r.st != nil {
+								t.Fatalf("setup %s: %v", a, r.st)
+							}
+							c = r.c
+						}
+					}
 					history := len(cl.events(t, c.GetName()))
 					r := cl.act(t, c.GetName(), caseworktest.Command(action, 99), c.GetEtag())
 					want, allowed := caseworktest.Contract[state][action]
@@ -146,7 +158,7 @@ func fieldViolations(r result) []string {
 // TestRefusals checks the code, HTTP status and message of each kind of
 // refusal over both transports, and that none of them writes anything.
 func TestRefusals(t *testing.T) {
-	e := start(t)
+	e := startCases(t)
 	for _, cl := range clients(e) {
 		t.Run(cl.name(), func(t *testing.T) {
 			c := bring(t, cl, casework.StateAccepted)
@@ -204,7 +216,7 @@ func TestRefusals(t *testing.T) {
 }
 
 func TestConcurrentDuplicateCreatesOverBothTransports(t *testing.T) {
-	e := start(t)
+	e := startCases(t)
 	for _, cl := range clients(e) {
 		rid := uuid.NewString()
 		names := make([]string, 20)

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/pgtest"
 	"github.com/mediationd/mediationd/internal/server"
 	"github.com/mediationd/mediationd/internal/store"
@@ -39,6 +41,38 @@ type env struct {
 func start(t *testing.T) *env {
 	t.Helper()
 	return startWith(t, pgtest.NewDatabase(t), nil)
+}
+
+// startCases is start with the organizations and mediators that
+// caseworktest.Command's assignments name.
+func startCases(t *testing.T) *env {
+	t.Helper()
+	e := start(t)
+	for _, n := range []int{0, 1, 2, 3, 98, 99} {
+		seedAssignee(t, e, n)
+	}
+	return e
+}
+
+// seedAssignee creates organizations/room-n (a township committee in 西峰区
+// taking every dispute type) and its mediators/mediator-n, whom
+// caseworktest.Command's assignments name.
+func seedAssignee(t *testing.T, e *env, n int) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := e.store.CreateOrganization(ctx, casework.Organization{
+		ID: fmt.Sprintf("room-%d", n), DisplayName: fmt.Sprintf("西峰区第%d调解室", n),
+		Type: casework.OrgTownshipCommittee, RegionCode: "621002", Active: true,
+	}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.CreateMediator(ctx, casework.Mediator{
+		ID: fmt.Sprintf("mediator-%d", n), DisplayName: fmt.Sprintf("调解员%d", n),
+		OrganizationID: fmt.Sprintf("room-%d", n), Active: true,
+	}, now); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func startWith(t *testing.T, dsn string, tweak func(*server.Config)) *env {

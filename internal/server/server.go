@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/mediationd/mediationd/internal/api"
+	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
@@ -34,7 +35,13 @@ type Config struct {
 	Store    *store.Store
 	Logger   *slog.Logger
 	Clock    api.Clock      // nil = time.Now
-	Location *time.Location // time zone of case-number years; nil = UTC
+	Location *time.Location // time zone of case-number years and due dates; nil = UTC
+	// GroupDisputeApplicants is how many applicants make a dispute 群体性;
+	// 0 = casework.DefaultPolicy's.
+	GroupDisputeApplicants int
+	// OverdueInterval is how often the overdue job runs; 0 = one minute,
+	// negative = never (another replica runs it).
+	OverdueInterval time.Duration
 
 	// MaxRequestBytes bounds a request on both listeners; 0 = 4 MiB.
 	MaxRequestBytes int
@@ -90,7 +97,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			validate(validator),
 		),
 	)
-	mediationv1.RegisterCaseServiceServer(s.grpc, api.NewCaseService(cfg.Store, cfg.Clock, cfg.Location))
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.OverdueInterval == 0 {
+		cfg.OverdueInterval = time.Minute
+	}
+	s.cfg = cfg
+	policy := casework.Policy{GroupDisputeApplicants: cfg.GroupDisputeApplicants, Location: cfg.Location}
+	mediationv1.RegisterCaseServiceServer(s.grpc, api.NewCaseService(cfg.Store, cfg.Clock, policy, s.log))
+	mediationv1.RegisterDirectoryServiceServer(s.grpc, api.NewDirectoryService(cfg.Store, cfg.Clock))
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	s.setServing(false)
@@ -132,6 +148,9 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	g.Go(func() error { return ignoreClosed(s.grpc.Serve(s.inmem)) })
 	g.Go(func() error { return ignoreClosed(httpSrv.Serve(httpLis)) })
 	g.Go(func() error { s.watchReadiness(gctx); return nil })
+	if s.cfg.OverdueInterval > 0 {
+		g.Go(func() error { s.runOverdueJob(gctx); return nil })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		s.closing.Store(true)
@@ -223,4 +242,41 @@ func (s *Server) setServing(ok bool) {
 	}
 	s.health.SetServingStatus("", st)
 	s.health.SetServingStatus(mediationv1.CaseService_ServiceDesc.ServiceName, st)
+}
+
+// overdueBatch is how many cases one statement of the overdue job marks.
+const overdueBatch = 500
+
+// runOverdueJob marks cases past their due time as overdue, every
+// OverdueInterval until ctx ends. Replicas may all run it: the store skips
+// cases another run holds, so each case is marked once.
+func (s *Server) runOverdueJob(ctx context.Context) {
+	t := time.NewTicker(s.cfg.OverdueInterval)
+	defer t.Stop()
+	for {
+		if _, err := s.MarkOverdue(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("overdue job", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// MarkOverdue runs the overdue job once, at the server's clock, and
+// returns how many cases it marked.
+func (s *Server) MarkOverdue(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := s.cfg.Store.MarkOverdue(ctx, s.cfg.Clock().UTC(), overdueBatch)
+		total += n
+		if err != nil || n < overdueBatch {
+			if total > 0 {
+				s.log.Info("marked overdue cases", "count", total)
+			}
+			return total, err
+		}
+	}
 }

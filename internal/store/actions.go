@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,12 +26,17 @@ LEFT JOIN case_events e ON e.case_id = c.id AND e.request_id = $2
 WHERE c.id = $1`
 
 // applySQL writes one decided action: compare-and-swap on the version,
-// append the history row and the outbox row. One statement, so one
-// transaction and one round trip; no row comes back if the version moved.
+// append the history row and the outbox row, and (for some actions) the
+// session or follow-up the action recorded. One statement, so one transaction and one
+// round trip; no row comes back if the version moved.
 const applySQL = `
 WITH upd AS (
 	UPDATE cases SET version = $2 + 1, state = $3, outcome = $4, organization = $5, mediator = $6,
-		agreement = $7, closing_reason = $8, update_time = $9, close_time = $10
+		agreement = $7, closing_reason = $8, update_time = $9, close_time = $10,
+		summary = $18, dispute_type = $19, parties = $20, group_dispute = $21, escalation_risk = $22,
+		family_violence = $23, minors_involved = $24, recused_mediators = $25, failure = $26,
+		accept_time = $27, deadline = $28, due_time = $29, overdue = $30, confirmation = $31,
+		performance_status = $32, follow_up_count = $33, session_count = $34, no_follow_up_reason = $35
 	WHERE id = $1 AND version = $2
 	RETURNING id
 ),
@@ -41,8 +47,41 @@ ev AS (
 ob AS (
 	INSERT INTO outbox (case_id, case_version, topic, payload, create_time)
 	SELECT id, $2 + 1, $16::text, $17::jsonb, $9 FROM upd
-)
+)%s
 SELECT count(*) FROM upd`
+
+// sessionSQL stores the session an action scheduled, recorded or
+// cancelled ($36: the session as JSON).
+const sessionSQL = `,
+ses AS (
+	INSERT INTO case_sessions (case_id, number, kind, start_time, place, online, participants, status,
+		minutes, result, cancel_reason, create_time, update_time)
+	SELECT upd.id, s.number, s.kind, s.start_time, coalesce(s.place, ''), coalesce(s.online, false),
+		coalesce(s.participants, '[]'), s.status, coalesce(s.minutes, ''), coalesce(s.result, ''),
+		coalesce(s.cancel_reason, ''), s.create_time, s.update_time
+	FROM upd, jsonb_to_record($36::jsonb) AS s(number int, kind text, start_time timestamptz, place text,
+		online boolean, participants jsonb, status text, minutes text, result text, cancel_reason text,
+		create_time timestamptz, update_time timestamptz)
+	ON CONFLICT (case_id, number) DO UPDATE SET status = EXCLUDED.status, minutes = EXCLUDED.minutes,
+		result = EXCLUDED.result, cancel_reason = EXCLUDED.cancel_reason, update_time = EXCLUDED.update_time
+)`
+
+// followUpSQL stores a follow-up visit ($36: the visit as JSON).
+const followUpSQL = `,
+fu AS (
+	INSERT INTO case_follow_ups (case_id, number, visit_time, visitor, party_ids, purpose, findings,
+		performance_status, create_time)
+	SELECT upd.id, f.number, f.visit_time, f.visitor, coalesce(f.party_ids, '[]'), coalesce(f.purpose, ''),
+		f.findings, coalesce(f.performance_status, ''), f.create_time
+	FROM upd, jsonb_to_record($36::jsonb) AS f(number int, visit_time timestamptz, visitor text, party_ids jsonb,
+		purpose text, findings text, performance_status text, create_time timestamptz)
+)`
+
+var (
+	applyPlainSQL    = fmt.Sprintf(applySQL, "")
+	applySessionSQL  = fmt.Sprintf(applySQL, sessionSQL)
+	applyFollowUpSQL = fmt.Sprintf(applySQL, followUpSQL)
+)
 
 // ApplyAction decides cmd against the case and stores the result in one
 // statement. ifVersion > 0 makes it conditional on the case still being at
@@ -80,6 +119,9 @@ func (s *Store) ApplyAction(ctx context.Context, id uuid.UUID, ifVersion int64, 
 		}
 		if ifVersion > 0 && cur.Version != ifVersion {
 			return c, ev, false, staleError(cur)
+		}
+		if err := s.prepare(ctx, cur, &cmd); err != nil {
+			return c, ev, false, err
 		}
 		next, event, err := casework.Apply(cur, cmd)
 		if err != nil {
@@ -135,25 +177,106 @@ func (s *Store) loadForAction(ctx context.Context, id uuid.UUID, requestID *uuid
 	}, nil
 }
 
+// prepare looks up what deciding cmd needs beyond the case: the deadline
+// rule at acceptance and assignment, the organization and mediator of an
+// assignment, the session a session action names.
+func (s *Store) prepare(ctx context.Context, cur casework.Case, cmd *casework.Command) error {
+	if !casework.Allowed(cur.State, cmd.Action) {
+		return nil // the decision refuses it, naming the state
+	}
+	var procedure casework.CourtProcedure
+	if cur.CourtReferral != nil {
+		procedure = cur.CourtReferral.Procedure
+	}
+	switch cmd.Action {
+	case casework.ActionAccept:
+		rule, err := s.MatchDeadlineRule(ctx, cur.Source, "", procedure)
+		if err != nil {
+			return err
+		}
+		cmd.Rule = &rule
+	case casework.ActionAssign:
+		if cmd.Organization == "" || cmd.Mediator == "" {
+			return nil // the decision says what is missing
+		}
+		org, med, err := s.Assignee(ctx, cmd.Organization, cmd.Mediator)
+		if errors.Is(err, casework.ErrNotFound) {
+			field := "mediator"
+			if strings.HasPrefix(err.Error(), "organizations/") {
+				field = "organization"
+			}
+			return &casework.FieldError{Field: field, Message: err.Error() + ": no such " + field + " in the directory; ListOrganizations and ListMediators show who can take cases"}
+		}
+		if err != nil {
+			return err
+		}
+		cmd.Assignee = &casework.Assignee{Organization: org, Mediator: med}
+		if cur.Deadline != nil {
+			rule, err := s.MatchDeadlineRule(ctx, cur.Source, org.Type, procedure)
+			if err != nil {
+				return err
+			}
+			cmd.Rule = &rule
+		}
+	case casework.ActionRecordSession, casework.ActionCancelSession:
+		if cmd.Session == nil || cmd.Session.Number <= 0 {
+			return &casework.FieldError{Field: "session", Message: "required: the session, cases/{case}/sessions/{n}"}
+		}
+		ses, err := s.session(ctx, cur.ID, cmd.Session.Number)
+		if err != nil && !errors.Is(err, casework.ErrNotFound) {
+			return err
+		}
+		if err == nil {
+			cmd.StoredSession = &ses
+		}
+	}
+	return nil
+}
+
 func (s *Store) writeAction(ctx context.Context, fromVersion int64, next casework.Case, ev casework.Event) (bool, error) {
 	payload, err := outboxPayload(next, ev)
 	if err != nil {
 		return false, err
 	}
-	var closeTime *time.Time
+	var closeTime, acceptTime, dueTime *time.Time
 	if !next.CloseTime.IsZero() {
 		closeTime = &next.CloseTime
+	}
+	if !next.AcceptTime.IsZero() {
+		acceptTime = &next.AcceptTime
+	}
+	overdue := false
+	if dl := next.Deadline; dl != nil {
+		dueTime, overdue = &dl.DueTime, dl.Overdue
 	}
 	var requestID *string
 	if ev.RequestID != "" {
 		requestID = &ev.RequestID
 	}
-	var n int
-	err = s.pool.QueryRow(ctx, applySQL,
+	recused := next.RecusedMediators
+	if recused == nil {
+		recused = []string{}
+	}
+	args := []any{
 		next.ID, fromVersion, next.State, next.Outcome, next.Organization, next.Mediator,
 		next.Agreement, next.ClosingReason, next.UpdateTime, closeTime,
-		ev.Action, ev.From, ev.Actor, requestID, ev.Data, "case."+string(ev.Action), payload,
-	).Scan(&n)
+		ev.Action, ev.From, ev.Actor, requestID, ev.Data, "case." + string(ev.Action), payload,
+		next.Summary, next.DisputeType, next.Parties, next.GroupDispute, next.EscalationRisk,
+		next.FamilyViolence, next.MinorsInvolved, recused, next.Failure,
+		acceptTime, next.Deadline, dueTime, overdue, next.Confirmation,
+		next.PerformanceStatus, next.FollowUpCount, next.SessionCount, next.NoFollowUpReason,
+	}
+	sql := applyPlainSQL
+	switch {
+	case ev.Data.Session != nil:
+		sql = applySessionSQL
+		args = append(args, ev.Data.Session)
+	case ev.Data.FollowUp != nil:
+		sql = applyFollowUpSQL
+		args = append(args, ev.Data.FollowUp)
+	}
+	var n int
+	err = s.pool.QueryRow(ctx, sql, args...).Scan(&n)
 	switch {
 	case err == nil:
 		return n == 1, nil

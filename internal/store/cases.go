@@ -14,27 +14,48 @@ import (
 	"github.com/mediationd/mediationd/internal/casework"
 )
 
-// caseColumns are the columns scanCase reads, in order.
+// caseColumns are the columns scanCase reads, in order. needs_reassignment
+// is derived: an open case whose mediator or organization was deactivated.
 const caseColumns = `c.id, c.case_number, c.version, c.state, c.outcome, c.dispute_type, c.source,
 	c.summary, c.region_code, c.parties, c.organization, c.mediator, c.agreement,
-	c.closing_reason, c.create_time, c.update_time, c.close_time`
+	c.closing_reason, c.create_time, c.update_time, c.close_time,
+	c.court_referral, c.group_dispute, c.escalation_risk, c.family_violence, c.minors_involved,
+	c.accept_time, c.deadline, c.recused_mediators, c.failure, c.confirmation, c.performance_status,
+	c.follow_up_count, c.session_count, c.no_follow_up_reason, ` + needsReassignment
 
-func caseScanTargets(c *casework.Case, closeTime **time.Time) []any {
+// caseRow receives the nullable columns of caseColumns.
+type caseRow struct {
+	c          casework.Case
+	closeTime  *time.Time
+	acceptTime *time.Time
+}
+
+func (r *caseRow) targets() []any {
+	c := &r.c
 	return []any{&c.ID, &c.Number, &c.Version, &c.State, &c.Outcome, &c.DisputeType, &c.Source,
 		&c.Summary, &c.RegionCode, &c.Parties, &c.Organization, &c.Mediator, &c.Agreement,
-		&c.ClosingReason, &c.CreateTime, &c.UpdateTime, closeTime}
+		&c.ClosingReason, &c.CreateTime, &c.UpdateTime, &r.closeTime,
+		&c.CourtReferral, &c.GroupDispute, &c.EscalationRisk, &c.FamilyViolence, &c.MinorsInvolved,
+		&r.acceptTime, &c.Deadline, &c.RecusedMediators, &c.Failure, &c.Confirmation, &c.PerformanceStatus,
+		&c.FollowUpCount, &c.SessionCount, &c.NoFollowUpReason, &c.NeedsReassignment}
+}
+
+func (r *caseRow) done() casework.Case {
+	if r.closeTime != nil {
+		r.c.CloseTime = *r.closeTime
+	}
+	if r.acceptTime != nil {
+		r.c.AcceptTime = *r.acceptTime
+	}
+	return r.c
 }
 
 func scanCase(row pgx.Row, extra ...any) (casework.Case, error) {
-	var c casework.Case
-	var closeTime *time.Time
-	if err := row.Scan(append(caseScanTargets(&c, &closeTime), extra...)...); err != nil {
+	var r caseRow
+	if err := row.Scan(append(r.targets(), extra...)...); err != nil {
 		return casework.Case{}, err
 	}
-	if closeTime != nil {
-		c.CloseTime = *closeTime
-	}
-	return c, nil
+	return r.done(), nil
 }
 
 // CreateParams is a registration to store.
@@ -45,53 +66,73 @@ type CreateParams struct {
 	RequestID string // optional UUID; makes the create idempotent
 	Now       time.Time
 	Year      int // the year of the case number, in the service's time zone
+	Policy    casework.Policy
 }
 
-// createSQL registers a case in one statement: claim the request id (when
-// there is one), take the next number of the region's numbering scheme,
-// insert the case, its first history row and its outbox row. When the
-// request id was claimed before, nothing is written and no row comes back.
+// Claims that make a create idempotent, as CTEs named claim: a request id
+// (case_create_requests) and a court referral (court_referral_claims).
+// With both, the court claim comes first and the request claim is made
+// from it, so that a repeated referral stops before claiming anything.
+const (
+	claimNone    = `claim AS (SELECT @id::uuid AS case_id)`
+	claimRequest = `claim AS (
+	INSERT INTO case_create_requests (request_id, body_hash, case_id) VALUES (@request_id::uuid, @hash::bytea, @id::uuid)
+	ON CONFLICT (request_id) DO NOTHING RETURNING case_id)`
+	claimCourt = `claim AS (
+	INSERT INTO court_referral_claims (court_code, court_case_number, case_id) VALUES (@court_code::text, @court_case_number::text, @id::uuid)
+	ON CONFLICT DO NOTHING RETURNING case_id)`
+	claimBoth = `court_claim AS (
+	INSERT INTO court_referral_claims (court_code, court_case_number, case_id) VALUES (@court_code::text, @court_case_number::text, @id::uuid)
+	ON CONFLICT DO NOTHING RETURNING case_id),
+claim AS (
+	INSERT INTO case_create_requests (request_id, body_hash, case_id) SELECT @request_id::uuid, @hash::bytea, case_id FROM court_claim
+	ON CONFLICT (request_id) DO NOTHING RETURNING case_id)`
+)
+
+// createSQL registers a case in one statement: make the claims, take the
+// next number of the region's numbering scheme, insert the case, its first
+// history row and its outbox row. When a claim was made before, nothing is
+// written and no row comes back.
 const createSQL = `
-WITH claim AS (%s),
+WITH %s,
 scheme AS (
 	SELECT region_code, template FROM case_number_schemes
-	WHERE region_code = ANY($4::text[])
-	ORDER BY array_position($4::text[], region_code)
+	WHERE region_code = ANY(@schemes::text[])
+	ORDER BY array_position(@schemes::text[], region_code)
 	LIMIT 1
 ),
 num AS (
 	INSERT INTO case_number_counters AS k (scheme_region, year, last_value)
-	SELECT scheme.region_code, $5::int, 1 FROM claim, scheme
+	SELECT scheme.region_code, @year::int, 1 FROM claim, scheme
 	ON CONFLICT (scheme_region, year) DO UPDATE SET last_value = k.last_value + 1
 	RETURNING last_value
 ),
 c AS (
 	INSERT INTO cases (id, case_number, version, state, outcome, dispute_type, source, summary,
-		region_code, parties, create_time, update_time)
-	SELECT $3::uuid, format_case_number(scheme.template, $6::text, $5::int, num.last_value), 1, 'INTAKE', '',
-		$7::text, $8::text, $9::text, $6::text, $10::jsonb, $11::timestamptz, $11::timestamptz
+		region_code, parties, create_time, update_time, court_referral, court_code, court_case_number,
+		group_dispute, escalation_risk, family_violence, minors_involved)
+	SELECT @id::uuid, format_case_number(scheme.template, @region::text, @year::int, num.last_value), 1, 'INTAKE', '',
+		@dispute_type::text, @source::text, @summary::text, @region::text, @parties::jsonb, @now::timestamptz, @now::timestamptz,
+		@court_referral::jsonb, @court_code::text, @court_case_number::text,
+		@group_dispute::boolean, @escalation_risk::boolean, @family_violence::boolean, @minors_involved::boolean
 	FROM num, scheme
 	RETURNING case_number
 ),
 ev AS (
 	INSERT INTO case_events (case_id, version, action, from_state, to_state, outcome, actor, occur_time, request_id, data)
-	SELECT $3::uuid, 1, 'create', '', 'INTAKE', '', $12::text, $11::timestamptz, $1::uuid, '{}' FROM c
+	SELECT @id::uuid, 1, 'create', '', 'INTAKE', '', @actor::text, @now::timestamptz, @request_id::uuid, '{}' FROM c
 ),
 ob AS (
 	INSERT INTO outbox (case_id, case_version, topic, payload, create_time)
-	SELECT $3::uuid, 1, 'case.create', $13::jsonb || jsonb_build_object('case_number', c.case_number), $11::timestamptz FROM c
+	SELECT @id::uuid, 1, 'case.create', @payload::jsonb || jsonb_build_object('case_number', c.case_number), @now::timestamptz FROM c
 )
 SELECT case_number FROM c`
 
-const (
-	claimRequestSQL = `INSERT INTO case_create_requests (request_id, body_hash, case_id) VALUES ($1, $2, $3)
-		ON CONFLICT (request_id) DO NOTHING RETURNING case_id`
-	claimNothingSQL = `SELECT $3::uuid AS case_id WHERE $1::uuid IS NULL AND $2::bytea IS NOT NULL`
-)
-
 var (
-	createWithRequestSQL    = fmt.Sprintf(createSQL, claimRequestSQL)
-	createWithoutRequestSQL = fmt.Sprintf(createSQL, claimNothingSQL)
+	createPlainSQL   = fmt.Sprintf(createSQL, claimNone)
+	createRequestSQL = fmt.Sprintf(createSQL, claimRequest)
+	createCourtSQL   = fmt.Sprintf(createSQL, claimCourt)
+	createBothSQL    = fmt.Sprintf(createSQL, claimBoth)
 )
 
 // schemeRegions lists the numbering schemes that may apply to a region, most
@@ -107,55 +148,88 @@ func schemeRegions(region string) []string {
 	return append(out, "000000")
 }
 
-// CreateCase registers a case. With a request id it is idempotent: if the
-// id was used before, it returns the case created then and replayed=true,
-// or an *casework.AlreadyExistsError when the earlier request was different.
+// CreateCase registers a case. It is idempotent twice over: a request id
+// used before returns the case created then (or an
+// *casework.AlreadyExistsError when that request was different), and a
+// court referral sent before (same court, same court case number) returns
+// the case it created. replayed says that an earlier case came back.
 func (s *Store) CreateCase(ctx context.Context, p CreateParams) (c casework.Case, replayed bool, err error) {
-	if err := p.New.Validate(); err != nil {
+	p.New.Normalize()
+	if err := p.New.Validate(p.Now); err != nil {
 		return casework.Case{}, false, err
 	}
-	c, ev := casework.Register(p.New, p.ID, p.Actor, p.RequestID, p.Now)
+	c, ev := casework.Register(p.New, p.ID, p.Actor, p.RequestID, p.Now, p.Policy)
 	payload, err := outboxPayload(c, ev)
 	if err != nil {
 		return casework.Case{}, false, err
 	}
-	sql := createWithoutRequestSQL
 	var requestID *uuid.UUID
-	hash := p.New.Hash()
 	if p.RequestID != "" {
 		id, err := uuid.Parse(p.RequestID)
 		if err != nil {
 			return casework.Case{}, false, &casework.FieldError{Field: "request_id", Message: "must be a UUID, e.g. " + uuid.NewString()}
 		}
-		requestID, sql = &id, createWithRequestSQL
+		requestID = &id
 	}
-	err = s.pool.QueryRow(ctx, sql,
-		requestID, hash, c.ID, schemeRegions(c.RegionCode), p.Year, c.RegionCode,
-		c.DisputeType, c.Source, c.Summary, c.Parties, c.CreateTime, p.Actor, payload,
-	).Scan(&c.Number)
+	ref := c.CourtReferral
+	args := pgx.NamedArgs{
+		"id": c.ID, "schemes": schemeRegions(c.RegionCode), "year": p.Year, "region": c.RegionCode,
+		"dispute_type": c.DisputeType, "source": c.Source, "summary": c.Summary, "parties": c.Parties,
+		"now": c.CreateTime, "actor": p.Actor, "payload": payload, "request_id": requestID, "hash": p.New.Hash(),
+		"court_referral": ref, "court_code": nil, "court_case_number": nil,
+		"group_dispute": c.GroupDispute, "escalation_risk": c.EscalationRisk,
+		"family_violence": c.FamilyViolence, "minors_involved": c.MinorsInvolved,
+	}
+	sql := createPlainSQL
+	switch {
+	case ref != nil && requestID != nil:
+		sql = createBothSQL
+	case ref != nil:
+		sql = createCourtSQL
+	case requestID != nil:
+		sql = createRequestSQL
+	}
+	if ref != nil {
+		args["court_code"], args["court_case_number"] = ref.CourtCode, ref.CourtCaseNumber
+	}
+	err = s.pool.QueryRow(ctx, sql, args).Scan(&c.Number)
 	switch {
 	case err == nil:
 		return c, false, nil
-	case !errors.Is(err, pgx.ErrNoRows):
+	case errors.Is(err, pgx.ErrNoRows), pgCode(err) == codeForeignKeyViolation && ref != nil && requestID != nil:
+		// A claim was made before: by an earlier referral, or (the foreign
+		// key of a court claim left without its case) by the request id.
+	default:
 		return casework.Case{}, false, fmt.Errorf("create case: %w", err)
-	case requestID == nil:
+	}
+	if ref != nil {
+		prev, err := scanCase(s.pool.QueryRow(ctx, `SELECT `+caseColumns+`
+			FROM court_referral_claims r JOIN cases c ON c.id = r.case_id
+			WHERE r.court_code = $1 AND r.court_case_number = $2`, ref.CourtCode, ref.CourtCaseNumber))
+		if err == nil {
+			return prev, true, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return casework.Case{}, false, fmt.Errorf("read case of court referral %s %s: %w", ref.CourtCode, ref.CourtCaseNumber, err)
+		}
+	}
+	if requestID == nil {
 		return casework.Case{}, false, errors.New("create case: no case-number scheme applies: the default scheme 000000 is missing from case_number_schemes")
 	}
-	// The request id was claimed before: return what it created.
 	var prevHash []byte
-	c, err = scanCase(s.pool.QueryRow(ctx, `SELECT `+caseColumns+`, r.body_hash
+	prev, err := scanCase(s.pool.QueryRow(ctx, `SELECT `+caseColumns+`, r.body_hash
 		FROM case_create_requests r JOIN cases c ON c.id = r.case_id
 		WHERE r.request_id = $1`, requestID), &prevHash)
 	if err != nil {
 		return casework.Case{}, false, fmt.Errorf("read case created by request %s: %w", p.RequestID, err)
 	}
-	if string(prevHash) != string(hash) {
+	if string(prevHash) != string(p.New.Hash()) {
 		return casework.Case{}, false, &casework.AlreadyExistsError{
 			Reason:  "REQUEST_ID_REUSED",
-			Message: fmt.Sprintf("request_id %s was already used to register a different case (%s); send a new request_id for a new case, or the same request unchanged to get the earlier result", p.RequestID, c.Number),
+			Message: fmt.Sprintf("request_id %s was already used to register a different case (%s); send a new request_id for a new case, or the same request unchanged to get the earlier result", p.RequestID, prev.Number),
 		}
 	}
-	return c, true, nil
+	return prev, true, nil
 }
 
 // GetCase returns a case, or casework.ErrNotFound.

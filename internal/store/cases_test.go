@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -42,7 +42,7 @@ func counts(t *testing.T, st *store.Store) [3]int {
 }
 
 func TestCreateAndGet(t *testing.T) {
-	st, _ := newStore(t)
+	st, _ := newCaseStore(t)
 	n := caseworktest.NewCase("楼上漏水，请求赔偿")
 	c, replayed := create(t, st, n, "")
 	if replayed {
@@ -53,7 +53,7 @@ func TestCreateAndGet(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.Number != "西峰调〔2026〕00001号" || got.State != casework.StateIntake || got.Version != 1 ||
-		got.Summary != n.Summary || !slices.Equal(got.Parties, n.Parties) || !got.CreateTime.Equal(t0) {
+		got.Summary != n.Summary || !reflect.DeepEqual(got.Parties, n.Parties) || !got.CreateTime.Equal(t0) {
 		t.Errorf("stored case = %+v", got)
 	}
 	if _, err := st.GetCase(context.Background(), uuid.New()); !errors.Is(err, casework.ErrNotFound) {
@@ -65,7 +65,7 @@ func TestCreateAndGet(t *testing.T) {
 }
 
 func TestCaseNumbersPerRegionScheme(t *testing.T) {
-	st, _ := newStore(t)
+	st, _ := newCaseStore(t)
 	ctx := context.Background()
 	if _, err := st.Pool().Exec(ctx, `INSERT INTO case_number_schemes (region_code, template) VALUES ('110000', '京调字{year}第{seq:3}号')`); err != nil {
 		t.Fatal(err)
@@ -93,7 +93,7 @@ func TestCaseNumbersPerRegionScheme(t *testing.T) {
 }
 
 func TestCreateIdempotent(t *testing.T) {
-	st, _ := newStore(t)
+	st, _ := newCaseStore(t)
 	rid := uuid.NewString()
 	n := caseworktest.NewCase("邻里纠纷")
 	first, replayed := create(t, st, n, rid)
@@ -126,7 +126,7 @@ func TestCreateIdempotent(t *testing.T) {
 }
 
 func TestCreateIdempotentConcurrent(t *testing.T) {
-	st, _ := newStore(t)
+	st, _ := newCaseStore(t)
 	rid := uuid.NewString()
 	n := caseworktest.NewCase("并发重复登记")
 	const callers = 20
@@ -163,7 +163,7 @@ func TestCreateIdempotentConcurrent(t *testing.T) {
 }
 
 func TestCreateValidates(t *testing.T) {
-	st, _ := newStore(t)
+	st, _ := newCaseStore(t)
 	n := caseworktest.NewCase("x")
 	n.Parties = n.Parties[1:] // no applicant
 	_, _, err := st.CreateCase(context.Background(), store.CreateParams{New: n, ID: uuid.New(), Now: t0, Year: 2026})
@@ -208,15 +208,27 @@ func bring(t *testing.T, st *store.Store, state casework.State) casework.Case {
 }
 
 func TestEveryStateEveryAction(t *testing.T) {
-	st, _ := newStore(t)
+	st, _ := newCaseStore(t)
 	ctx := context.Background()
 	for _, state := range casework.States {
 		for _, action := range casework.Actions {
 			t.Run(string(state)+"/"+string(action), func(t *testing.T) {
 				c := bring(t, st, state)
+				if _, allowed := caseworktest.Contract[state][action]; allowed {
+					for _, a := range caseworktest.Setup(action) {
+						next, _, _, err := st.ApplyAction(ctx, c.ID, c.Version, caseworktest.Command(a, 98))
+						if err != nil {
+							t.Fatalf("setup %s: %v", a, err)
+						}
+						c = next
+					}
+				}
 				before := snapshot(t, st, c.ID)
 				cmd := caseworktest.Command(action, 99)
-				cmd.Actor, cmd.Time = "mediators/wang", t0.Add(time.Hour)
+				cmd.Actor = "mediators/wang"
+				if action != casework.ActionMarkOverdue {
+					cmd.Time = t0.Add(time.Hour)
+				}
 				next, ev, _, err := st.ApplyAction(ctx, c.ID, c.Version, cmd)
 				want, allowed := caseworktest.Contract[state][action]
 				if !allowed {
@@ -258,7 +270,7 @@ func TestEveryStateEveryAction(t *testing.T) {
 }
 
 func TestStaleEtagChangesNothing(t *testing.T) {
-	st, _ := newStore(t)
+	st, _ := newCaseStore(t)
 	ctx := context.Background()
 	c := bring(t, st, casework.StateAccepted)
 	before := snapshot(t, st, c.ID)
@@ -280,7 +292,7 @@ func TestStaleEtagChangesNothing(t *testing.T) {
 }
 
 func TestActionRequestIDReplays(t *testing.T) {
-	st, _ := newStore(t)
+	st, _ := newCaseStore(t)
 	ctx := context.Background()
 	c := bring(t, st, casework.StateIntake)
 	cmd := caseworktest.Command(casework.ActionAccept, 0)
@@ -310,7 +322,7 @@ func TestActionRequestIDReplays(t *testing.T) {
 // not allowed / already done (no etag), and the history has no gap and no
 // duplicate.
 func TestRaceOneWinnerPerStep(t *testing.T) {
-	st, _ := newStore(t)
+	st, _ := newCaseStore(t)
 	ctx := context.Background()
 	c, _ := create(t, st, caseworktest.NewCase("race"), "")
 	steps := []casework.Action{casework.ActionAccept, casework.ActionAssign, casework.ActionStartMediation, casework.ActionRecordAgreement, casework.ActionClose}
@@ -383,7 +395,7 @@ func TestRaceOneWinnerPerStep(t *testing.T) {
 // TestRaceMixedActions fires random actions, valid and invalid, from 20
 // goroutines at one case, and checks the history against the case.
 func TestRaceMixedActions(t *testing.T) {
-	st, _ := newStore(t)
+	st, _ := newCaseStore(t)
 	ctx := context.Background()
 	c, _ := create(t, st, caseworktest.NewCase("mixed"), "")
 	var wg sync.WaitGroup
@@ -395,17 +407,19 @@ func TestRaceMixedActions(t *testing.T) {
 			defer wg.Done()
 			for j := range 15 {
 				action := casework.Actions[(i*7+j*3)%len(casework.Actions)]
-				cmd := caseworktest.Command(action, i*100+j)
+				cmd := caseworktest.Command(action, (i+j)%10)
 				cmd.Actor, cmd.Time = fmt.Sprintf("racer-%d", i), t0
 				_, _, _, err := st.ApplyAction(ctx, c.ID, 0, cmd)
 				var na *casework.NotAllowedError
 				var ce *casework.ConflictError
+				var pe *casework.PreconditionError
+				var fe *casework.FieldError
 				switch {
 				case err == nil:
 					mu.Lock()
 					wins++
 					mu.Unlock()
-				case errors.As(err, &na), errors.As(err, &ce):
+				case errors.As(err, &na), errors.As(err, &ce), errors.As(err, &pe), errors.As(err, &fe):
 				default:
 					t.Errorf("unexpected %v", err)
 				}
@@ -437,7 +451,7 @@ func TestRaceMixedActions(t *testing.T) {
 }
 
 func TestHistoryCannotDisagree(t *testing.T) {
-	st, _ := newStore(t)
+	st, _ := newCaseStore(t)
 	ctx := context.Background()
 	c := bring(t, st, casework.StateAccepted)
 	for _, sql := range []string{

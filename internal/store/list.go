@@ -61,7 +61,28 @@ var caseFilter = aipfilter.Schema{
 	"case_number":  {Column: "c.case_number", Type: aipfilter.String},
 	"create_time":  {Column: "c.create_time", Type: aipfilter.Timestamp},
 	"update_time":  {Column: "c.update_time", Type: aipfilter.Timestamp},
+
+	"court_code":         {Column: "c.court_code", Type: aipfilter.String},
+	"court_case_number":  {Column: "c.court_case_number", Type: aipfilter.String},
+	"accept_time":        {Column: "c.accept_time", Type: aipfilter.Timestamp},
+	"due_time":           {Column: "c.due_time", Type: aipfilter.Timestamp},
+	"close_time":         {Column: "c.close_time", Type: aipfilter.Timestamp},
+	"overdue":            {Column: "c.overdue", Type: aipfilter.Bool},
+	"group_dispute":      {Column: "c.group_dispute", Type: aipfilter.Bool},
+	"escalation_risk":    {Column: "c.escalation_risk", Type: aipfilter.Bool},
+	"family_violence":    {Column: "c.family_violence", Type: aipfilter.Bool},
+	"minors_involved":    {Column: "c.minors_involved", Type: aipfilter.Bool},
+	"performance_status": enumField("c.performance_status", "PERFORMANCE_STATUS_", performanceStatuses),
+	"needs_reassignment": {Column: needsReassignment, Type: aipfilter.Bool},
 }
+
+var performanceStatuses = []casework.PerformanceStatus{casework.Performed, casework.PartlyPerformed, casework.NotPerformed}
+
+// needsReassignment is true for an open case whose mediator or
+// organization was deactivated.
+const needsReassignment = `(c.state IN ('ASSIGNED', 'MEDIATING') AND (
+	EXISTS (SELECT 1 FROM mediators m WHERE m.id = substr(c.mediator, 11) AND NOT m.active) OR
+	EXISTS (SELECT 1 FROM organizations o WHERE o.id = substr(c.organization, 15) AND NOT o.active)))`
 
 // ListCasesParams select one page of cases.
 type ListCasesParams struct {

@@ -20,7 +20,7 @@ import (
 func TestPaginationWhileInserting(t *testing.T) {
 	for _, ascending := range []bool{false, true} {
 		t.Run(fmt.Sprintf("ascending=%v", ascending), func(t *testing.T) {
-			st, _ := newStore(t)
+			st, _ := newCaseStore(t)
 			ctx := context.Background()
 			initial := map[uuid.UUID]bool{}
 			for i := range 47 {
@@ -66,7 +66,7 @@ func TestPaginationWhileInserting(t *testing.T) {
 }
 
 func TestListFilters(t *testing.T) {
-	st, _ := newStore(t)
+	st, _ := newCaseStore(t)
 	ctx := context.Background()
 	mk := func(region string, dt casework.DisputeType, state casework.State) casework.Case {
 		n := caseworktest.NewCase(region + string(dt))
@@ -134,7 +134,7 @@ func TestListFilters(t *testing.T) {
 }
 
 func TestListEventsPages(t *testing.T) {
-	st, _ := newStore(t)
+	st, _ := newCaseStore(t)
 	ctx := context.Background()
 	c := bring(t, st, casework.StateAgreed)
 	var all []casework.Event

@@ -1934,6 +1934,7 @@ type UpdateCaseRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The case with its name, its etag (optional: when given, the change is
 	// refused with ABORTED if the case changed since) and the fields to change.
+	// Only the fields in update_mask are read, and checked as at registration.
 	Case *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
 	// The fields to change: summary, dispute_type, parties, escalation_risk,
 	// family_violence, minors_involved. Required: an update names what it
@@ -4107,7 +4108,7 @@ const file_mediation_v1_case_service_proto_rawDesc = "" +
 	"\x05event\x18\x02 \x01(\v2\x17.mediation.v1.CaseEventR\x05event\"\xc0\x01\n" +
 	"\x11UpdateCaseRequest\x122\n" +
 	"\x04case\x18\x01 \x01(\v2\x12.mediation.v1.CaseB\n" +
-	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x04case\x12G\n" +
+	"\xe2A\x01\x02\xbaH\x03\xd8\x01\x03R\x04case\x12G\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\n" +
 	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\n" +
 	"updateMask\x12.\n" +

@@ -238,7 +238,8 @@ func (x *GetRegionResponse) GetRegion() *Region {
 // Request for UpdateRegion.
 type UpdateRegionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The resource with its name and the fields to change.
+	// The resource with its name and the fields to change. Only the fields
+	// in update_mask are read, and they are checked as at creation.
 	Region *Region `protobuf:"bytes,1,opt,name=region,proto3" json:"region,omitempty"`
 	// The fields to change: auto_assign. Empty means every field
 	// given in the request that may be changed.
@@ -653,7 +654,8 @@ func (x *ListOrganizationsResponse) GetNextPageToken() string {
 // Request for UpdateOrganization.
 type UpdateOrganizationRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The resource with its name and the fields to change.
+	// The resource with its name and the fields to change. Only the fields
+	// in update_mask are read, and they are checked as at creation.
 	Organization *Organization `protobuf:"bytes,1,opt,name=organization,proto3" json:"organization,omitempty"`
 	// The fields to change: display_name, type, region_code, dispute_types, court_roster, address, phone. Empty means every field
 	// given in the request that may be changed.
@@ -1272,7 +1274,8 @@ func (x *ListMediatorsResponse) GetNextPageToken() string {
 // Request for UpdateMediator.
 type UpdateMediatorRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The resource with its name and the fields to change.
+	// The resource with its name and the fields to change. Only the fields
+	// in update_mask are read, and they are checked as at creation.
 	Mediator *Mediator `protobuf:"bytes,1,opt,name=mediator,proto3" json:"mediator,omitempty"`
 	// The fields to change: display_name, organization, specialties, court_roster, phone. Empty means every field
 	// given in the request that may be changed.
@@ -1791,7 +1794,8 @@ func (x *CreateDeadlineRuleResponse) GetDeadlineRule() *DeadlineRule {
 // Request for UpdateDeadlineRule.
 type UpdateDeadlineRuleRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The resource with its name and the fields to change.
+	// The resource with its name and the fields to change. Only the fields
+	// in update_mask are read, and they are checked as at creation.
 	DeadlineRule *DeadlineRule `protobuf:"bytes,1,opt,name=deadline_rule,json=deadlineRule,proto3" json:"deadline_rule,omitempty"`
 	// The fields to change: display_name, days, max_extensions, extension_days. Empty means every field
 	// given in the request that may be changed.
@@ -2004,7 +2008,7 @@ const file_mediation_v1_directory_service_proto_rawDesc = "" +
 	"\x06region\x18\x01 \x01(\v2\x14.mediation.v1.RegionR\x06region\"\x92\x01\n" +
 	"\x13UpdateRegionRequest\x128\n" +
 	"\x06region\x18\x01 \x01(\v2\x14.mediation.v1.RegionB\n" +
-	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x06region\x12A\n" +
+	"\xe2A\x01\x02\xbaH\x03\xd8\x01\x03R\x06region\x12A\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x04\xe2A\x01\x01R\n" +
 	"updateMask\"D\n" +
 	"\x14UpdateRegionResponse\x12,\n" +
@@ -2032,7 +2036,7 @@ const file_mediation_v1_directory_service_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xaa\x01\n" +
 	"\x19UpdateOrganizationRequest\x12J\n" +
 	"\forganization\x18\x01 \x01(\v2\x1a.mediation.v1.OrganizationB\n" +
-	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\forganization\x12A\n" +
+	"\xe2A\x01\x02\xbaH\x03\xd8\x01\x03R\forganization\x12A\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x04\xe2A\x01\x01R\n" +
 	"updateMask\"\\\n" +
 	"\x1aUpdateOrganizationResponse\x12>\n" +
@@ -2075,7 +2079,7 @@ const file_mediation_v1_directory_service_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9a\x01\n" +
 	"\x15UpdateMediatorRequest\x12>\n" +
 	"\bmediator\x18\x01 \x01(\v2\x16.mediation.v1.MediatorB\n" +
-	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\bmediator\x12A\n" +
+	"\xe2A\x01\x02\xbaH\x03\xd8\x01\x03R\bmediator\x12A\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x04\xe2A\x01\x01R\n" +
 	"updateMask\"L\n" +
 	"\x16UpdateMediatorResponse\x122\n" +
@@ -2110,7 +2114,7 @@ const file_mediation_v1_directory_service_proto_rawDesc = "" +
 	"\rdeadline_rule\x18\x01 \x01(\v2\x1a.mediation.v1.DeadlineRuleR\fdeadlineRule\"\xab\x01\n" +
 	"\x19UpdateDeadlineRuleRequest\x12K\n" +
 	"\rdeadline_rule\x18\x01 \x01(\v2\x1a.mediation.v1.DeadlineRuleB\n" +
-	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\fdeadlineRule\x12A\n" +
+	"\xe2A\x01\x02\xbaH\x03\xd8\x01\x03R\fdeadlineRule\x12A\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x04\xe2A\x01\x01R\n" +
 	"updateMask\"]\n" +
 	"\x1aUpdateDeadlineRuleResponse\x12?\n" +

@@ -1,0 +1,39 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mediationd/mediationd/internal/casework"
+)
+
+// Candidates returns the active mediators of active organizations in the
+// province of regionCode, with their organizations and open loads: the
+// people who could take a case there. casework.Suggest ranks them.
+func (s *Store) Candidates(ctx context.Context, regionCode string) ([]casework.Candidate, error) {
+	if len(regionCode) != 6 {
+		return nil, fmt.Errorf("candidates: region code %q is not 6 digits", regionCode)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+organizationColumns+`, `+mediatorColumns+`
+		FROM mediators m JOIN organizations o ON o.id = m.organization_id
+		WHERE o.active AND m.active AND o.region_code LIKE $1
+		ORDER BY o.id, m.id`, regionCode[:2]+"%")
+	if err != nil {
+		return nil, fmt.Errorf("list candidates in %s: %w", regionCode, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (casework.Candidate, error) {
+		var c casework.Candidate
+		o, m := &c.Organization, &c.Mediator
+		err := r.Scan(&o.ID, &o.DisplayName, &o.Type, &o.RegionCode, &o.DisputeTypes, &o.CourtRoster,
+			&o.Address, &o.Phone, &o.Active, &o.Version, &o.CreateTime, &o.UpdateTime, &o.OpenCases,
+			&m.ID, &m.DisplayName, &m.OrganizationID, &m.Specialties, &m.CourtRoster, &m.Phone,
+			&m.Active, &m.Version, &m.CreateTime, &m.UpdateTime, &m.OpenCases)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list candidates in %s: %w", regionCode, err)
+	}
+	return out, nil
+}
