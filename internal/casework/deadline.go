@@ -41,8 +41,8 @@ func FormatYuan(fen int64) string {
 // "5000.50") and returns it in fen (hundredths).
 func ParseYuan(s string) (int64, error) {
 	bad := fmt.Errorf("%q is not an amount in yuan such as 5000 or 5000.50", s)
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" || len(whole) > 12 || len(frac) > 2 || strings.Count(s, ".") > 1 {
+	whole, frac, dot := strings.Cut(s, ".")
+	if whole == "" || len(whole) > 12 || len(frac) > 2 || (dot && frac == "") || strings.Count(s, ".") > 1 {
 		return 0, bad
 	}
 	for _, r := range whole + frac {
