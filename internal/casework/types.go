@@ -328,38 +328,41 @@ type FollowUp struct {
 
 // Case is one dispute as stored: its registration data and where it stands.
 type Case struct {
-	ID                uuid.UUID
-	Number            string
-	Version           int64
-	State             State
-	Outcome           Outcome
-	DisputeType       DisputeType
-	Source            Source
-	Summary           string
-	RegionCode        string
-	Parties           []Party
-	CourtReferral     *CourtReferral
-	GroupDispute      bool
-	EscalationRisk    bool
-	FamilyViolence    bool
-	MinorsInvolved    bool
-	Organization      string
-	Mediator          string
-	RecusedMediators  []string // mediators who withdrew from the case (回避)
-	NeedsReassignment bool     // derived on read: the mediator or organization is inactive
-	Agreement         *Agreement
-	ClosingReason     string
-	Failure           *Failure
-	Deadline          *Deadline // set at acceptance
-	Confirmation      *Confirmation
-	PerformanceStatus PerformanceStatus
-	FollowUpCount     int
-	SessionCount      int
-	NoFollowUpReason  string
-	CreateTime        time.Time
-	UpdateTime        time.Time
-	AcceptTime        time.Time // zero until accepted
-	CloseTime         time.Time // zero while open
+	ID             uuid.UUID
+	Number         string
+	Version        int64
+	State          State
+	Outcome        Outcome
+	DisputeType    DisputeType
+	Source         Source
+	Summary        string
+	RegionCode     string
+	Parties        []Party
+	CourtReferral  *CourtReferral
+	GroupDispute   bool
+	EscalationRisk bool
+	FamilyViolence bool
+	MinorsInvolved bool
+	Organization   string
+	Mediator       string
+	// IntakeOrganization registered the case, organizations/{id}; empty
+	// when the registrant belongs to none (an administrator, a court).
+	IntakeOrganization string
+	RecusedMediators   []string // mediators who withdrew from the case (回避)
+	NeedsReassignment  bool     // derived on read: the mediator or organization is inactive
+	Agreement          *Agreement
+	ClosingReason      string
+	Failure            *Failure
+	Deadline           *Deadline // set at acceptance
+	Confirmation       *Confirmation
+	PerformanceStatus  PerformanceStatus
+	FollowUpCount      int
+	SessionCount       int
+	NoFollowUpReason   string
+	CreateTime         time.Time
+	UpdateTime         time.Time
+	AcceptTime         time.Time // zero until accepted
+	CloseTime          time.Time // zero while open
 }
 
 // Open reports whether the case is being handled: accepted and not yet
