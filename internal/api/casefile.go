@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
@@ -34,13 +35,13 @@ func (s *CaseService) autoAssign(ctx context.Context, c casework.Case) casework.
 	for i, r := range best.Reasons {
 		reasons[i] = r.Message
 	}
+	system := store.Access{Scope: store.Internal.Scope, Principal: auth.System, Audit: auditContext(ctx)}
 	next, _, err := s.apply(ctx, c.ID, c.Version, "", casework.Command{
 		Action:       casework.ActionAssign,
-		Actor:        store.SystemActor,
 		Organization: best.Organization.Name(),
 		Mediator:     best.Mediator.Name(),
 		Reason:       "按规则自动分派：" + strings.Join(reasons, "；"),
-	})
+	}, system)
 	if err != nil {
 		s.log.WarnContext(ctx, "auto-assignment failed", "case", c.Number, "error", err.Error())
 		return c
@@ -62,7 +63,7 @@ func (s *CaseService) SuggestAssignment(ctx context.Context, req *mediationv1.Su
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.store.GetCase(ctx, id)
+	c, err := s.store.GetCaseIn(ctx, id, access(ctx).Scope)
 	if err != nil {
 		return nil, notFound(err, req.GetName())
 	}
@@ -114,11 +115,14 @@ func (s *CaseService) UpdateCase(ctx context.Context, req *mediationv1.UpdateCas
 		FamilyViolence: pc.GetFamilyViolence(),
 		MinorsInvolved: pc.GetMinorsInvolved(),
 	}
-	c, ev, err := s.apply(ctx, id, version, req.GetRequestId(), casework.Command{Action: casework.ActionUpdate, Update: u})
+	c, ev, err := s.apply(ctx, id, version, req.GetRequestId(), casework.Command{Action: casework.ActionUpdate, Update: u}, access(ctx))
 	if err != nil {
 		return nil, err
 	}
-	out, pev := s.respond(c, ev)
+	out, pev, err := s.respond(ctx, c, ev)
+	if err != nil {
+		return nil, err
+	}
 	return &mediationv1.UpdateCaseResponse{Case: out, Event: pev}, nil
 }
 
@@ -128,7 +132,10 @@ func (s *CaseService) RecuseCase(ctx context.Context, req *mediationv1.RecuseCas
 	if err != nil {
 		return nil, err
 	}
-	pc, pev := s.respond(c, ev)
+	pc, pev, err := s.respond(ctx, c, ev)
+	if err != nil {
+		return nil, err
+	}
 	return &mediationv1.RecuseCaseResponse{Case: pc, Event: pev}, nil
 }
 
@@ -138,7 +145,10 @@ func (s *CaseService) ExtendDeadline(ctx context.Context, req *mediationv1.Exten
 	if err != nil {
 		return nil, err
 	}
-	pc, pev := s.respond(c, ev)
+	pc, pev, err := s.respond(ctx, c, ev)
+	if err != nil {
+		return nil, err
+	}
 	return &mediationv1.ExtendDeadlineResponse{Case: pc, Event: pev}, nil
 }
 
@@ -157,7 +167,10 @@ func (s *CaseService) ScheduleSession(ctx context.Context, req *mediationv1.Sche
 	if err != nil {
 		return nil, err
 	}
-	pc, pev := s.respond(c, ev)
+	pc, pev, err := s.respond(ctx, c, ev)
+	if err != nil {
+		return nil, err
+	}
 	return &mediationv1.ScheduleSessionResponse{Case: pc, Event: pev, Session: pev.GetSession()}, nil
 }
 
@@ -183,7 +196,10 @@ func (s *CaseService) RecordSession(ctx context.Context, req *mediationv1.Record
 	if err != nil {
 		return nil, err
 	}
-	pc, pev := s.respond(c, ev)
+	pc, pev, err := s.respond(ctx, c, ev)
+	if err != nil {
+		return nil, err
+	}
 	return &mediationv1.RecordSessionResponse{Case: pc, Event: pev, Session: pev.GetSession()}, nil
 }
 
@@ -198,7 +214,10 @@ func (s *CaseService) CancelSession(ctx context.Context, req *mediationv1.Cancel
 	if err != nil {
 		return nil, err
 	}
-	pc, pev := s.respond(c, ev)
+	pc, pev, err := s.respond(ctx, c, ev)
+	if err != nil {
+		return nil, err
+	}
 	return &mediationv1.CancelSessionResponse{Case: pc, Event: pev, Session: pev.GetSession()}, nil
 }
 
@@ -208,7 +227,7 @@ func (s *CaseService) ListCaseSessions(ctx context.Context, req *mediationv1.Lis
 	if err != nil {
 		return nil, err
 	}
-	sessions, err := s.store.ListSessions(ctx, id)
+	sessions, err := s.store.ListSessions(ctx, id, access(ctx).Scope)
 	if err != nil {
 		return nil, notFound(err, req.GetParent())
 	}
@@ -229,7 +248,10 @@ func (s *CaseService) RequestJudicialConfirmation(ctx context.Context, req *medi
 	if err != nil {
 		return nil, err
 	}
-	pc, pev := s.respond(c, ev)
+	pc, pev, err := s.respond(ctx, c, ev)
+	if err != nil {
+		return nil, err
+	}
 	return &mediationv1.RequestJudicialConfirmationResponse{Case: pc, Event: pev}, nil
 }
 
@@ -247,7 +269,10 @@ func (s *CaseService) RecordConfirmationDecision(ctx context.Context, req *media
 	if err != nil {
 		return nil, err
 	}
-	pc, pev := s.respond(c, ev)
+	pc, pev, err := s.respond(ctx, c, ev)
+	if err != nil {
+		return nil, err
+	}
 	return &mediationv1.RecordConfirmationDecisionResponse{Case: pc, Event: pev}, nil
 }
 
@@ -260,7 +285,10 @@ func (s *CaseService) RecordPerformance(ctx context.Context, req *mediationv1.Re
 	if err != nil {
 		return nil, err
 	}
-	pc, pev := s.respond(c, ev)
+	pc, pev, err := s.respond(ctx, c, ev)
+	if err != nil {
+		return nil, err
+	}
 	return &mediationv1.RecordPerformanceResponse{Case: pc, Event: pev}, nil
 }
 
@@ -280,7 +308,10 @@ func (s *CaseService) RecordFollowUp(ctx context.Context, req *mediationv1.Recor
 	if err != nil {
 		return nil, err
 	}
-	pc, pev := s.respond(c, ev)
+	pc, pev, err := s.respond(ctx, c, ev)
+	if err != nil {
+		return nil, err
+	}
 	return &mediationv1.RecordFollowUpResponse{Case: pc, Event: pev, FollowUp: pev.GetFollowUp()}, nil
 }
 
@@ -290,7 +321,7 @@ func (s *CaseService) ListCaseFollowUps(ctx context.Context, req *mediationv1.Li
 	if err != nil {
 		return nil, err
 	}
-	visits, err := s.store.ListFollowUps(ctx, id)
+	visits, err := s.store.ListFollowUps(ctx, id, access(ctx).Scope)
 	if err != nil {
 		return nil, notFound(err, req.GetParent())
 	}
@@ -307,11 +338,20 @@ func (s *CaseService) GetAgreementDocument(ctx context.Context, req *mediationv1
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.store.GetCase(ctx, id)
+	c, err := s.store.GetCaseIn(ctx, id, access(ctx).Scope)
 	if err != nil {
 		return nil, notFound(err, req.GetName())
 	}
-	doc, err := s.agreementDocument(ctx, c)
+	// The document shows what the caller may read, and the reading of
+	// unmasked data is on record before it is handed out.
+	p := auth.FromContext(ctx)
+	shown, unmasked := masked(p, c)
+	if unmasked {
+		if _, err := s.view(ctx, c); err != nil {
+			return nil, err
+		}
+	}
+	doc, err := s.agreementDocument(ctx, shown)
 	if err != nil {
 		return nil, err
 	}

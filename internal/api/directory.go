@@ -13,6 +13,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
@@ -229,6 +230,9 @@ func (s *DirectoryService) UpdateRegion(ctx context.Context, req *mediationv1.Up
 	code, err := parseRegionName("region.name", in.GetName())
 	if err != nil {
 		return nil, err
+	}
+	if p := auth.FromContext(ctx); p.Role == auth.RoleSupervisor && !strings.HasPrefix(code, auth.RegionPrefix(p.RegionCode)) {
+		return nil, &auth.PermissionError{Message: fmt.Sprintf("regions/%s is outside the region %s you supervise", code, p.RegionCode)}
 	}
 	paths, err := regionMask.selected(req.GetUpdateMask())
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
 
+	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
 )
 
@@ -36,6 +37,7 @@ func ToStatus(err error) *status.Status {
 		conflict   *casework.ConflictError
 		precond    *casework.PreconditionError
 		exists     *casework.AlreadyExistsError
+		permission *auth.PermissionError
 	)
 	switch {
 	case errors.As(err, &fieldErr):
@@ -62,6 +64,10 @@ func ToStatus(err error) *status.Status {
 		return withDetails(codes.FailedPrecondition, precond.Error(), &errdetails.ErrorInfo{Reason: precond.Reason, Domain: ErrorDomain})
 	case errors.As(err, &exists):
 		return withDetails(codes.AlreadyExists, exists.Error(), &errdetails.ErrorInfo{Reason: exists.Reason, Domain: ErrorDomain})
+	case errors.As(err, &permission):
+		return withDetails(codes.PermissionDenied, permission.Error(), &errdetails.ErrorInfo{Reason: "PERMISSION_DENIED", Domain: ErrorDomain})
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return status.New(codes.Unauthenticated, "sign in first: send Authorization: Bearer <token> with a token from POST /v1/sessions, or an API key")
 	case errors.Is(err, casework.ErrNotFound):
 		return status.New(codes.NotFound, err.Error())
 	case errors.Is(err, context.Canceled):

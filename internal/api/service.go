@@ -82,6 +82,10 @@ func (s *CaseService) CreateCase(ctx context.Context, req *mediationv1.CreateCas
 	if err := n.Validate(now); err != nil {
 		return nil, err
 	}
+	p := auth.FromContext(ctx)
+	if err := auth.MayCreate(p, n); err != nil {
+		return nil, err
+	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, fmt.Errorf("new case id: %w", err)
@@ -89,16 +93,24 @@ func (s *CaseService) CreateCase(ctx context.Context, req *mediationv1.CreateCas
 	c, _, err := s.store.CreateCase(ctx, store.CreateParams{
 		New:       n,
 		ID:        id,
-		Actor:     auth.FromContext(ctx).Name,
+		Actor:     p.Name,
+		ActorRole: p.Role,
 		RequestID: req.GetRequestId(),
 		Now:       now,
 		Year:      now.In(s.policy.Location).Year(),
 		Policy:    s.policy,
+
+		IntakeOrganization: p.OrganizationName(),
+		Audit:              auditContext(ctx),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &mediationv1.CreateCaseResponse{Case: s.caseToProto(c)}, nil
+	pc, err := s.view1(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return &mediationv1.CreateCaseResponse{Case: pc}, nil
 }
 
 // GetCase returns one case.
@@ -107,11 +119,15 @@ func (s *CaseService) GetCase(ctx context.Context, req *mediationv1.GetCaseReque
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.store.GetCase(ctx, id)
+	c, err := s.store.GetCaseIn(ctx, id, access(ctx).Scope)
 	if err != nil {
 		return nil, notFound(err, req.GetName())
 	}
-	return &mediationv1.GetCaseResponse{Case: s.caseToProto(c)}, nil
+	pc, err := s.view1(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return &mediationv1.GetCaseResponse{Case: pc}, nil
 }
 
 func notFound(err error, name string) error {
@@ -136,20 +152,22 @@ func (s *CaseService) ListCases(ctx context.Context, req *mediationv1.ListCasesR
 	if err != nil {
 		return nil, err
 	}
+	scope := access(ctx).Scope
 	page, err := s.store.ListCases(ctx, store.ListCasesParams{
 		Filter:    req.GetFilter(),
 		Ascending: ascending,
 		After:     after,
 		Limit:     pageSize(req.GetPageSize(), defaultPageSize),
+		Scope:     &scope,
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := &mediationv1.ListCasesResponse{NextPageToken: encodePageToken(page.Next, query)}
-	for _, c := range page.Cases {
-		out.Cases = append(out.Cases, s.caseToProto(c))
+	cases, err := s.view(ctx, page.Cases...)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return &mediationv1.ListCasesResponse{Cases: cases, NextPageToken: encodePageToken(page.Next, query)}, nil
 }
 
 // ListCaseEvents lists a case's history.
@@ -163,7 +181,7 @@ func (s *CaseService) ListCaseEvents(ctx context.Context, req *mediationv1.ListC
 	if err != nil {
 		return nil, err
 	}
-	events, more, err := s.store.ListEvents(ctx, id, after, pageSize(req.GetPageSize(), defaultEventPageSize))
+	events, more, err := s.store.ListEventsIn(ctx, id, after, pageSize(req.GetPageSize(), defaultEventPageSize), access(ctx).Scope)
 	if err != nil {
 		return nil, notFound(err, req.GetParent())
 	}
@@ -262,26 +280,28 @@ func (s *CaseService) act(ctx context.Context, req actionRequest, cmd casework.C
 	if err != nil {
 		return casework.Case{}, casework.Event{}, err
 	}
-	return s.apply(ctx, id, version, req.GetRequestId(), cmd)
+	return s.apply(ctx, id, version, req.GetRequestId(), cmd, access(ctx))
 }
 
-func (s *CaseService) apply(ctx context.Context, id uuid.UUID, version int64, requestID string, cmd casework.Command) (casework.Case, casework.Event, error) {
-	if cmd.Actor == "" {
-		cmd.Actor = auth.FromContext(ctx).Name
-	}
+func (s *CaseService) apply(ctx context.Context, id uuid.UUID, version int64, requestID string, cmd casework.Command, a store.Access) (casework.Case, casework.Event, error) {
+	cmd.Actor = a.Principal.Name
 	cmd.Time = s.clock()
 	cmd.RequestID = requestID
 	cmd.Policy = s.policy
-	c, ev, _, err := s.store.ApplyAction(ctx, id, version, cmd)
+	c, ev, _, err := s.store.Act(ctx, id, version, cmd, a)
 	if err != nil {
 		return c, ev, notFound(err, caseName(id))
 	}
 	return c, ev, nil
 }
 
-// respond renders an action's result.
-func (s *CaseService) respond(c casework.Case, ev casework.Event) (*mediationv1.Case, *mediationv1.CaseEvent) {
-	return s.caseToProto(c), s.eventToProto(ev)
+// respond renders an action's result for the caller.
+func (s *CaseService) respond(ctx context.Context, c casework.Case, ev casework.Event) (*mediationv1.Case, *mediationv1.CaseEvent, error) {
+	pc, err := s.view1(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pc, s.eventToProto(ev), nil
 }
 
 // AcceptCase accepts a registered dispute.
@@ -293,7 +313,10 @@ func (s *CaseService) AcceptCase(ctx context.Context, req *mediationv1.AcceptCas
 	if c.State == casework.StateAccepted {
 		c = s.autoAssign(ctx, c)
 	}
-	pc, pev := s.respond(c, ev)
+	pc, pev, err := s.respond(ctx, c, ev)
+	if err != nil {
+		return nil, err
+	}
 	return &mediationv1.AcceptCaseResponse{Case: pc, Event: pev}, nil
 }
 
@@ -303,7 +326,10 @@ func (s *CaseService) RejectCase(ctx context.Context, req *mediationv1.RejectCas
 	if err != nil {
 		return nil, err
 	}
-	pc, pev := s.respond(c, ev)
+	pc, pev, err := s.respond(ctx, c, ev)
+	if err != nil {
+		return nil, err
+	}
 	return &mediationv1.RejectCaseResponse{Case: pc, Event: pev}, nil
 }
 
@@ -316,7 +342,10 @@ func (s *CaseService) AssignCase(ctx context.Context, req *mediationv1.AssignCas
 	if err != nil {
 		return nil, err
 	}
-	pc, pev := s.respond(c, ev)
+	pc, pev, err := s.respond(ctx, c, ev)
+	if err != nil {
+		return nil, err
+	}
 	return &mediationv1.AssignCaseResponse{Case: pc, Event: pev}, nil
 }
 
@@ -326,7 +355,10 @@ func (s *CaseService) StartMediation(ctx context.Context, req *mediationv1.Start
 	if err != nil {
 		return nil, err
 	}
-	pc, pev := s.respond(c, ev)
+	pc, pev, err := s.respond(ctx, c, ev)
+	if err != nil {
+		return nil, err
+	}
 	return &mediationv1.StartMediationResponse{Case: pc, Event: pev}, nil
 }
 
@@ -337,7 +369,10 @@ func (s *CaseService) RecordAgreement(ctx context.Context, req *mediationv1.Reco
 	if err != nil {
 		return nil, err
 	}
-	pc, pev := s.respond(c, ev)
+	pc, pev, err := s.respond(ctx, c, ev)
+	if err != nil {
+		return nil, err
+	}
 	return &mediationv1.RecordAgreementResponse{Case: pc, Event: pev}, nil
 }
 
@@ -350,7 +385,10 @@ func (s *CaseService) RecordFailure(ctx context.Context, req *mediationv1.Record
 	if err != nil {
 		return nil, err
 	}
-	pc, pev := s.respond(c, ev)
+	pc, pev, err := s.respond(ctx, c, ev)
+	if err != nil {
+		return nil, err
+	}
 	return &mediationv1.RecordFailureResponse{Case: pc, Event: pev}, nil
 }
 
@@ -360,7 +398,10 @@ func (s *CaseService) WithdrawCase(ctx context.Context, req *mediationv1.Withdra
 	if err != nil {
 		return nil, err
 	}
-	pc, pev := s.respond(c, ev)
+	pc, pev, err := s.respond(ctx, c, ev)
+	if err != nil {
+		return nil, err
+	}
 	return &mediationv1.WithdrawCaseResponse{Case: pc, Event: pev}, nil
 }
 
@@ -370,6 +411,9 @@ func (s *CaseService) CloseCase(ctx context.Context, req *mediationv1.CloseCaseR
 	if err != nil {
 		return nil, err
 	}
-	pc, pev := s.respond(c, ev)
+	pc, pev, err := s.respond(ctx, c, ev)
+	if err != nil {
+		return nil, err
+	}
 	return &mediationv1.CloseCaseResponse{Case: pc, Event: pev}, nil
 }

@@ -4,10 +4,13 @@
 package config
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -35,6 +38,20 @@ type Config struct {
 	OverdueInterval time.Duration
 	// GroupDisputeApplicants is how many applicants make a dispute 群体性.
 	GroupDisputeApplicants int
+
+	// TLSCert and TLSKey are PEM files of the listeners' certificate chain
+	// and key: both set, or neither (plaintext).
+	TLSCert, TLSKey string
+	// TLSClientCA is a PEM bundle of the CAs whose client certificates
+	// the listeners verify when presented; empty = none asked for.
+	TLSClientCA string
+	// CORSOrigins are the origins allowed to call the REST API from a
+	// browser, lower-cased; nil = CORS off.
+	CORSOrigins []string
+	// RateLimit is each principal's calls a second per replica; 0 = off.
+	RateLimit float64
+	// RateBurst is how many calls a principal may make at once.
+	RateBurst int
 }
 
 // Setting documents one setting: its flag, its variable and its default.
@@ -59,6 +76,12 @@ func Settings() []Setting {
 		{"max-request-bytes", "MEDIATION_MAX_REQUEST_BYTES", "4194304", "largest request accepted on either listener"},
 		{"overdue-interval", "MEDIATION_OVERDUE_INTERVAL", "1m", "how often to mark cases past their due time as overdue; 0 = never (another replica does it)"},
 		{"group-dispute-applicants", "MEDIATION_GROUP_DISPUTE_APPLICANTS", "5", "how many applicants make a dispute 群体性 (group dispute)"},
+		{"tls-cert", "MEDIATION_TLS_CERT", "", "PEM certificate chain for TLS on both listeners (with tls-key); empty = plaintext"},
+		{"tls-key", "MEDIATION_TLS_KEY", "", "PEM private key of tls-cert"},
+		{"tls-client-ca", "MEDIATION_TLS_CLIENT_CA", "", "PEM bundle of CAs whose client certificates are verified when presented (court systems); empty = none asked for"},
+		{"cors-origins", "MEDIATION_CORS_ORIGINS", "", "comma-separated origins (https://host[:port]) whose browser scripts may call the REST API; empty = CORS off"},
+		{"rate-limit", "MEDIATION_RATE_LIMIT", "50", "calls a second each user, API key or unauthenticated address may make, per replica; 0 = no limit"},
+		{"rate-burst", "MEDIATION_RATE_BURST", "100", "how many calls a caller may make at once above rate-limit"},
 	}
 }
 
@@ -133,6 +156,9 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	if c.GroupDisputeApplicants, err = strconv.Atoi(v("group-dispute-applicants")); err != nil || c.GroupDisputeApplicants < 2 {
 		return Config{}, fmt.Errorf("group-dispute-applicants / MEDIATION_GROUP_DISPUTE_APPLICANTS: %q is not a number ≥ 2", v("group-dispute-applicants"))
 	}
+	if err := c.parseTransport(v); err != nil {
+		return Config{}, err
+	}
 	switch c.LogFormat {
 	case "auto", "json", "text":
 	default:
@@ -148,6 +174,35 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 		return Config{}, fmt.Errorf("data-dir / MEDIATION_DATA_DIR: needed when DATABASE_URL is empty")
 	}
 	return c, nil
+}
+
+// parseTransport reads the TLS, CORS and rate-limit settings through v.
+func (c *Config) parseTransport(v func(string) string) error {
+	c.TLSCert, c.TLSKey, c.TLSClientCA = v("tls-cert"), v("tls-key"), v("tls-client-ca")
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("tls-cert / MEDIATION_TLS_CERT and tls-key / MEDIATION_TLS_KEY: set both (TLS) or neither (plaintext)")
+	}
+	if c.TLSClientCA != "" && c.TLSCert == "" {
+		return errors.New("tls-client-ca / MEDIATION_TLS_CLIENT_CA: needs tls-cert / MEDIATION_TLS_CERT and tls-key / MEDIATION_TLS_KEY")
+	}
+	for o := range strings.SplitSeq(v("cors-origins"), ",") {
+		if o = strings.ToLower(strings.TrimSpace(o)); o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Scheme+"://"+u.Host != o {
+			return fmt.Errorf("cors-origins / MEDIATION_CORS_ORIGINS: %q is not an origin such as https://mediation.example.gov.cn (scheme, host and port only; * is not allowed)", o)
+		}
+		c.CORSOrigins = append(c.CORSOrigins, o)
+	}
+	var err error
+	if c.RateLimit, err = strconv.ParseFloat(v("rate-limit"), 64); err != nil || !(c.RateLimit >= 0) || math.IsInf(c.RateLimit, 0) {
+		return fmt.Errorf("rate-limit / MEDIATION_RATE_LIMIT: %q is not a number of calls a second ≥ 0 (0 = no limit)", v("rate-limit"))
+	}
+	if c.RateBurst, err = strconv.Atoi(v("rate-burst")); err != nil || c.RateBurst < 0 || (c.RateBurst == 0 && c.RateLimit > 0) {
+		return fmt.Errorf("rate-burst / MEDIATION_RATE_BURST: %q is not a number ≥ 1 (0 only with rate-limit / MEDIATION_RATE_LIMIT 0)", v("rate-burst"))
+	}
+	return nil
 }
 
 // boolString is a flag that may be given alone (--migrate) or with a value

@@ -34,6 +34,8 @@ func defaults() config.Config {
 		OverdueInterval: time.Minute,
 
 		GroupDisputeApplicants: 5,
+		RateLimit:              50,
+		RateBurst:              100,
 	}
 }
 
@@ -76,6 +78,7 @@ func TestParse(t *testing.T) {
 					ShutdownTimeout: 3 * time.Second,
 					DBMaxConns:      7,
 					MaxRequestBytes: 2048, OverdueInterval: time.Minute, GroupDisputeApplicants: 5,
+					RateLimit: 50, RateBurst: 100,
 				}
 			},
 		},
@@ -109,6 +112,7 @@ func TestParse(t *testing.T) {
 					ShutdownTimeout: time.Minute,
 					DBMaxConns:      12,
 					MaxRequestBytes: 1024, OverdueInterval: time.Minute, GroupDisputeApplicants: 5,
+					RateLimit: 50, RateBurst: 100,
 				}
 			},
 		},
@@ -138,6 +142,35 @@ func TestParse(t *testing.T) {
 			name:   "surrounding space is ignored",
 			env:    map[string]string{"MEDIATION_LOG_FORMAT": " json ", "MEDIATION_DB_MAX_CONNS": " 3\n"},
 			change: func(c *config.Config) { c.LogFormat, c.DBMaxConns = "json", 3 },
+		},
+		{
+			name: "transport from the environment",
+			env: map[string]string{
+				"MEDIATION_TLS_CERT":      "/etc/mediationd/tls.crt",
+				"MEDIATION_TLS_KEY":       "/etc/mediationd/tls.key",
+				"MEDIATION_TLS_CLIENT_CA": "/etc/mediationd/courts.pem",
+				"MEDIATION_CORS_ORIGINS":  " https://Mediation.example.gov.cn, http://localhost:5173 ,",
+				"MEDIATION_RATE_LIMIT":    "2.5",
+				"MEDIATION_RATE_BURST":    "7",
+			},
+			change: func(c *config.Config) {
+				c.TLSCert, c.TLSKey, c.TLSClientCA = "/etc/mediationd/tls.crt", "/etc/mediationd/tls.key", "/etc/mediationd/courts.pem"
+				c.CORSOrigins = []string{"https://mediation.example.gov.cn", "http://localhost:5173"}
+				c.RateLimit, c.RateBurst = 2.5, 7
+			},
+		},
+		{
+			name: "transport flags",
+			args: []string{
+				"--tls-cert=a.crt", "--tls-key=a.key", "--cors-origins=https://[::1]:8443",
+				"--rate-limit=0", "--rate-burst=0",
+			},
+			env: map[string]string{"MEDIATION_RATE_LIMIT": "9", "MEDIATION_CORS_ORIGINS": "https://other.example"},
+			change: func(c *config.Config) {
+				c.TLSCert, c.TLSKey = "a.crt", "a.key"
+				c.CORSOrigins = []string{"https://[::1]:8443"}
+				c.RateLimit, c.RateBurst = 0, 0
+			},
 		},
 		{
 			name:   "no data directory needed with a database URL",
@@ -214,6 +247,18 @@ func TestParseRefusesInvalidValues(t *testing.T) {
 		{"log-format", "MEDIATION_LOG_FORMAT", "xml"},
 		{"log-level", "MEDIATION_LOG_LEVEL", "loud"},
 		{"timezone", "MEDIATION_TIMEZONE", "Mars/Olympus"},
+		{"cors-origins", "MEDIATION_CORS_ORIGINS", "*"},
+		{"cors-origins", "MEDIATION_CORS_ORIGINS", "mediation.example.gov.cn"},
+		{"cors-origins", "MEDIATION_CORS_ORIGINS", "https://mediation.example.gov.cn/"},
+		{"cors-origins", "MEDIATION_CORS_ORIGINS", "https://mediation.example.gov.cn/app"},
+		{"cors-origins", "MEDIATION_CORS_ORIGINS", "ftp://mediation.example.gov.cn"},
+		{"rate-limit", "MEDIATION_RATE_LIMIT", "fast"},
+		{"rate-limit", "MEDIATION_RATE_LIMIT", "-1"},
+		{"rate-limit", "MEDIATION_RATE_LIMIT", "NaN"},
+		{"rate-limit", "MEDIATION_RATE_LIMIT", "Inf"},
+		{"rate-burst", "MEDIATION_RATE_BURST", "many"},
+		{"rate-burst", "MEDIATION_RATE_BURST", "-1"},
+		{"rate-burst", "MEDIATION_RATE_BURST", "0"},
 	}
 	for _, tt := range tests {
 		check := func(t *testing.T, args []string, vars map[string]string) {
@@ -244,6 +289,39 @@ func TestParseRefusesInvalidValues(t *testing.T) {
 				}
 				check(t, []string{"--" + tt.flag + "=" + tt.value}, map[string]string{tt.env: def})
 			})
+		})
+	}
+}
+
+// TestParseRefusesHalfTLS: a certificate without its key, or the reverse,
+// or a client CA without either, is refused naming the settings involved.
+func TestParseRefusesHalfTLS(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want []string
+	}{
+		{"cert without key", []string{"--tls-cert=a.crt"}, nil,
+			[]string{"tls-cert", "MEDIATION_TLS_CERT", "tls-key", "MEDIATION_TLS_KEY"}},
+		{"key without cert", nil, map[string]string{"MEDIATION_TLS_KEY": "a.key"},
+			[]string{"tls-cert", "MEDIATION_TLS_CERT", "tls-key", "MEDIATION_TLS_KEY"}},
+		{"flag empties the environment's key", []string{"--tls-key="}, map[string]string{"MEDIATION_TLS_CERT": "a.crt", "MEDIATION_TLS_KEY": "a.key"},
+			[]string{"tls-cert", "MEDIATION_TLS_CERT", "tls-key", "MEDIATION_TLS_KEY"}},
+		{"client CA without a certificate", []string{"--tls-client-ca=courts.pem"}, nil,
+			[]string{"tls-client-ca", "MEDIATION_TLS_CLIENT_CA", "MEDIATION_TLS_CERT", "MEDIATION_TLS_KEY"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := config.Parse("mediationd", tt.args, env(tt.env), io.Discard)
+			if err == nil {
+				t.Fatalf("Parse(%q) with %v = %+v, want an error", tt.args, tt.env, got)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("Parse(%q) with %v: error %q does not mention %q", tt.args, tt.env, err, want)
+				}
+			}
 		})
 	}
 }

@@ -13,9 +13,13 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/google/uuid"
+
+	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/pgtest"
 	"github.com/mediationd/mediationd/internal/server"
+	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
 
@@ -39,6 +43,7 @@ func startAt(t *testing.T, dsn string, at time.Time) (*env, *clock) {
 	}
 	e := startWith(t, dsn, func(c *server.Config) {
 		c.Clock, c.Location, c.OverdueInterval = clk.now, shanghai, -1
+		c.AuthOptions.SessionTTL = 10 * 365 * 24 * time.Hour // the test moves the clock by weeks
 	})
 	return e, clk
 }
@@ -432,8 +437,15 @@ func TestRefusedInputStoresNothing(t *testing.T) {
 		good.Parties[0].IdNumber = "621002198503150023"
 		good.Parties[0].Phone = "138 0934 1234"
 		c := cl.create(t, good, "")
-		if c.st != nil || c.c.GetParties()[0].GetPhone() != "13809341234" {
-			t.Fatalf("%s: a valid resident ID refused: %v %v", cl.name(), c.st, c.c.GetParties())
+		if c.st != nil {
+			t.Fatalf("%s: a valid resident ID refused: %v", cl.name(), c.st)
+		}
+		stored, err := e.store.GetCase(t.Context(), uuid.MustParse(strings.TrimPrefix(c.c.GetName(), "cases/")))
+		if err != nil || stored.Parties[0].Phone != "13809341234" || stored.Parties[0].IDNumber != "621002198503150023" {
+			t.Errorf("%s: stored parties %+v, %v", cl.name(), stored.Parties, err)
+		}
+		if got := c.c.GetParties()[0]; got.GetPhone() != "138****1234" || got.GetIdNumber() != "6210**********0023" {
+			t.Errorf("%s: an administrator sees %q %q, want them masked", cl.name(), got.GetPhone(), got.GetIdNumber())
 		}
 		for _, state := range []casework.State{casework.StateAccepted, casework.StateAgreed} {
 			c := bring(t, cl, state)
@@ -503,11 +515,20 @@ func TestAgreementDocument(t *testing.T) {
 	if r.GetCase().GetAgreement().GetConfirmationDeadline() != "2026-04-19" {
 		t.Errorf("confirmation deadline %q, want 2026-04-19", r.GetCase().GetAgreement().GetConfirmationDeadline())
 	}
-	doc, err := e.cases.GetAgreementDocument(t.Context(), &mediationv1.GetAgreementDocumentRequest{Name: name})
+	// The studio's lead reads the personal data; the administrator does not.
+	lead := e.signIn(t, store.User{Username: "lead", DisplayName: "负责人", Role: auth.RoleOrganizationLead, OrganizationID: "xifeng-women"})
+	masked, err := e.cases.GetAgreementDocument(t.Context(), &mediationv1.GetAgreementDocumentRequest{Name: name})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, page := httpGet(t, e, "/v1/"+name+"/agreement.html", nil)
+	if h := masked.GetHtml(); strings.Contains(h, "13909341234") || strings.Contains(h, "621002195005010024") || !strings.Contains(h, "139****1234") {
+		t.Error("the administrator's copy of the agreement shows unmasked numbers")
+	}
+	doc, err := e.cases.GetAgreementDocument(as(t.Context(), lead), &mediationv1.GetAgreementDocumentRequest{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, page := httpGet(t, e, "/v1/"+name+"/agreement.html", map[string]string{"Authorization": "Bearer " + lead})
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || string(page) != doc.GetHtml() {
 		t.Fatalf("agreement.html: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}

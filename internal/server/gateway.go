@@ -73,21 +73,32 @@ func newGateway(ctx context.Context, conn *grpc.ClientConn) (*runtime.ServeMux, 
 		}),
 		// The request id the HTTP middleware settled on travels as metadata;
 		// an annotator's value replaces anything a client put in headers.
+		// So does the verified client certificate's CN, always (empty when
+		// none), so that a client's Grpc-Metadata-X-Client-Cert-Cn is replaced.
 		runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD {
-			md := metadata.Pairs(mdRequestID, r.Header.Get("X-Request-Id"))
-			if a := r.Header.Get("X-Mediation-Actor"); a != "" {
-				md.Set(mdActor, a)
-			}
-			return md
+			return metadata.Pairs(mdRequestID, r.Header.Get("X-Request-Id"), mdClientCertCN, gatewayClientCertCN(r))
 		}),
-		// The middleware already set X-Request-Id on the response.
-		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		// The middleware already set X-Request-Id on the response; of the
+		// other headers only a refusal's retry-after is the client's business.
+		runtime.WithOutgoingHeaderMatcher(func(k string) (string, bool) {
+			if k == mdRetryAfter {
+				return "Retry-After", true
+			}
+			return "", false
+		}),
 	)
 	if err := mediationv1.RegisterCaseServiceHandler(ctx, mux, conn); err != nil {
 		return nil, fmt.Errorf("register REST gateway: %w", err)
 	}
-	if err := mediationv1.RegisterDirectoryServiceHandler(ctx, mux, conn); err != nil {
-		return nil, fmt.Errorf("register REST gateway: %w", err)
+	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		mediationv1.RegisterDirectoryServiceHandler,
+		mediationv1.RegisterAuthServiceHandler,
+		mediationv1.RegisterUserServiceHandler,
+		mediationv1.RegisterAuditServiceHandler,
+	} {
+		if err := register(ctx, mux, conn); err != nil {
+			return nil, fmt.Errorf("register REST gateway: %w", err)
+		}
 	}
 	return mux, nil
 }
@@ -112,7 +123,7 @@ func (s *Server) httpHandler(gw http.Handler) http.Handler {
 	})
 	mux.HandleFunc("GET /v1/cases/{case}/agreement.html", s.agreementPage)
 	mux.Handle("/v1/", gw)
-	return s.withRequestID(s.limitBody(mux))
+	return s.withHTTPSecurity(s.withRequestID(s.limitBody(mux)))
 }
 
 // withRequestID adopts the client's X-Request-Id when usable, assigns one
@@ -165,17 +176,18 @@ func writeStatus(w http.ResponseWriter, code int, st *status.Status) {
 // browser to show and print. It calls GetAgreementDocument through the
 // in-memory gRPC connection, so the same interceptors apply as to any call.
 func (s *Server) agreementPage(w http.ResponseWriter, r *http.Request) {
-	md := metadata.Pairs(mdRequestID, r.Header.Get("X-Request-Id"))
+	md := metadata.Pairs(mdRequestID, r.Header.Get("X-Request-Id"), mdClientCertCN, gatewayClientCertCN(r))
 	if a := r.Header.Get("Authorization"); a != "" {
 		md.Set("authorization", a)
 	}
-	if a := r.Header.Get("X-Mediation-Actor"); a != "" {
-		md.Set(mdActor, a)
-	}
 	ctx := metadata.NewOutgoingContext(r.Context(), md)
+	var header metadata.MD
 	resp, err := mediationv1.NewCaseServiceClient(s.gwConn).GetAgreementDocument(ctx,
-		&mediationv1.GetAgreementDocumentRequest{Name: "cases/" + r.PathValue("case")})
+		&mediationv1.GetAgreementDocumentRequest{Name: "cases/" + r.PathValue("case")}, grpc.Header(&header))
 	if err != nil {
+		if v := header.Get(mdRetryAfter); len(v) > 0 {
+			w.Header().Set("Retry-After", v[0])
+		}
 		st := status.Convert(err)
 		writeStatus(w, httpStatus(st.Code()), st)
 		return

@@ -26,7 +26,6 @@ import (
 // The metadata keys the service reads and writes.
 const (
 	mdRequestID = "x-request-id"
-	mdActor     = "x-mediation-actor"
 	mdForwarded = "x-forwarded-for"
 )
 
@@ -115,19 +114,6 @@ func recoverPanics(log *slog.Logger) grpc.UnaryServerInterceptor {
 		}()
 		return handler(ctx, req)
 	}
-}
-
-// identify puts the caller's principal in the context. Until callers
-// authenticate, the principal is the name a caller gives in the
-// x-mediation-actor header, or anonymous.
-func identify(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	p := auth.Anonymous
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get(mdActor); len(v) > 0 && reqinfo.ValidID(v[0]) {
-			p = auth.Principal{Name: v[0]}
-		}
-	}
-	return handler(auth.WithPrincipal(ctx, p), req)
 }
 
 // validate checks every request against the rules declared in the protos

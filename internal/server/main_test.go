@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,7 +12,10 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 
+	"github.com/mediationd/mediationd/internal/auth"
+	"github.com/mediationd/mediationd/internal/authn"
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/pgtest"
 	"github.com/mediationd/mediationd/internal/server"
@@ -36,6 +40,9 @@ type env struct {
 	http    *http.Client
 	srv     *server.Server
 	stop    func() error
+	// token is the administrator's bearer token, sent by conn and http
+	// unless a call brings its own.
+	token string
 }
 
 func start(t *testing.T) *env {
@@ -86,6 +93,7 @@ func startWith(t *testing.T, dsn string, tweak func(*server.Config)) *env {
 	if tweak != nil {
 		tweak(&cfg)
 	}
+	realAccounts := cfg.Authenticator == nil
 	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -100,18 +108,19 @@ func startWith(t *testing.T, dsn string, tweak func(*server.Config)) *env {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, grpcLis, httpLis) }()
-	conn, err := grpc.NewClient(grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	e := &env{store: st, baseURL: "http://" + httpLis.Addr().String(), srv: srv}
+	conn, err := grpc.NewClient(grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			return invoker(e.withToken(ctx), method, req, reply, cc, opts...)
+		}),
+		grpc.WithStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+			return streamer(e.withToken(ctx), desc, cc, method, opts...)
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{
-		store:   st,
-		conn:    conn,
-		cases:   mediationv1.NewCaseServiceClient(conn),
-		baseURL: "http://" + httpLis.Addr().String(),
-		http:    &http.Client{Timeout: 30 * time.Second},
-		srv:     srv,
-	}
+	e.conn, e.cases = conn, mediationv1.NewCaseServiceClient(conn)
+	e.http = &http.Client{Timeout: 30 * time.Second, Transport: tokenTransport{e}}
 	var stopped bool
 	var stopErr error
 	e.stop = func() error {
@@ -133,5 +142,63 @@ func startWith(t *testing.T, dsn string, tweak func(*server.Config)) *env {
 			t.Errorf("Serve: %v", err)
 		}
 	})
+	if realAccounts {
+		e.token = e.signIn(t, store.User{Username: "root", DisplayName: "系统管理员", Role: auth.RoleAdmin})
+	}
 	return e
+}
+
+// testPassword is the password of every user the tests create.
+const testPassword = "correct horse battery staple"
+
+// signIn creates the user and signs in through the API, returning the
+// bearer token.
+func (e *env) signIn(t *testing.T, u store.User) string {
+	t.Helper()
+	var exists *casework.AlreadyExistsError
+	if _, err := e.store.CreateUser(context.Background(), u, authn.HashPassword(testPassword), time.Now()); err != nil && !errors.As(err, &exists) {
+		t.Fatalf("create user %s: %v", u.Username, err)
+	}
+	resp, err := mediationv1.NewAuthServiceClient(e.conn).CreateSession(context.Background(),
+		&mediationv1.CreateSessionRequest{Username: u.Username, Password: testPassword})
+	if err != nil {
+		t.Fatalf("sign in as %s: %v", u.Username, err)
+	}
+	return resp.GetToken()
+}
+
+type tokenKey struct{}
+
+// as returns a context whose calls carry token instead of the
+// administrator's.
+func as(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, tokenKey{}, token)
+}
+
+// withToken adds the bearer token of ctx (as) or of the administrator to
+// outgoing gRPC metadata, unless the call already has one.
+func (e *env) withToken(ctx context.Context) context.Context {
+	if md, ok := metadata.FromOutgoingContext(ctx); ok && len(md.Get("authorization")) > 0 {
+		return ctx
+	}
+	token, _ := ctx.Value(tokenKey{}).(string)
+	if token == "" {
+		token = e.token
+	}
+	if token == "" || token == "-" {
+		return ctx
+	}
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+}
+
+// tokenTransport adds the administrator's bearer token to HTTP requests
+// that carry none.
+type tokenTransport struct{ e *env }
+
+func (tt tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("Authorization") == "" && tt.e.token != "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+tt.e.token)
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }

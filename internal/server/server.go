@@ -7,6 +7,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/mediationd/mediationd/internal/api"
+	"github.com/mediationd/mediationd/internal/authn"
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
@@ -32,10 +34,15 @@ import (
 
 // Config is what the server needs.
 type Config struct {
-	Store    *store.Store
-	Logger   *slog.Logger
-	Clock    api.Clock      // nil = time.Now
-	Location *time.Location // time zone of case-number years and due dates; nil = UTC
+	Store  *store.Store
+	Logger *slog.Logger
+	// Authenticator checks bearer credentials; nil = the accounts of the
+	// store (authn), the usual choice.
+	Authenticator Authenticator
+	// AuthOptions tune sessions, caching and sign-in throttling.
+	AuthOptions authn.Options
+	Clock       api.Clock      // nil = time.Now
+	Location    *time.Location // time zone of case-number years and due dates; nil = UTC
 	// GroupDisputeApplicants is how many applicants make a dispute 群体性;
 	// 0 = casework.DefaultPolicy's.
 	GroupDisputeApplicants int
@@ -50,19 +57,32 @@ type Config struct {
 	// ReadinessInterval is how often the health service re-checks the
 	// database; 0 = 5s.
 	ReadinessInterval time.Duration
+
+	// TLS, when set, serves both listeners over TLS (see LoadTLSConfig);
+	// nil = plaintext. The gateway's in-memory connection stays plaintext.
+	TLS *tls.Config
+	// CORSOrigins are the exact origins (https://host[:port]) whose
+	// browser scripts may call the REST API; empty = CORS off.
+	CORSOrigins []string
+	// RateLimit is how many calls a second each principal (or, before it
+	// authenticates, each client address) may make on average, per
+	// replica; 0 = no limit. RateBurst is how many it may make at once.
+	RateLimit float64
+	RateBurst int
 }
 
 // Server is one mediationd instance.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	grpc    *grpc.Server
-	health  *health.Server
-	inmem   *bufconn.Listener
-	gwConn  *grpc.ClientConn
-	http    http.Handler
-	ready   atomic.Bool
-	closing atomic.Bool
+	cfg      Config
+	log      *slog.Logger
+	grpc     *grpc.Server
+	health   *health.Server
+	inmem    *bufconn.Listener
+	gwConn   *grpc.ClientConn
+	http     http.Handler
+	accounts *authn.Authenticator
+	ready    atomic.Bool
+	closing  atomic.Bool
 }
 
 // New builds a server; Serve runs it.
@@ -86,20 +106,32 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build request validator: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer()}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.AuthOptions.Logger == nil {
+		cfg.AuthOptions.Logger = cfg.Logger
+	}
+	accounts := authn.New(cfg.Store, cfg.Clock, cfg.AuthOptions)
+	if cfg.Authenticator == nil {
+		cfg.Authenticator = accounts
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer(), accounts: accounts}
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
+		grpc.Creds(serverCredentials(cfg.TLS)),
 		grpc.ChainUnaryInterceptor(
 			requestInfo,
 			logAndMapErrors(s.log),
 			recoverPanics(s.log),
-			identify,
+			authenticate(cfg.Authenticator),
+			rateLimit(newLimiter(cfg.RateLimit, cfg.RateBurst)),
+			audit(cfg.Store, cfg.Clock),
+			authorize,
 			validate(validator),
 		),
+		grpc.ChainStreamInterceptor(authenticateStream(cfg.Authenticator)),
 	)
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
-	}
 	if cfg.OverdueInterval == 0 {
 		cfg.OverdueInterval = time.Minute
 	}
@@ -107,6 +139,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	policy := casework.Policy{GroupDisputeApplicants: cfg.GroupDisputeApplicants, Location: cfg.Location}
 	mediationv1.RegisterCaseServiceServer(s.grpc, api.NewCaseService(cfg.Store, cfg.Clock, policy, s.log))
 	mediationv1.RegisterDirectoryServiceServer(s.grpc, api.NewDirectoryService(cfg.Store, cfg.Clock))
+	mediationv1.RegisterAuthServiceServer(s.grpc, api.NewAuthService(accounts, cfg.Store))
+	mediationv1.RegisterUserServiceServer(s.grpc, api.NewUserService(cfg.Store, accounts, cfg.Clock))
+	mediationv1.RegisterAuditServiceServer(s.grpc, api.NewAuditService(cfg.Store))
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	s.setServing(false)
@@ -146,7 +181,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ignoreClosed(s.grpc.Serve(grpcLis)) })
 	g.Go(func() error { return ignoreClosed(s.grpc.Serve(s.inmem)) })
-	g.Go(func() error { return ignoreClosed(httpSrv.Serve(httpLis)) })
+	g.Go(func() error { return ignoreClosed(httpSrv.Serve(s.httpListener(httpLis))) })
 	g.Go(func() error { s.watchReadiness(gctx); return nil })
 	if s.cfg.OverdueInterval > 0 {
 		g.Go(func() error { s.runOverdueJob(gctx); return nil })
@@ -171,6 +206,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 			s.grpc.Stop()
 		}
 		_ = s.gwConn.Close()
+		s.accounts.Close()
 		return nil
 	})
 	s.log.Info("serving", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String())

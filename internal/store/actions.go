@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
 )
 
@@ -23,7 +24,7 @@ const loadForActionSQL = `SELECT ` + caseColumns + `,
 	e.version, e.action, e.from_state, e.to_state, e.outcome, e.actor, e.occur_time, e.data
 FROM cases c
 LEFT JOIN case_events e ON e.case_id = c.id AND e.request_id = $2
-WHERE c.id = $1`
+WHERE c.id = $1 AND `
 
 // applySQL writes one decided action: compare-and-swap on the version,
 // append the history row and the outbox row, and (for some actions) the
@@ -77,11 +78,37 @@ fu AS (
 		purpose text, findings text, performance_status text, create_time timestamptz)
 )`
 
-var (
-	applyPlainSQL    = fmt.Sprintf(applySQL, "")
-	applySessionSQL  = fmt.Sprintf(applySQL, sessionSQL)
-	applyFollowUpSQL = fmt.Sprintf(applySQL, followUpSQL)
-)
+// applyAuditSQL writes the audit row of the change ($n: role, address,
+// method, request id).
+const applyAuditSQL = `,
+aud AS (
+	INSERT INTO audit_events (event_time, kind, actor, actor_role, client_address, method, resource, request_id, code)
+	SELECT $9, 'WRITE', $13::text, $%d::text, $%d::text, $%d::text, 'cases/' || id, $%d::text, 'OK' FROM upd
+)`
+
+// applyStatement builds applySQL with the side write (sessionSQL,
+// followUpSQL or none, which takes argument 36) and, when audit is set, the
+// audit row, whose arguments follow.
+func applyStatement(side string, audit bool) string {
+	if !audit {
+		return fmt.Sprintf(applySQL, side)
+	}
+	n := 36
+	if side != "" {
+		n = 37
+	}
+	return fmt.Sprintf(applySQL, side+fmt.Sprintf(applyAuditSQL, n, n+1, n+2, n+3))
+}
+
+var applyStatements = func() map[[2]any]string {
+	m := map[[2]any]string{}
+	for _, side := range []string{"", sessionSQL, followUpSQL} {
+		for _, audit := range []bool{false, true} {
+			m[[2]any{side, audit}] = applyStatement(side, audit)
+		}
+	}
+	return m
+}()
 
 // ApplyAction decides cmd against the case and stores the result in one
 // statement. ifVersion > 0 makes it conditional on the case still being at
@@ -94,6 +121,14 @@ var (
 // A command with a request id that was already applied to the case returns
 // that earlier event and the case as it is now, with replayed=true.
 func (s *Store) ApplyAction(ctx context.Context, id uuid.UUID, ifVersion int64, cmd casework.Command) (c casework.Case, ev casework.Event, replayed bool, err error) {
+	return s.Act(ctx, id, ifVersion, cmd, Internal)
+}
+
+// Act is ApplyAction on behalf of someone: a case outside their scope is
+// casework.ErrNotFound; an action they may not take on the case as read is
+// an *auth.PermissionError; with an audit context the change writes its
+// audit row in the same statement.
+func (s *Store) Act(ctx context.Context, id uuid.UUID, ifVersion int64, cmd casework.Command, access Access) (c casework.Case, ev casework.Event, replayed bool, err error) {
 	var requestID *uuid.UUID
 	if cmd.RequestID != "" {
 		rid, err := uuid.Parse(cmd.RequestID)
@@ -103,7 +138,7 @@ func (s *Store) ApplyAction(ctx context.Context, id uuid.UUID, ifVersion int64, 
 		requestID = &rid
 	}
 	for attempt := 1; ; attempt++ {
-		cur, prior, err := s.loadForAction(ctx, id, requestID)
+		cur, prior, err := s.loadForAction(ctx, id, requestID, access.Scope)
 		if err != nil {
 			return c, ev, false, err
 		}
@@ -123,11 +158,14 @@ func (s *Store) ApplyAction(ctx context.Context, id uuid.UUID, ifVersion int64, 
 		if err := s.prepare(ctx, cur, &cmd); err != nil {
 			return c, ev, false, err
 		}
+		if err := auth.MayAct(access.Principal, cur, cmd); err != nil {
+			return c, ev, false, err
+		}
 		next, event, err := casework.Apply(cur, cmd)
 		if err != nil {
 			return c, ev, false, err
 		}
-		ok, err := s.writeAction(ctx, cur.Version, next, event)
+		ok, err := s.writeAction(ctx, cur.Version, next, event, access)
 		if err != nil {
 			return c, ev, false, err
 		}
@@ -150,7 +188,7 @@ func staleError(cur casework.Case) error {
 // Etag renders a case version as the etag clients send back.
 func Etag(version int64) string { return fmt.Sprintf("v%d", version) }
 
-func (s *Store) loadForAction(ctx context.Context, id uuid.UUID, requestID *uuid.UUID) (casework.Case, *casework.Event, error) {
+func (s *Store) loadForAction(ctx context.Context, id uuid.UUID, requestID *uuid.UUID, scope auth.CaseScope) (casework.Case, *casework.Event, error) {
 	var (
 		pVersion   *int64
 		pAction    *casework.Action
@@ -160,7 +198,9 @@ func (s *Store) loadForAction(ctx context.Context, id uuid.UUID, requestID *uuid
 		pTime      *time.Time
 		pData      *casework.EventData
 	)
-	c, err := scanCase(s.pool.QueryRow(ctx, loadForActionSQL, id, requestID),
+	args := []any{id, requestID}
+	cond := scopeCondition(scope, &args)
+	c, err := scanCase(s.pool.QueryRow(ctx, loadForActionSQL+cond, args...),
 		&pVersion, &pAction, &pFrom, &pTo, &pOutcome, &pActor, &pTime, &pData)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, nil, casework.ErrNotFound
@@ -233,7 +273,7 @@ func (s *Store) prepare(ctx context.Context, cur casework.Case, cmd *casework.Co
 	return nil
 }
 
-func (s *Store) writeAction(ctx context.Context, fromVersion int64, next casework.Case, ev casework.Event) (bool, error) {
+func (s *Store) writeAction(ctx context.Context, fromVersion int64, next casework.Case, ev casework.Event, access Access) (bool, error) {
 	payload, err := outboxPayload(next, ev)
 	if err != nil {
 		return false, err
@@ -266,15 +306,20 @@ func (s *Store) writeAction(ctx context.Context, fromVersion int64, next casewor
 		acceptTime, next.Deadline, dueTime, overdue, next.Confirmation,
 		next.PerformanceStatus, next.FollowUpCount, next.SessionCount, next.NoFollowUpReason,
 	}
-	sql := applyPlainSQL
+	side := ""
 	switch {
 	case ev.Data.Session != nil:
-		sql = applySessionSQL
+		side = sessionSQL
 		args = append(args, ev.Data.Session)
 	case ev.Data.FollowUp != nil:
-		sql = applyFollowUpSQL
+		side = followUpSQL
 		args = append(args, ev.Data.FollowUp)
 	}
+	a := access.Audit
+	if a != nil {
+		args = append(args, string(access.Principal.Role), a.ClientAddress, a.Method, a.RequestID)
+	}
+	sql := applyStatements[[2]any{side, a != nil}]
 	var n int
 	err = s.pool.QueryRow(ctx, sql, args...).Scan(&n)
 	switch {

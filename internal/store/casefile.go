@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
 )
 
@@ -35,10 +36,12 @@ func (s *Store) session(ctx context.Context, caseID uuid.UUID, number int) (case
 }
 
 // caseExists distinguishes a case without rows in a sub-collection from a
-// case that does not exist.
-func (s *Store) caseExists(ctx context.Context, caseID uuid.UUID) error {
+// case that does not exist (or is outside the scope).
+func (s *Store) caseExists(ctx context.Context, caseID uuid.UUID, scope auth.CaseScope) error {
 	var one int
-	err := s.pool.QueryRow(ctx, `SELECT 1 FROM cases WHERE id = $1`, caseID).Scan(&one)
+	args := []any{caseID}
+	cond := scopeCondition(scope, &args)
+	err := s.pool.QueryRow(ctx, `SELECT 1 FROM cases c WHERE c.id = $1 AND `+cond, args...).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return casework.ErrNotFound
 	}
@@ -49,8 +52,11 @@ func (s *Store) caseExists(ctx context.Context, caseID uuid.UUID) error {
 }
 
 // ListSessions returns a case's sessions in order; a case that does not
-// exist is casework.ErrNotFound.
-func (s *Store) ListSessions(ctx context.Context, caseID uuid.UUID) ([]casework.Session, error) {
+// exist, or is outside the scope, is casework.ErrNotFound.
+func (s *Store) ListSessions(ctx context.Context, caseID uuid.UUID, scope auth.CaseScope) ([]casework.Session, error) {
+	if err := s.caseExists(ctx, caseID, scope); err != nil {
+		return nil, err
+	}
 	rows, err := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM case_sessions WHERE case_id = $1 ORDER BY number`, caseID)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions of case %s: %w", caseID, err)
@@ -59,15 +65,15 @@ func (s *Store) ListSessions(ctx context.Context, caseID uuid.UUID) ([]casework.
 	if err != nil {
 		return nil, fmt.Errorf("list sessions of case %s: %w", caseID, err)
 	}
-	if len(out) == 0 {
-		return nil, s.caseExists(ctx, caseID)
-	}
 	return out, nil
 }
 
 // ListFollowUps returns a case's follow-up visits in order; a case that
-// does not exist is casework.ErrNotFound.
-func (s *Store) ListFollowUps(ctx context.Context, caseID uuid.UUID) ([]casework.FollowUp, error) {
+// does not exist, or is outside the scope, is casework.ErrNotFound.
+func (s *Store) ListFollowUps(ctx context.Context, caseID uuid.UUID, scope auth.CaseScope) ([]casework.FollowUp, error) {
+	if err := s.caseExists(ctx, caseID, scope); err != nil {
+		return nil, err
+	}
 	rows, err := s.pool.Query(ctx, `SELECT number, visit_time, visitor, party_ids, purpose, findings, performance_status, create_time
 		FROM case_follow_ups WHERE case_id = $1 ORDER BY number`, caseID)
 	if err != nil {
@@ -80,9 +86,6 @@ func (s *Store) ListFollowUps(ctx context.Context, caseID uuid.UUID) ([]casework
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list follow-ups of case %s: %w", caseID, err)
-	}
-	if len(out) == 0 {
-		return nil, s.caseExists(ctx, caseID)
 	}
 	return out, nil
 }

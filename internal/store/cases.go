@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
 )
 
@@ -21,7 +22,7 @@ const caseColumns = `c.id, c.case_number, c.version, c.state, c.outcome, c.dispu
 	c.closing_reason, c.create_time, c.update_time, c.close_time,
 	c.court_referral, c.group_dispute, c.escalation_risk, c.family_violence, c.minors_involved,
 	c.accept_time, c.deadline, c.recused_mediators, c.failure, c.confirmation, c.performance_status,
-	c.follow_up_count, c.session_count, c.no_follow_up_reason, ` + needsReassignment
+	c.follow_up_count, c.session_count, c.no_follow_up_reason, c.intake_organization, ` + needsReassignment
 
 // caseRow receives the nullable columns of caseColumns.
 type caseRow struct {
@@ -37,7 +38,7 @@ func (r *caseRow) targets() []any {
 		&c.ClosingReason, &c.CreateTime, &c.UpdateTime, &r.closeTime,
 		&c.CourtReferral, &c.GroupDispute, &c.EscalationRisk, &c.FamilyViolence, &c.MinorsInvolved,
 		&r.acceptTime, &c.Deadline, &c.RecusedMediators, &c.Failure, &c.Confirmation, &c.PerformanceStatus,
-		&c.FollowUpCount, &c.SessionCount, &c.NoFollowUpReason, &c.NeedsReassignment}
+		&c.FollowUpCount, &c.SessionCount, &c.NoFollowUpReason, &c.IntakeOrganization, &c.NeedsReassignment}
 }
 
 func (r *caseRow) done() casework.Case {
@@ -63,10 +64,16 @@ type CreateParams struct {
 	New       casework.NewCase
 	ID        uuid.UUID
 	Actor     string
+	ActorRole auth.Role
 	RequestID string // optional UUID; makes the create idempotent
 	Now       time.Time
 	Year      int // the year of the case number, in the service's time zone
 	Policy    casework.Policy
+	// IntakeOrganization is the registrant's organization,
+	// organizations/{id}; empty if none.
+	IntakeOrganization string
+	// Audit, when set, writes the audit row in the same statement.
+	Audit *AuditContext
 }
 
 // Claims that make a create idempotent, as CTEs named claim: a request id
@@ -110,11 +117,12 @@ num AS (
 c AS (
 	INSERT INTO cases (id, case_number, version, state, outcome, dispute_type, source, summary,
 		region_code, parties, create_time, update_time, court_referral, court_code, court_case_number,
-		group_dispute, escalation_risk, family_violence, minors_involved)
+		group_dispute, escalation_risk, family_violence, minors_involved, intake_organization)
 	SELECT @id::uuid, format_case_number(scheme.template, @region::text, @year::int, num.last_value), 1, 'INTAKE', '',
 		@dispute_type::text, @source::text, @summary::text, @region::text, @parties::jsonb, @now::timestamptz, @now::timestamptz,
 		@court_referral::jsonb, @court_code::text, @court_case_number::text,
-		@group_dispute::boolean, @escalation_risk::boolean, @family_violence::boolean, @minors_involved::boolean
+		@group_dispute::boolean, @escalation_risk::boolean, @family_violence::boolean, @minors_involved::boolean,
+		@intake_organization::text
 	FROM num, scheme
 	RETURNING case_number
 ),
@@ -125,15 +133,27 @@ ev AS (
 ob AS (
 	INSERT INTO outbox (case_id, case_version, topic, payload, create_time)
 	SELECT @id::uuid, 1, 'case.create', @payload::jsonb || jsonb_build_object('case_number', c.case_number), @now::timestamptz FROM c
-)
+)%s
 SELECT case_number FROM c`
 
-var (
-	createPlainSQL   = fmt.Sprintf(createSQL, claimNone)
-	createRequestSQL = fmt.Sprintf(createSQL, claimRequest)
-	createCourtSQL   = fmt.Sprintf(createSQL, claimCourt)
-	createBothSQL    = fmt.Sprintf(createSQL, claimBoth)
-)
+// createAuditSQL writes the audit row of a registration with it.
+const createAuditSQL = `,
+aud AS (
+	INSERT INTO audit_events (event_time, kind, actor, actor_role, client_address, method, resource, request_id, code)
+	SELECT @now::timestamptz, 'WRITE', @actor::text, @actor_role::text, @audit_address::text, @audit_method::text,
+		'cases/' || @id::uuid, @audit_request_id::text, 'OK' FROM c
+)`
+
+// createStatements holds createSQL for every claim, without and with the
+// audit row.
+var createStatements = func() map[[2]string]string {
+	m := map[[2]string]string{}
+	for _, claim := range []string{claimNone, claimRequest, claimCourt, claimBoth} {
+		m[[2]string{claim, ""}] = fmt.Sprintf(createSQL, claim, "")
+		m[[2]string{claim, "audit"}] = fmt.Sprintf(createSQL, claim, createAuditSQL)
+	}
+	return m
+}()
 
 // schemeRegions lists the numbering schemes that may apply to a region, most
 // specific first: county, city, province, default.
@@ -179,16 +199,23 @@ func (s *Store) CreateCase(ctx context.Context, p CreateParams) (c casework.Case
 		"court_referral": ref, "court_code": nil, "court_case_number": nil,
 		"group_dispute": c.GroupDispute, "escalation_risk": c.EscalationRisk,
 		"family_violence": c.FamilyViolence, "minors_involved": c.MinorsInvolved,
+		"intake_organization": p.IntakeOrganization,
 	}
-	sql := createPlainSQL
+	claim := claimNone
 	switch {
 	case ref != nil && requestID != nil:
-		sql = createBothSQL
+		claim = claimBoth
 	case ref != nil:
-		sql = createCourtSQL
+		claim = claimCourt
 	case requestID != nil:
-		sql = createRequestSQL
+		claim = claimRequest
 	}
+	audit := ""
+	if a := p.Audit; a != nil {
+		audit = "audit"
+		args["actor_role"], args["audit_address"], args["audit_method"], args["audit_request_id"] = string(p.ActorRole), a.ClientAddress, a.Method, a.RequestID
+	}
+	sql := createStatements[[2]string{claim, audit}]
 	if ref != nil {
 		args["court_code"], args["court_case_number"] = ref.CourtCode, ref.CourtCaseNumber
 	}
@@ -232,9 +259,18 @@ func (s *Store) CreateCase(ctx context.Context, p CreateParams) (c casework.Case
 	return prev, true, nil
 }
 
-// GetCase returns a case, or casework.ErrNotFound.
+// GetCase returns a case, or casework.ErrNotFound; it sees every case
+// (for the service's own work).
 func (s *Store) GetCase(ctx context.Context, id uuid.UUID) (casework.Case, error) {
-	c, err := scanCase(s.pool.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases c WHERE c.id = $1`, id))
+	return s.GetCaseIn(ctx, id, Internal.Scope)
+}
+
+// GetCaseIn returns a case within the scope; a case outside it is
+// casework.ErrNotFound, as if it did not exist.
+func (s *Store) GetCaseIn(ctx context.Context, id uuid.UUID, scope auth.CaseScope) (casework.Case, error) {
+	args := []any{id}
+	cond := scopeCondition(scope, &args)
+	c, err := scanCase(s.pool.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases c WHERE c.id = $1 AND `+cond, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return casework.Case{}, casework.ErrNotFound
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mediationd/mediationd/internal/aipfilter"
+	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
 )
 
@@ -90,6 +91,9 @@ type ListCasesParams struct {
 	Ascending bool   // oldest first; the default is newest first
 	After     int64  // the cursor of the previous page; 0 for the first page
 	Limit     int
+	// Scope limits the cases to those the caller may see; nil is every
+	// case (the service's own work).
+	Scope *auth.CaseScope
 }
 
 // CasePage is one page of cases; Next is the cursor of the following page,
@@ -114,6 +118,9 @@ func (s *Store) ListCases(ctx context.Context, p ListCasesParams) (CasePage, err
 	}
 	if where == "" {
 		where = "TRUE"
+	}
+	if p.Scope != nil {
+		where = fmt.Sprintf("(%s) AND %s", where, scopeCondition(*p.Scope, &args))
 	}
 	order, cmp := "DESC", "<"
 	if p.Ascending {
@@ -155,8 +162,17 @@ func (s *Store) ListCases(ctx context.Context, p ListCasesParams) (CasePage, err
 // above after, oldest first, and whether more follow. A case that does not
 // exist is casework.ErrNotFound.
 func (s *Store) ListEvents(ctx context.Context, caseID uuid.UUID, after int64, limit int) ([]casework.Event, bool, error) {
-	rows, err := s.pool.Query(ctx, `SELECT version, action, from_state, to_state, outcome, actor, occur_time, request_id, data
-		FROM case_events WHERE case_id = $1 AND version > $2 ORDER BY version LIMIT $3`, caseID, after, limit+1)
+	return s.ListEventsIn(ctx, caseID, after, limit, Internal.Scope)
+}
+
+// ListEventsIn is ListEvents of a case within the scope; a case outside it
+// is casework.ErrNotFound.
+func (s *Store) ListEventsIn(ctx context.Context, caseID uuid.UUID, after int64, limit int, scope auth.CaseScope) ([]casework.Event, bool, error) {
+	args := []any{caseID, after, limit + 1}
+	cond := scopeCondition(scope, &args)
+	rows, err := s.pool.Query(ctx, `SELECT e.version, e.action, e.from_state, e.to_state, e.outcome, e.actor, e.occur_time, e.request_id, e.data
+		FROM case_events e JOIN cases c ON c.id = e.case_id
+		WHERE e.case_id = $1 AND e.version > $2 AND `+cond+` ORDER BY e.version LIMIT $3`, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("list events of case %s: %w", caseID, err)
 	}

@@ -1,0 +1,196 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/mediationd/mediationd/internal/api"
+	"github.com/mediationd/mediationd/internal/auth"
+	"github.com/mediationd/mediationd/internal/reqinfo"
+	"github.com/mediationd/mediationd/internal/store"
+	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
+)
+
+// Authenticator turns a bearer credential (a session token or an API key
+// secret) into the principal it stands for, or auth.ErrUnauthenticated.
+type Authenticator interface {
+	Authenticate(ctx context.Context, bearer string) (auth.Principal, error)
+}
+
+// bearer returns the credential of the Authorization metadata, "" if none.
+func bearer(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, v := range md.Get("authorization") {
+		if token, ok := strings.CutPrefix(v, "Bearer "); ok {
+			return strings.TrimSpace(token)
+		}
+	}
+	return ""
+}
+
+var errSignIn = status.Error(codes.Unauthenticated, "sign in first: send Authorization: Bearer <token> with a token from POST /v1/sessions, or an API key")
+
+// principalFor authenticates the caller of a method. Public methods work
+// without a credential (and ignore a bad one); others need a good one.
+func principalFor(ctx context.Context, a Authenticator, method string) (auth.Principal, error) {
+	token := bearer(ctx)
+	if token == "" {
+		if auth.Public(method) {
+			return auth.Anonymous, nil
+		}
+		return auth.Principal{}, errSignIn
+	}
+	p, err := a.Authenticate(ctx, token)
+	switch {
+	case err == nil:
+		return p, nil
+	case auth.Public(method):
+		return auth.Anonymous, nil
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return auth.Principal{}, status.Error(codes.Unauthenticated, "the bearer credential is not valid: it is unknown, expired or revoked; sign in again with POST /v1/sessions")
+	}
+	return auth.Principal{}, err
+}
+
+// authenticate puts the caller's principal in the context.
+func authenticate(a Authenticator) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		p, err := principalFor(ctx, a, info.FullMethod)
+		if err != nil {
+			return nil, err
+		}
+		return handler(auth.WithPrincipal(ctx, p), req)
+	}
+}
+
+// authorize refuses a method the caller's role may not call.
+func authorize(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if err := auth.MayCall(auth.FromContext(ctx), info.FullMethod); err != nil {
+		return nil, err
+	}
+	return handler(ctx, req)
+}
+
+// principalStream carries the principal into a stream's context.
+type principalStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s principalStream) Context() context.Context { return s.ctx }
+
+// authenticateStream authenticates and authorizes streaming calls
+// (reflection, health watches) as the unary interceptors do.
+func authenticateStream(a Authenticator) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		p, err := principalFor(ss.Context(), a, info.FullMethod)
+		if err != nil {
+			return err
+		}
+		if err := auth.MayCall(p, info.FullMethod); err != nil {
+			return api.ToStatus(err).Err()
+		}
+		return handler(srv, principalStream{ss, auth.WithPrincipal(ss.Context(), p)})
+	}
+}
+
+// readMethods change nothing; every other method is a write and is audited.
+func readMethod(method string) bool {
+	name := method[strings.LastIndex(method, "/")+1:]
+	for _, prefix := range []string{"Get", "List", "Suggest"} {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// caseWrites write their audit row in the same statement as the change.
+func caseWrite(method string) bool {
+	return strings.HasPrefix(method, "/mediation.v1.CaseService/") && !readMethod(method)
+}
+
+// audit records in the audit trail what the store does not record itself:
+// writes outside the case service, sign-ins and sign-outs, and refusals
+// for lack of permission. A write is only acknowledged once it is on
+// record; a refusal is recorded on a best-effort basis.
+func audit(st *store.Store, now func() time.Time) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		if !strings.HasPrefix(info.FullMethod, "/mediation.v1.") {
+			return resp, err // health checks and reflection
+		}
+		p := auth.FromContext(ctx)
+		ri := reqinfo.From(ctx)
+		rec := store.AuditRecord{
+			Time: now().UTC(), Actor: p.Name, ActorRole: p.Role, ClientAddress: ri.Peer,
+			Method: info.FullMethod, RequestID: ri.ID, Resource: resourceOf(req),
+		}
+		code := api.ToStatus(err).Code()
+		if err == nil {
+			code = codes.OK
+		}
+		rec.Code = code.String()
+		var permission *auth.PermissionError
+		switch {
+		case errors.As(err, &permission):
+			rec.Kind = store.AuditPermissionDenied
+		case info.FullMethod == "/mediation.v1.AuthService/CreateSession":
+			login, _ := req.(*mediationv1.CreateSessionRequest)
+			rec.Kind, rec.Actor = store.AuditLogin, "users/"+login.GetUsername()
+			if err != nil {
+				rec.Kind = store.AuditLoginFailed
+			}
+		case info.FullMethod == "/mediation.v1.AuthService/DeleteSession" && err == nil:
+			rec.Kind = store.AuditLogout
+		case err == nil && !readMethod(info.FullMethod) && !caseWrite(info.FullMethod):
+			rec.Kind = store.AuditWrite
+		default:
+			return resp, err
+		}
+		if aerr := st.RecordAudit(context.WithoutCancel(ctx), rec); aerr != nil && rec.Kind == store.AuditWrite {
+			return nil, aerr
+		}
+		return resp, err
+	}
+}
+
+// resourceOf names the resource a request concerns: its name or parent
+// field, or the name of the resource it carries (an update), or the
+// username of a sign-in.
+func resourceOf(req any) string {
+	m, ok := req.(proto.Message)
+	if !ok {
+		return ""
+	}
+	r := m.ProtoReflect()
+	fields := r.Descriptor().Fields()
+	for _, n := range []protoreflect.Name{"name", "parent"} {
+		if f := fields.ByName(n); f != nil && f.Kind() == protoreflect.StringKind && r.Get(f).String() != "" {
+			return r.Get(f).String()
+		}
+	}
+	for i := range fields.Len() {
+		f := fields.Get(i)
+		if f.Kind() != protoreflect.MessageKind || f.IsList() || f.IsMap() || !r.Has(f) {
+			continue
+		}
+		inner := r.Get(f).Message()
+		if nf := inner.Descriptor().Fields().ByName("name"); nf != nil && nf.Kind() == protoreflect.StringKind && inner.Get(nf).String() != "" {
+			return inner.Get(nf).String()
+		}
+	}
+	if login, ok := req.(*mediationv1.CreateSessionRequest); ok {
+		return "users/" + login.GetUsername()
+	}
+	return ""
+}
