@@ -1,0 +1,270 @@
+package demo_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/demo"
+	"github.com/mediationd/mediationd/internal/pgtest"
+	"github.com/mediationd/mediationd/internal/store"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(pgtest.Main(m, func(ctx context.Context, dsn string) error {
+		_, err := store.Migrate(ctx, dsn, nil)
+		return err
+	}))
+}
+
+// now is the time the tests' plans are made for.
+var now = time.Date(2026, 3, 18, 15, 4, 5, 0, time.UTC)
+
+func TestGenerateIsDeterministic(t *testing.T) {
+	a := demo.Generate(42, 3000, now)
+	b := demo.Generate(42, 3000, now)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("two plans of seed 42 differ")
+	}
+	c := demo.Generate(43, 3000, now)
+	if reflect.DeepEqual(a.Cases, c.Cases) {
+		t.Fatal("the plans of seeds 42 and 43 are the same")
+	}
+	if a.Cases[0].New.Summary == c.Cases[0].New.Summary && a.Cases[0].Created.Equal(c.Cases[0].Created) {
+		t.Error("the first cases of seeds 42 and 43 are the same")
+	}
+}
+
+func TestGenerateComposition(t *testing.T) {
+	for _, tc := range []struct {
+		seed  uint64
+		cases int
+	}{{42, 3000}, {7, 3000}, {42, 400}, {1, 400}, {2, 400}, {3, 400}} {
+		p := demo.Generate(tc.seed, tc.cases, now)
+		r := p.Report()
+		t.Logf("seed %d, %d cases:\n%s", tc.seed, tc.cases, r)
+
+		if err := p.Check(); err != nil {
+			t.Fatalf("seed %d, %d cases: %v", tc.seed, tc.cases, err)
+		}
+		if r.Organizations[casework.OrgWomenStudio] != 9 || r.Organizations[casework.OrgProfessionalCommittee] != 29 {
+			t.Errorf("seed %d: %d women's studios and %d specialised committees, want 9 and 29",
+				tc.seed, r.Organizations[casework.OrgWomenStudio], r.Organizations[casework.OrgProfessionalCommittee])
+		}
+		if r.Organizations[casework.OrgCourtCenter] != 8 || r.Organizations[casework.OrgTownshipCommittee] < 8*3 {
+			t.Errorf("seed %d: organizations %v", tc.seed, r.Organizations)
+		}
+		if r.Mediators < 90 || r.Mediators > 110 {
+			t.Errorf("seed %d: %d mediators, want about 100", tc.seed, r.Mediators)
+		}
+		if r.Cases != tc.cases {
+			t.Errorf("seed %d: %d cases, want %d", tc.seed, r.Cases, tc.cases)
+		}
+		for _, s := range casework.States {
+			if r.ByState[s] == 0 {
+				t.Errorf("seed %d, %d cases: no case in state %s", tc.seed, tc.cases, s)
+			}
+		}
+		for _, o := range []casework.Outcome{casework.OutcomeAgreement, casework.OutcomeFailed, casework.OutcomeWithdrawn, casework.OutcomeRejected} {
+			if r.ByOutcome[o] == 0 {
+				t.Errorf("seed %d, %d cases: no case closed with %s", tc.seed, tc.cases, o)
+			}
+		}
+		for _, dt := range casework.DisputeTypes {
+			if r.ByDisputeType[dt] == 0 {
+				t.Errorf("seed %d, %d cases: no %s dispute", tc.seed, tc.cases, dt)
+			}
+		}
+		if len(r.ByCounty) != 8 {
+			t.Errorf("seed %d, %d cases: cases in %d counties, want 8", tc.seed, tc.cases, len(r.ByCounty))
+		}
+		if d := math.Abs(r.SuccessRate - demo.SuccessRateTarget); d > 0.015 {
+			t.Errorf("seed %d, %d cases: success rate %.2f%%, want within 1.5 points of %.2f%%", tc.seed, tc.cases, 100*r.SuccessRate, 100*demo.SuccessRateTarget)
+		}
+		if r.Overdue == 0 || r.GroupDisputes == 0 || r.Confirmations == 0 {
+			t.Errorf("seed %d, %d cases: %d overdue, %d group disputes, %d confirmations; want some of each", tc.seed, tc.cases, r.Overdue, r.GroupDisputes, r.Confirmations)
+		}
+		checkCases(t, p)
+	}
+}
+
+// checkCases checks the personal data and the variety of the cases.
+func checkCases(t *testing.T, p demo.Plan) {
+	t.Helper()
+	sources := map[casework.Source]int{}
+	failures := map[casework.FailureReason]int{}
+	actions := map[casework.Action]int{}
+	referrals := map[string]bool{}
+	procedures := map[casework.CourtProcedure]int{}
+	for _, c := range p.Cases {
+		sources[c.New.Source]++
+		if r := c.New.CourtReferral; r != nil {
+			key := r.CourtCode + " " + r.CourtCaseNumber
+			if referrals[key] {
+				t.Errorf("court case number %s is used twice", key)
+			}
+			referrals[key] = true
+			procedures[r.Procedure]++
+		}
+		for _, party := range c.New.Parties {
+			if party.IDType == casework.IDResidentCard {
+				if err := casework.CheckResidentID(party.IDNumber, c.Created); err != nil {
+					t.Fatalf("%s: %v", party.IDNumber, err)
+				}
+				if !strings.HasPrefix(party.IDNumber, "6210") || party.IDNumber[6:14] != strings.ReplaceAll(party.BirthDate, "-", "") {
+					t.Fatalf("resident ID %s does not fit region 6210xx and birth date %s", party.IDNumber, party.BirthDate)
+				}
+				odd := (party.IDNumber[16]-'0')%2 == 1
+				if odd != (party.Gender == casework.GenderMale) {
+					t.Fatalf("resident ID %s does not fit gender %s", party.IDNumber, party.Gender)
+				}
+			}
+			if party.IDType == casework.IDUnifiedSocialCreditCode {
+				if err := casework.CheckUnifiedSocialCreditCode(party.IDNumber); err != nil {
+					t.Fatalf("%s: %v", party.IDNumber, err)
+				}
+			}
+			if party.Phone != "" {
+				if err := casework.CheckMobilePhone(party.Phone); err != nil {
+					t.Fatalf("%s: %v", party.Phone, err)
+				}
+			}
+		}
+		for _, s := range c.Steps {
+			actions[s.Action]++
+			if s.Action == casework.ActionRecordFailure {
+				failures[s.FailureReason]++
+			}
+		}
+	}
+	for _, s := range casework.Sources {
+		if sources[s] == 0 {
+			t.Errorf("no case from source %s", s)
+		}
+	}
+	if len(p.Cases) >= 3000 {
+		for _, a := range casework.Actions {
+			if actions[a] == 0 {
+				t.Errorf("no case went through %s", a)
+			}
+		}
+		if len(failures) != 8 {
+			t.Errorf("failure reasons %v, want all 8", failures)
+		}
+		if procedures[casework.ProcedureOrdinary] == 0 || procedures[casework.ProcedureSummary] == 0 {
+			t.Errorf("court procedures %v, want both", procedures)
+		}
+	}
+	for _, m := range p.Mediators {
+		i := slices.IndexFunc(p.Organizations, func(o casework.Organization) bool { return o.ID == m.OrganizationID })
+		if i < 0 {
+			t.Fatalf("%s belongs to no planned organization", m.ID)
+		}
+		if o := p.Organizations[i]; len(o.DisputeTypes) > 0 && !slices.Equal(m.Specialties, o.DisputeTypes) {
+			t.Errorf("%s of %s specialises in %v, not in its organization's %v", m.ID, o.ID, m.Specialties, o.DisputeTypes)
+		}
+	}
+}
+
+func TestLoad(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.NewDatabase(t)
+	st, err := store.Open(ctx, dsn, store.Options{MaxConns: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+
+	p := demo.Generate(42, 400, now)
+	var calls, last int
+	start := time.Now()
+	got, err := demo.Load(ctx, st, p, func(done, total int) {
+		calls++
+		if done < last || total != 400 {
+			t.Errorf("progress(%d, %d) after %d", done, total, last)
+		}
+		last = done
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("loaded 400 cases in %s:\n%s", time.Since(start).Round(time.Millisecond), got)
+	if want := p.Report(); !reflect.DeepEqual(got, want) {
+		t.Errorf("loaded:\n%s\nplanned:\n%s", got, want)
+	}
+	if last != 400 || calls < 2 {
+		t.Errorf("progress ended at %d after %d calls, want 400", last, calls)
+	}
+
+	if _, err := demo.Load(ctx, st, p, nil); !errors.Is(err, demo.ErrNotEmpty) {
+		t.Errorf("second Load: %v, want ErrNotEmpty", err)
+	}
+
+	pool := st.Pool()
+	var gaps int
+	err = pool.QueryRow(ctx, `SELECT count(*) FROM cases c
+		JOIN (SELECT case_id, count(*) AS n, min(version) AS lo, max(version) AS hi FROM case_events GROUP BY case_id) e
+			ON e.case_id = c.id
+		WHERE NOT (e.n = c.version AND e.lo = 1 AND e.hi = c.version)`).Scan(&gaps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gaps > 0 {
+		t.Errorf("%d cases have a history with gaps", gaps)
+	}
+	var overdue, unmarked int
+	err = pool.QueryRow(ctx, `SELECT
+			count(*) FILTER (WHERE overdue),
+			count(*) FILTER (WHERE NOT overdue AND due_time < $1)
+		FROM cases WHERE state IN ('ACCEPTED', 'ASSIGNED', 'MEDIATING')`, p.Now).Scan(&overdue, &unmarked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if overdue == 0 || unmarked > 0 {
+		t.Errorf("%d open cases marked overdue, %d past due but not marked; want some and none", overdue, unmarked)
+	}
+	// Case numbers follow registration times within a county and year.
+	var disordered int
+	err = pool.QueryRow(ctx, `SELECT count(*) FROM (
+			SELECT case_number, lag(case_number) OVER (
+				PARTITION BY region_code, extract(year FROM create_time AT TIME ZONE 'Asia/Shanghai') ORDER BY create_time, seq) AS prev
+			FROM cases) x
+		WHERE prev > case_number`).Scan(&disordered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if disordered > 0 {
+		t.Errorf("%d case numbers are out of registration order", disordered)
+	}
+}
+
+func TestLoadRefusesChangedRules(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.NewDatabase(t)
+	st, err := store.Open(ctx, dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	if _, err := st.Pool().Exec(ctx, `UPDATE deadline_rules SET days = 20 WHERE id = 'peoples-mediation'`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = demo.Load(ctx, st, demo.Generate(1, 50, now), nil)
+	if err == nil || !strings.Contains(err.Error(), "deadline rules") {
+		t.Fatalf("Load with changed rules: %v, want a refusal naming the deadline rules", err)
+	}
+	var orgs int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM organizations`).Scan(&orgs); err != nil {
+		t.Fatal(err)
+	}
+	if orgs > 0 {
+		t.Errorf("a refused Load wrote %d organizations", orgs)
+	}
+}
