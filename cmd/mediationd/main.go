@@ -8,6 +8,8 @@
 //	mediationd migrate [flags]     apply pending database migrations and exit
 //	mediationd psql [flags]        open psql on the service's database
 //	mediationd pg-exec -- CMD...   run CMD against a throwaway PostgreSQL cluster
+//	mediationd demo [flags]        load the 庆阳市 demo data (--seed N, --cases N) into an empty database
+//	mediationd users add|list      create a user (password on stdin), list users
 //	mediationd version             print the version
 //
 // Every flag has an environment variable; `mediationd help` lists them.
@@ -67,6 +69,10 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runPsql(ctx, args, stderr)
 	case "pg-exec":
 		return runPGExec(ctx, args, stderr)
+	case "demo":
+		return runDemo(ctx, args, stdout, stderr)
+	case "users":
+		return runUsers(ctx, args, os.Stdin, stdout, stderr)
 	case "version":
 		_, err := fmt.Fprintln(stdout, "mediationd", version)
 		return err

@@ -127,6 +127,10 @@ func TestOutOfTheBox(t *testing.T) {
 
 	s := serve(ctx, t, privateEnv(dataDir))
 	s.waitReady(ctx, readyTimeout)
+	if code, err := s.call(ctx, "POST", "/v1/cases", newCase, nil); err != nil || code != http.StatusUnauthorized {
+		t.Errorf("POST /v1/cases without a token: %d, %v; want 401", code, err)
+	}
+	s.signIn(ctx)
 	name := createCase(ctx, s)
 	checkListed(ctx, s, name)
 	s.mustCall(ctx, "GET", "/healthz", nil, http.StatusOK, nil)
@@ -147,6 +151,7 @@ func TestOutOfTheBox(t *testing.T) {
 
 	again := serve(ctx, t, privateEnv(dataDir))
 	again.waitReady(ctx, readyTimeout)
+	again.token = s.token // sessions outlive a restart
 	checkListed(ctx, again, name)
 	again.stop(stopTimeout)
 	checkPostgresStopped(t, dataDir)
@@ -167,6 +172,7 @@ func TestKilledThenRestarted(t *testing.T) {
 
 	s := serve(ctx, t, privateEnv(dataDir))
 	s.waitReady(ctx, readyTimeout)
+	s.signIn(ctx)
 	name := createCase(ctx, s)
 	s.signal(syscall.SIGKILL)
 	if code := s.wait(10 * time.Second); code != -1 {
@@ -182,6 +188,7 @@ func TestKilledThenRestarted(t *testing.T) {
 
 	again := serve(ctx, t, privateEnv(dataDir))
 	again.waitReady(ctx, readyTimeout)
+	again.token = s.token
 	checkListed(ctx, again, name)
 	if got := postmasterPID(t, dataDir); got != pid {
 		t.Errorf("PostgreSQL pid is %d after the restart, want the running server %d", got, pid)
@@ -205,6 +212,7 @@ func TestDatabaseURL(t *testing.T) {
 		dataDir := filepath.Join(t.TempDir(), "unused")
 		s := serve(ctx, t, []string{"DATABASE_URL=" + dsn, "MEDIATION_DATA_DIR=" + dataDir}, "--migrate")
 		s.waitReady(ctx, 30*time.Second)
+		s.signIn(ctx)
 		name := createCase(ctx, s)
 		checkListed(ctx, s, name)
 		s.waitHealth(ctx, healthpb.HealthCheckResponse_SERVING, 10*time.Second)
@@ -253,6 +261,7 @@ func TestDatabaseURL(t *testing.T) {
 		// follows within the readiness interval (5s).
 		s.waitReady(ctx, 5*time.Second)
 		s.waitHealth(ctx, healthpb.HealthCheckResponse_SERVING, 12*time.Second)
+		s.signIn(ctx)
 		createCase(ctx, s)
 		s.stop(5 * time.Second)
 	})

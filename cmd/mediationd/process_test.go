@@ -152,6 +152,9 @@ type service struct {
 	*process
 	grpcAddr string
 	baseURL  string
+	env      []string
+	// token is sent as the bearer credential once signIn has run.
+	token string
 }
 
 // serve starts the service on free loopback ports.
@@ -159,7 +162,7 @@ func serve(ctx context.Context, t *testing.T, env []string, args ...string) *ser
 	t.Helper()
 	grpcAddr, httpAddr := freeAddr(t), freeAddr(t)
 	args = append(args, "--grpc-addr="+grpcAddr, "--http-addr="+httpAddr)
-	return &service{process: launch(ctx, t, env, args...), grpcAddr: grpcAddr, baseURL: "http://" + httpAddr}
+	return &service{process: launch(ctx, t, env, args...), grpcAddr: grpcAddr, baseURL: "http://" + httpAddr, env: env}
 }
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
@@ -192,6 +195,9 @@ func (s *service) call(ctx context.Context, method, path string, body any, out a
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
 	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
@@ -386,4 +392,28 @@ func checkJSONLogs(t *testing.T, logs string, want ...string) {
 // logged reports whether the service logged a line with message msg.
 func logged(logs, msg string) bool {
 	return strings.Contains(logs, `"msg":"`+msg+`"`)
+}
+
+// adminPassword is the password of the administrator signIn creates.
+const adminPassword = "a long administrator password"
+
+// signIn creates the administrator with `mediationd users add` against the
+// service's database (the same environment), signs in over REST, and keeps
+// the token for the following calls.
+func (s *service) signIn(ctx context.Context) {
+	s.t.Helper()
+	cmd := exec.CommandContext(ctx, binary, "users", "add", "--username", "admin", "--role", "admin", "--password-stdin")
+	cmd.Env = append(baseEnv(), s.env...)
+	cmd.Stdin = strings.NewReader(adminPassword + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		s.t.Fatalf("mediationd users add: %v\n%s", err, out)
+	}
+	var resp struct {
+		Token string `json:"token"`
+	}
+	s.mustCall(ctx, "POST", "/v1/sessions", map[string]string{"username": "admin", "password": adminPassword}, http.StatusOK, &resp)
+	if resp.Token == "" {
+		s.t.Fatal("POST /v1/sessions returned no token")
+	}
+	s.token = resp.Token
 }

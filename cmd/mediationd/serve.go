@@ -46,6 +46,10 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := cfg.Logger(os.Stderr)
 	slog.SetDefault(log)
+	tlsConfig, err := server.LoadTLSConfig(cfg.TLSCert, cfg.TLSKey, cfg.TLSClientCA)
+	if err != nil {
+		return fmt.Errorf("TLS (MEDIATION_TLS_CERT, MEDIATION_TLS_KEY, MEDIATION_TLS_CLIENT_CA): %w", err)
+	}
 
 	dsn, private, stopDB, err := database(ctx, cfg, log)
 	if err != nil {
@@ -56,6 +60,9 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		if _, err := store.Migrate(ctx, dsn, log); err != nil {
 			return err
 		}
+	}
+	if err := serveDemo(ctx, cfg, dsn, os.Getenv, log); err != nil {
+		return err
 	}
 	st, err := store.Open(ctx, dsn, store.Options{MaxConns: int32(cfg.DBMaxConns)})
 	if err != nil {
@@ -72,6 +79,10 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		OverdueInterval: overdueInterval(cfg.OverdueInterval),
 
 		GroupDisputeApplicants: cfg.GroupDisputeApplicants,
+		TLS:                    tlsConfig,
+		CORSOrigins:            cfg.CORSOrigins,
+		RateLimit:              cfg.RateLimit,
+		RateBurst:              cfg.RateBurst,
 	})
 	if err != nil {
 		return err
@@ -214,6 +225,11 @@ Commands:
   mediationd migrate [flags]     apply pending database migrations and exit
   mediationd psql [flags] [-- psql args]
                                  open psql on the service's database
+  mediationd users add --username NAME --role ROLE --password-stdin [flags]
+                                 create a user (the first administrator, say)
+  mediationd users list [flags]  list the users
+  mediationd demo [--seed N] [--cases N] [flags]
+                                 load the Qingyang demo dataset into an empty database
   mediationd pg-exec -- CMD...   run CMD against a throwaway PostgreSQL cluster
                                  (DATABASE_URL and MEDIATION_TEST_DATABASE_URL set)
   mediationd version             print the version
