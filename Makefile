@@ -10,9 +10,14 @@ ARGS     ?=
 .PHONY: run test check unit fuzz lint generate build clean
 
 ## run: run the service; without DATABASE_URL it starts its own PostgreSQL
+## and, on the first start, loads the demo data (MEDIATION_DEMO=42)
 run:
-	@if [ -z "$$DATABASE_URL" ]; then bash deploy/ensure-postgres.sh; fi
-	$(GO) run ./cmd/mediationd $(ARGS)
+	@if [ -z "$$DATABASE_URL" ]; then \
+		bash deploy/ensure-postgres.sh && \
+		MEDIATION_DEMO=$${MEDIATION_DEMO-42} $(GO) run ./cmd/mediationd $(ARGS); \
+	else \
+		$(GO) run ./cmd/mediationd $(ARGS); \
+	fi
 
 ## test: the whole suite: format and vet checks, buf lint and generation
 ## check, every test with the race detector against a throwaway PostgreSQL,
