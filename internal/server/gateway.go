@@ -103,8 +103,9 @@ func newGateway(ctx context.Context, conn *grpc.ClientConn) (*runtime.ServeMux, 
 	return mux, nil
 }
 
-// httpHandler routes the HTTP listener: probes, the OpenAPI document and
-// the REST API, behind the request-id and body-size middleware.
+// httpHandler routes the HTTP listener: probes, the OpenAPI document, the
+// REST API and the metrics, behind the request-id and body-size middleware,
+// all counted by the HTTP metrics.
 func (s *Server) httpHandler(gw http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -123,7 +124,8 @@ func (s *Server) httpHandler(gw http.Handler) http.Handler {
 	})
 	mux.HandleFunc("GET /v1/cases/{case}/agreement.html", s.agreementPage)
 	mux.Handle("/v1/", gw)
-	return s.withHTTPSecurity(s.withRequestID(s.limitBody(mux)))
+	s.handleMetrics(mux)
+	return s.metrics.InstrumentHTTP(s.withHTTPSecurity(s.withRequestID(s.limitBody(mux))))
 }
 
 // withRequestID adopts the client's X-Request-Id when usable, assigns one

@@ -28,6 +28,7 @@ import (
 	"github.com/mediationd/mediationd/internal/api"
 	"github.com/mediationd/mediationd/internal/authn"
 	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/metrics"
 	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
@@ -69,6 +70,8 @@ type Config struct {
 	// replica; 0 = no limit. RateBurst is how many it may make at once.
 	RateLimit float64
 	RateBurst int
+	// Metrics tunes the Prometheus metrics and where GET /metrics is served.
+	Metrics MetricsOptions
 }
 
 // Server is one mediationd instance.
@@ -83,6 +86,7 @@ type Server struct {
 	accounts *authn.Authenticator
 	ready    atomic.Bool
 	closing  atomic.Bool
+	metrics  *metrics.Metrics
 }
 
 // New builds a server; Serve runs it.
@@ -116,11 +120,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Authenticator == nil {
 		cfg.Authenticator = accounts
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer(), accounts: accounts}
+	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer(), accounts: accounts, metrics: newMetrics(cfg)}
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
 		grpc.Creds(serverCredentials(cfg.TLS)),
 		grpc.ChainUnaryInterceptor(
+			s.metrics.UnaryServerInterceptor(),
 			requestInfo,
 			logAndMapErrors(s.log),
 			recoverPanics(s.log),
@@ -151,6 +156,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.gwConn, err = grpc.NewClient("passthrough:///gateway",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return s.inmem.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithUnaryInterceptor(s.metrics.GatewayRouteInterceptor()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(cfg.MaxRequestBytes)),
 	)
 	if err != nil {
@@ -309,6 +315,7 @@ func (s *Server) MarkOverdue(ctx context.Context) (int, error) {
 		n, err := s.cfg.Store.MarkOverdue(ctx, s.cfg.Clock().UTC(), overdueBatch)
 		total += n
 		if err != nil || n < overdueBatch {
+			s.metrics.ObserveOverdueRun(total, err)
 			if total > 0 {
 				s.log.Info("marked overdue cases", "count", total)
 			}
