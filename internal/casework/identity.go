@@ -86,14 +86,14 @@ func checkBirthDate(date string, now time.Time) error {
 	d := atoiDigits(date[6:])
 	t := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	if ty, tm, td := t.Date(); ty != y || tm != m || td != d {
-		return fmt.Errorf("birth date %s in the number is not a real date", date)
+		return errors.New("the birth date in the number (characters 7 to 14) is not a real date")
 	}
 	if y < 1900 {
-		return fmt.Errorf("birth date %s in the number is before 1900", date)
+		return errors.New("the birth date in the number (characters 7 to 14) is before 1900")
 	}
 	ny, nm, nd := now.Date()
 	if t.After(time.Date(ny, nm, nd, 0, 0, 0, 0, time.UTC)) {
-		return fmt.Errorf("birth date %s in the number is in the future", date)
+		return errors.New("the birth date in the number (characters 7 to 14) is in the future")
 	}
 	return nil
 }

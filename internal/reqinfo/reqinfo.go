@@ -13,6 +13,32 @@ type Info struct {
 	ID     string // the request id: the caller's X-Request-Id if it sent a usable one, else generated
 	Method string // the full gRPC method, e.g. /mediation.v1.CaseService/GetCase
 	Peer   string // the client's address
+
+	// caller is filled in once the caller is authenticated, deeper in the
+	// chain than where the request began, so that what wraps the whole
+	// request (its log line) can name them.
+	caller *string
+}
+
+// WithCallerSlot returns info with a place for the caller's name.
+func (i Info) WithCallerSlot() Info {
+	i.caller = new(string)
+	return i
+}
+
+// SetCaller records the authenticated caller's name, if info has a slot.
+func (i Info) SetCaller(name string) {
+	if i.caller != nil {
+		*i.caller = name
+	}
+}
+
+// Caller returns the name SetCaller recorded, "" if none.
+func (i Info) Caller() string {
+	if i.caller == nil {
+		return ""
+	}
+	return *i.caller
 }
 
 type key struct{}

@@ -68,6 +68,7 @@ func authenticate(a Authenticator) grpc.UnaryServerInterceptor {
 		if err != nil {
 			return nil, err
 		}
+		reqinfo.From(ctx).SetCaller(p.Name)
 		return handler(auth.WithPrincipal(ctx, p), req)
 	}
 }

@@ -33,7 +33,7 @@ const (
 // address and echoes the id in the response headers.
 func requestInfo(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
-	ri := reqinfo.Info{Method: info.FullMethod}
+	ri := reqinfo.Info{Method: info.FullMethod}.WithCallerSlot()
 	if ids := md.Get(mdRequestID); len(ids) > 0 && reqinfo.ValidID(ids[0]) {
 		ri.ID = ids[0]
 	} else {
@@ -68,18 +68,27 @@ func logAndMapErrors(log *slog.Logger) grpc.UnaryServerInterceptor {
 		}
 		level := logLevel(code)
 		if log.Enabled(ctx, level) {
+			principal := reqinfo.From(ctx).Caller()
+			if principal == "" {
+				principal = auth.Anonymous.Name
+			}
 			attrs := []slog.Attr{
 				slog.String("method", info.FullMethod),
 				slog.String("code", code.String()),
 				slog.Duration("duration", time.Since(start)),
-				slog.String("principal", auth.FromContext(ctx).Name),
+				slog.String("principal", principal),
 			}
-			if st != nil {
+			switch {
+			case level == slog.LevelError:
+				// The service's own failure: the message and cause are ours.
 				attrs = append(attrs, slog.String("message", st.Message()))
-			}
-			if level == slog.LevelError && err != nil && (st == nil || st.Message() != err.Error()) {
-				// The caller saw a generic message; the log keeps the cause.
-				attrs = append(attrs, slog.String("error", err.Error()))
+				if err != nil && st.Message() != err.Error() {
+					attrs = append(attrs, slog.String("error", err.Error()))
+				}
+			case st != nil:
+				// A refusal: its message may quote what the client sent
+				// (personal data among it), so only its shape is logged.
+				attrs = append(attrs, refusalAttrs(st)...)
 			}
 			log.LogAttrs(ctx, level, "rpc", attrs...)
 		}
@@ -88,6 +97,27 @@ func logAndMapErrors(log *slog.Logger) grpc.UnaryServerInterceptor {
 		}
 		return resp, nil
 	}
+}
+
+// refusalAttrs describes a refusal without its message: the stable reason
+// of its ErrorInfo and the paths of the fields its BadRequest names.
+func refusalAttrs(st *status.Status) []slog.Attr {
+	var attrs []slog.Attr
+	var fields []string
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			attrs = append(attrs, slog.String("reason", d.GetReason()))
+		case *errdetails.BadRequest:
+			for _, v := range d.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+		}
+	}
+	if len(fields) > 0 {
+		attrs = append(attrs, slog.String("fields", strings.Join(fields, ",")))
+	}
+	return attrs
 }
 
 func logLevel(c codes.Code) slog.Level {
