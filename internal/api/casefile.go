@@ -36,7 +36,7 @@ func (s *CaseService) autoAssign(ctx context.Context, c casework.Case) casework.
 		reasons[i] = r.Message
 	}
 	system := store.Access{Scope: store.Internal.Scope, Principal: auth.System, Audit: auditContext(ctx)}
-	next, _, err := s.apply(ctx, c.ID, c.Version, "", casework.Command{
+	next, _, _, err := s.apply(ctx, c.ID, c.Version, "", casework.Command{
 		Action:       casework.ActionAssign,
 		Organization: best.Organization.Name(),
 		Mediator:     best.Mediator.Name(),
@@ -106,8 +106,16 @@ func (s *CaseService) UpdateCase(ctx context.Context, req *mediationv1.UpdateCas
 	if err != nil {
 		return nil, err
 	}
+	// The name says which case, the etag when; over REST without an
+	// explicit mask the gateway lists every key of the body, these too.
+	var fields []string
+	for _, f := range req.GetUpdateMask().GetPaths() {
+		if f != "name" && f != "etag" {
+			fields = append(fields, f)
+		}
+	}
 	u := &casework.CaseUpdate{
-		Fields:         req.GetUpdateMask().GetPaths(),
+		Fields:         fields,
 		Summary:        pc.GetSummary(),
 		DisputeType:    disputeTypeFromProto(pc.GetDisputeType()),
 		Parties:        partiesFromProto(pc.GetParties()),
@@ -115,7 +123,7 @@ func (s *CaseService) UpdateCase(ctx context.Context, req *mediationv1.UpdateCas
 		FamilyViolence: pc.GetFamilyViolence(),
 		MinorsInvolved: pc.GetMinorsInvolved(),
 	}
-	c, ev, err := s.apply(ctx, id, version, req.GetRequestId(), casework.Command{Action: casework.ActionUpdate, Update: u}, access(ctx))
+	c, ev, _, err := s.apply(ctx, id, version, req.GetRequestId(), casework.Command{Action: casework.ActionUpdate, Update: u}, access(ctx))
 	if err != nil {
 		return nil, err
 	}

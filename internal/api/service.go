@@ -272,27 +272,35 @@ type actionRequest interface {
 
 // act runs one action: parse the name and etag, decide and store.
 func (s *CaseService) act(ctx context.Context, req actionRequest, cmd casework.Command) (casework.Case, casework.Event, error) {
+	c, ev, _, err := s.actReplayed(ctx, req, cmd)
+	return c, ev, err
+}
+
+// actReplayed is act, also saying whether the request id had been used:
+// the action was then not taken again, and what came back is the first
+// call's event with the case as it is now.
+func (s *CaseService) actReplayed(ctx context.Context, req actionRequest, cmd casework.Command) (casework.Case, casework.Event, bool, error) {
 	id, err := parseCaseName("name", req.GetName())
 	if err != nil {
-		return casework.Case{}, casework.Event{}, err
+		return casework.Case{}, casework.Event{}, false, err
 	}
 	version, err := parseEtag(req.GetEtag())
 	if err != nil {
-		return casework.Case{}, casework.Event{}, err
+		return casework.Case{}, casework.Event{}, false, err
 	}
 	return s.apply(ctx, id, version, req.GetRequestId(), cmd, access(ctx))
 }
 
-func (s *CaseService) apply(ctx context.Context, id uuid.UUID, version int64, requestID string, cmd casework.Command, a store.Access) (casework.Case, casework.Event, error) {
+func (s *CaseService) apply(ctx context.Context, id uuid.UUID, version int64, requestID string, cmd casework.Command, a store.Access) (casework.Case, casework.Event, bool, error) {
 	cmd.Actor = a.Principal.Name
 	cmd.Time = s.clock()
 	cmd.RequestID = requestID
 	cmd.Policy = s.policy
-	c, ev, _, err := s.store.Act(ctx, id, version, cmd, a)
+	c, ev, replayed, err := s.store.Act(ctx, id, version, cmd, a)
 	if err != nil {
-		return c, ev, notFound(err, caseName(id))
+		return c, ev, false, notFound(err, caseName(id))
 	}
-	return c, ev, nil
+	return c, ev, replayed, nil
 }
 
 // respond renders an action's result for the caller.
@@ -306,11 +314,13 @@ func (s *CaseService) respond(ctx context.Context, c casework.Case, ev casework.
 
 // AcceptCase accepts a registered dispute.
 func (s *CaseService) AcceptCase(ctx context.Context, req *mediationv1.AcceptCaseRequest) (*mediationv1.AcceptCaseResponse, error) {
-	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionAccept, Reason: req.GetComment()})
+	c, ev, replayed, err := s.actReplayed(ctx, req, casework.Command{Action: casework.ActionAccept, Reason: req.GetComment()})
 	if err != nil {
 		return nil, err
 	}
-	if c.State == casework.StateAccepted {
+	// A replayed acceptance acted the first time, auto-assignment included;
+	// acting again would not be a replay.
+	if !replayed && c.State == casework.StateAccepted {
 		c = s.autoAssign(ctx, c)
 	}
 	pc, pev, err := s.respond(ctx, c, ev)

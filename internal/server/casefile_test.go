@@ -183,6 +183,26 @@ func TestAutoAssignmentAtAcceptance(t *testing.T) {
 	if last.GetAction() != mediationv1.CaseAction_CASE_ACTION_ASSIGN || last.GetActor() != "system" || !strings.Contains(last.GetReason(), "自动分派") {
 		t.Errorf("auto-assignment event %v", last)
 	}
+
+	// A retried acceptance (same request id) acts no more: not even the
+	// auto-assignment, when the case has come back to ACCEPTED since.
+	c = grpcClient{e}.create(t, familyCase("621002"), "").c
+	rid := uuid.NewString()
+	first, err := e.cases.AcceptCase(t.Context(), &mediationv1.AcceptCaseRequest{Name: c.GetName(), RequestId: rid})
+	if err != nil || first.GetCase().GetState() != mediationv1.CaseState_CASE_STATE_ASSIGNED {
+		t.Fatalf("accept: %v %v", err, first.GetCase().GetState())
+	}
+	if _, err := e.cases.RecuseCase(t.Context(), &mediationv1.RecuseCaseRequest{Name: c.GetName(), Reason: "回避"}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(grpcClient{e}.events(t, c.GetName()))
+	again, err := e.cases.AcceptCase(t.Context(), &mediationv1.AcceptCaseRequest{Name: c.GetName(), RequestId: rid})
+	if err != nil || again.GetEvent().GetVersion() != first.GetEvent().GetVersion() || again.GetCase().GetState() != mediationv1.CaseState_CASE_STATE_ACCEPTED {
+		t.Errorf("replayed accept: %v, event %d (first %d), state %s", err, again.GetEvent().GetVersion(), first.GetEvent().GetVersion(), again.GetCase().GetState())
+	}
+	if after := len(grpcClient{e}.events(t, c.GetName())); after != before {
+		t.Errorf("a replayed acceptance added %d events", after-before)
+	}
 }
 
 // TestDeadlines checks the time limit of each source, extensions and the
