@@ -2189,10 +2189,10 @@ const file_mediation_v1_access_proto_rawDesc = "" +
 	"\rCreateSession\x12\".mediation.v1.CreateSessionRequest\x1a#.mediation.v1.CreateSessionResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/sessions\x12v\n" +
 	"\rDeleteSession\x12\".mediation.v1.DeleteSessionRequest\x1a#.mediation.v1.DeleteSessionResponse\"\x1c\x82\xd3\xe4\x93\x02\x16*\x14/v1/sessions/current\x12`\n" +
 	"\tGetCaller\x12\x1e.mediation.v1.GetCallerRequest\x1a\x1f.mediation.v1.GetCallerResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/caller2\x97\t\n" +
-	"\vUserService\x12h\n" +
+	"/v1/caller2\x94\t\n" +
+	"\vUserService\x12e\n" +
 	"\n" +
-	"CreateUser\x12\x1f.mediation.v1.CreateUserRequest\x1a .mediation.v1.CreateUserResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x04user\"\t/v1/users\x12b\n" +
+	"CreateUser\x12\x1f.mediation.v1.CreateUserRequest\x1a .mediation.v1.CreateUserResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/users\x12b\n" +
 	"\aGetUser\x12\x1c.mediation.v1.GetUserRequest\x1a\x1d.mediation.v1.GetUserResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=users/*}\x12_\n" +
 	"\tListUsers\x12\x1e.mediation.v1.ListUsersRequest\x1a\x1f.mediation.v1.ListUsersResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/users\x12v\n" +
 	"\n" +

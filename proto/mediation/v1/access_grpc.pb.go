@@ -227,7 +227,8 @@ const (
 //
 // UserService manages users and API keys; administrators only.
 type UserServiceClient interface {
-	// Creates a user with a password.
+	// Creates a user with a password. Over REST the whole request is the
+	// body, so that the password never travels in the URL.
 	CreateUser(ctx context.Context, in *CreateUserRequest, opts ...grpc.CallOption) (*CreateUserResponse, error)
 	// Returns one user.
 	GetUser(ctx context.Context, in *GetUserRequest, opts ...grpc.CallOption) (*GetUserResponse, error)
@@ -363,7 +364,8 @@ func (c *userServiceClient) RevokeApiKey(ctx context.Context, in *RevokeApiKeyRe
 //
 // UserService manages users and API keys; administrators only.
 type UserServiceServer interface {
-	// Creates a user with a password.
+	// Creates a user with a password. Over REST the whole request is the
+	// body, so that the password never travels in the URL.
 	CreateUser(context.Context, *CreateUserRequest) (*CreateUserResponse, error)
 	// Returns one user.
 	GetUser(context.Context, *GetUserRequest) (*GetUserResponse, error)
