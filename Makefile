@@ -36,6 +36,7 @@ unit:
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzCompile -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/aipfilter/
+	$(GO) test -run='^$$' -fuzz=FuzzValidators -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/casework/
 
 ## lint: buf lint (STANDARD) and vet
 lint:
