@@ -21,7 +21,7 @@ run:
 
 ## test: the whole suite: format and vet checks, buf lint and generation
 ## check, every test with the race detector against a throwaway PostgreSQL,
-## and a short fuzz run
+## and short fuzz runs (REST bodies, request validation, validators, filters)
 test: check unit fuzz
 
 check:
@@ -37,6 +37,9 @@ unit:
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzCompile -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/aipfilter/
 	$(GO) test -run='^$$' -fuzz=FuzzValidators -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/casework/
+	$(GO) run ./cmd/mediationd pg-exec -- sh -c '\
+		$(GO) test -run="^$$" -fuzz=FuzzRESTBodies -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s -parallel=2 ./internal/server/ && \
+		$(GO) test -run="^$$" -fuzz=FuzzProtoValidation -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/server/'
 
 ## lint: buf lint (STANDARD) and vet
 lint:
