@@ -179,6 +179,7 @@ func (s *Store) CreateCase(ctx context.Context, p CreateParams) (c casework.Case
 		return casework.Case{}, false, err
 	}
 	c, ev := casework.Register(p.New, p.ID, p.Actor, p.RequestID, p.Now, p.Policy)
+	c.IntakeOrganization = p.IntakeOrganization
 	payload, err := outboxPayload(c, ev)
 	if err != nil {
 		return casework.Case{}, false, err
