@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,9 +85,17 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		CORSOrigins:            cfg.CORSOrigins,
 		RateLimit:              cfg.RateLimit,
 		RateBurst:              cfg.RateBurst,
+		Metrics:                server.MetricsOptions{Private: cfg.DebugAddr != "", Version: version},
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.DebugAddr != "" {
+		stop, err := serveDebug(ctx, cfg.DebugAddr, srv.MetricsHandler(), log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	var lc net.ListenConfig
 	grpcLis, err := lc.Listen(ctx, "tcp", cfg.GRPCAddr)
@@ -98,6 +108,32 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("listen for HTTP on %s (set MEDIATION_HTTP_ADDR to another address): %w", cfg.HTTPAddr, err)
 	}
 	return srv.Serve(ctx, grpcLis, httpLis)
+}
+
+// serveDebug serves /debug/pprof and /metrics on addr, for operators and
+// profiling; it should be a loopback or otherwise private address. stop
+// closes the listener.
+func serveDebug(ctx context.Context, addr string, metrics http.Handler, log *slog.Logger) (stop func(), err error) {
+	var lc net.ListenConfig
+	lis, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for debugging on %s (MEDIATION_DEBUG_ADDR): %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("debug listener stopped", "error", err.Error())
+		}
+	}()
+	log.Info("serving pprof and metrics", "debug", lis.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }
 
 // overdueInterval maps the setting (0 = never) to the server's (negative

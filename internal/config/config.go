@@ -38,6 +38,9 @@ type Config struct {
 	OverdueInterval time.Duration
 	// GroupDisputeApplicants is how many applicants make a dispute 群体性.
 	GroupDisputeApplicants int
+	// DebugAddr, when set, serves pprof and the metrics on a separate
+	// listener (and the HTTP listener stops serving /metrics).
+	DebugAddr string
 
 	// TLSCert and TLSKey are PEM files of the listeners' certificate chain
 	// and key: both set, or neither (plaintext).
@@ -76,6 +79,7 @@ func Settings() []Setting {
 		{"max-request-bytes", "MEDIATION_MAX_REQUEST_BYTES", "4194304", "largest request accepted on either listener"},
 		{"overdue-interval", "MEDIATION_OVERDUE_INTERVAL", "1m", "how often to mark cases past their due time as overdue; 0 = never (another replica does it)"},
 		{"group-dispute-applicants", "MEDIATION_GROUP_DISPUTE_APPLICANTS", "5", "how many applicants make a dispute 群体性 (group dispute)"},
+		{"debug-addr", "MEDIATION_DEBUG_ADDR", "", "listen address for /debug/pprof and /metrics (e.g. 127.0.0.1:6060); empty = /metrics on the HTTP listener, no pprof"},
 		{"tls-cert", "MEDIATION_TLS_CERT", "", "PEM certificate chain for TLS on both listeners (with tls-key); empty = plaintext"},
 		{"tls-key", "MEDIATION_TLS_KEY", "", "PEM private key of tls-cert"},
 		{"tls-client-ca", "MEDIATION_TLS_CLIENT_CA", "", "PEM bundle of CAs whose client certificates are verified when presented (court systems); empty = none asked for"},
@@ -135,6 +139,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 		PGBin:       v("pg-bin"),
 		LogFormat:   v("log-format"),
 		LogLevel:    v("log-level"),
+		DebugAddr:   v("debug-addr"),
 		TimeZone:    v("timezone"),
 	}
 	var err error
