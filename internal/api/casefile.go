@@ -136,11 +136,7 @@ func (s *CaseService) UpdateCase(ctx context.Context, req *mediationv1.UpdateCas
 
 // RecuseCase records a mediator's withdrawal from a case.
 func (s *CaseService) RecuseCase(ctx context.Context, req *mediationv1.RecuseCaseRequest) (*mediationv1.RecuseCaseResponse, error) {
-	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionRecuse, Reason: req.GetReason()})
-	if err != nil {
-		return nil, err
-	}
-	pc, pev, err := s.respond(ctx, c, ev)
+	pc, pev, err := s.do(ctx, req, casework.Command{Action: casework.ActionRecuse, Reason: req.GetReason()})
 	if err != nil {
 		return nil, err
 	}
@@ -149,11 +145,7 @@ func (s *CaseService) RecuseCase(ctx context.Context, req *mediationv1.RecuseCas
 
 // ExtendDeadline extends a case's time limit.
 func (s *CaseService) ExtendDeadline(ctx context.Context, req *mediationv1.ExtendDeadlineRequest) (*mediationv1.ExtendDeadlineResponse, error) {
-	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionExtendDeadline, Reason: req.GetReason(), ConsentingPartyIDs: req.GetConsentingPartyIds()})
-	if err != nil {
-		return nil, err
-	}
-	pc, pev, err := s.respond(ctx, c, ev)
+	pc, pev, err := s.do(ctx, req, casework.Command{Action: casework.ActionExtendDeadline, Reason: req.GetReason(), ConsentingPartyIDs: req.GetConsentingPartyIds()})
 	if err != nil {
 		return nil, err
 	}
@@ -171,11 +163,7 @@ func (s *CaseService) ScheduleSession(ctx context.Context, req *mediationv1.Sche
 	if req.GetStartTime() != nil {
 		ses.StartTime = req.GetStartTime().AsTime()
 	}
-	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionScheduleSession, Session: ses})
-	if err != nil {
-		return nil, err
-	}
-	pc, pev, err := s.respond(ctx, c, ev)
+	pc, pev, err := s.do(ctx, req, casework.Command{Action: casework.ActionScheduleSession, Session: ses})
 	if err != nil {
 		return nil, err
 	}
@@ -199,12 +187,8 @@ func (s *CaseService) RecordSession(ctx context.Context, req *mediationv1.Record
 	if err != nil {
 		return nil, err
 	}
-	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionRecordSession,
+	pc, pev, err := s.do(ctx, req, casework.Command{Action: casework.ActionRecordSession,
 		Session: &casework.Session{Number: n, Minutes: req.GetMinutes(), Result: req.GetResult()}})
-	if err != nil {
-		return nil, err
-	}
-	pc, pev, err := s.respond(ctx, c, ev)
 	if err != nil {
 		return nil, err
 	}
@@ -217,12 +201,8 @@ func (s *CaseService) CancelSession(ctx context.Context, req *mediationv1.Cancel
 	if err != nil {
 		return nil, err
 	}
-	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionCancelSession, Reason: req.GetReason(),
+	pc, pev, err := s.do(ctx, req, casework.Command{Action: casework.ActionCancelSession, Reason: req.GetReason(),
 		Session: &casework.Session{Number: n}})
-	if err != nil {
-		return nil, err
-	}
-	pc, pev, err := s.respond(ctx, c, ev)
 	if err != nil {
 		return nil, err
 	}
@@ -252,11 +232,7 @@ func (s *CaseService) RequestJudicialConfirmation(ctx context.Context, req *medi
 	if req.GetRequestTime() != nil {
 		cf.RequestTime = req.GetRequestTime().AsTime()
 	}
-	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionRequestConfirmation, Confirmation: cf})
-	if err != nil {
-		return nil, err
-	}
-	pc, pev, err := s.respond(ctx, c, ev)
+	pc, pev, err := s.do(ctx, req, casework.Command{Action: casework.ActionRequestConfirmation, Confirmation: cf})
 	if err != nil {
 		return nil, err
 	}
@@ -273,11 +249,7 @@ func (s *CaseService) RecordConfirmationDecision(ctx context.Context, req *media
 	if req.GetDecisionTime() != nil {
 		cf.DecisionTime = req.GetDecisionTime().AsTime()
 	}
-	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionRecordConfirmation, Confirmation: cf})
-	if err != nil {
-		return nil, err
-	}
-	pc, pev, err := s.respond(ctx, c, ev)
+	pc, pev, err := s.do(ctx, req, casework.Command{Action: casework.ActionRecordConfirmation, Confirmation: cf})
 	if err != nil {
 		return nil, err
 	}
@@ -286,14 +258,10 @@ func (s *CaseService) RecordConfirmationDecision(ctx context.Context, req *media
 
 // RecordPerformance records whether the agreement has been performed.
 func (s *CaseService) RecordPerformance(ctx context.Context, req *mediationv1.RecordPerformanceRequest) (*mediationv1.RecordPerformanceResponse, error) {
-	c, ev, err := s.act(ctx, req, casework.Command{
+	pc, pev, err := s.do(ctx, req, casework.Command{
 		Action: casework.ActionRecordPerformance, Reason: req.GetRemarks(),
 		PerformanceStatus: enumToDomain[casework.PerformanceStatus](mediationv1.PerformanceStatus_name, "PERFORMANCE_STATUS_", int32(req.GetStatus())),
 	})
-	if err != nil {
-		return nil, err
-	}
-	pc, pev, err := s.respond(ctx, c, ev)
 	if err != nil {
 		return nil, err
 	}
@@ -312,11 +280,7 @@ func (s *CaseService) RecordFollowUp(ctx context.Context, req *mediationv1.Recor
 	if req.GetVisitTime() != nil {
 		f.VisitTime = req.GetVisitTime().AsTime()
 	}
-	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionRecordFollowUp, FollowUp: f})
-	if err != nil {
-		return nil, err
-	}
-	pc, pev, err := s.respond(ctx, c, ev)
+	pc, pev, err := s.do(ctx, req, casework.Command{Action: casework.ActionRecordFollowUp, FollowUp: f})
 	if err != nil {
 		return nil, err
 	}

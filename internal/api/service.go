@@ -303,6 +303,15 @@ func (s *CaseService) apply(ctx context.Context, id uuid.UUID, version int64, re
 	return c, ev, replayed, nil
 }
 
+// do runs an action and renders its result for the caller.
+func (s *CaseService) do(ctx context.Context, req actionRequest, cmd casework.Command) (*mediationv1.Case, *mediationv1.CaseEvent, error) {
+	c, ev, err := s.act(ctx, req, cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.respond(ctx, c, ev)
+}
+
 // respond renders an action's result for the caller.
 func (s *CaseService) respond(ctx context.Context, c casework.Case, ev casework.Event) (*mediationv1.Case, *mediationv1.CaseEvent, error) {
 	pc, err := s.view1(ctx, c)
@@ -332,11 +341,7 @@ func (s *CaseService) AcceptCase(ctx context.Context, req *mediationv1.AcceptCas
 
 // RejectCase rejects a registered dispute.
 func (s *CaseService) RejectCase(ctx context.Context, req *mediationv1.RejectCaseRequest) (*mediationv1.RejectCaseResponse, error) {
-	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionReject, Reason: req.GetReason()})
-	if err != nil {
-		return nil, err
-	}
-	pc, pev, err := s.respond(ctx, c, ev)
+	pc, pev, err := s.do(ctx, req, casework.Command{Action: casework.ActionReject, Reason: req.GetReason()})
 	if err != nil {
 		return nil, err
 	}
@@ -345,14 +350,10 @@ func (s *CaseService) RejectCase(ctx context.Context, req *mediationv1.RejectCas
 
 // AssignCase assigns or reassigns a case.
 func (s *CaseService) AssignCase(ctx context.Context, req *mediationv1.AssignCaseRequest) (*mediationv1.AssignCaseResponse, error) {
-	c, ev, err := s.act(ctx, req, casework.Command{
+	pc, pev, err := s.do(ctx, req, casework.Command{
 		Action: casework.ActionAssign, Reason: req.GetReason(),
 		Organization: req.GetOrganization(), Mediator: req.GetMediator(),
 	})
-	if err != nil {
-		return nil, err
-	}
-	pc, pev, err := s.respond(ctx, c, ev)
 	if err != nil {
 		return nil, err
 	}
@@ -361,11 +362,7 @@ func (s *CaseService) AssignCase(ctx context.Context, req *mediationv1.AssignCas
 
 // StartMediation starts mediation of an assigned case.
 func (s *CaseService) StartMediation(ctx context.Context, req *mediationv1.StartMediationRequest) (*mediationv1.StartMediationResponse, error) {
-	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionStartMediation, Reason: req.GetComment()})
-	if err != nil {
-		return nil, err
-	}
-	pc, pev, err := s.respond(ctx, c, ev)
+	pc, pev, err := s.do(ctx, req, casework.Command{Action: casework.ActionStartMediation, Reason: req.GetComment()})
 	if err != nil {
 		return nil, err
 	}
@@ -375,11 +372,7 @@ func (s *CaseService) StartMediation(ctx context.Context, req *mediationv1.Start
 // RecordAgreement records the agreement of a successful mediation.
 func (s *CaseService) RecordAgreement(ctx context.Context, req *mediationv1.RecordAgreementRequest) (*mediationv1.RecordAgreementResponse, error) {
 	cmd := casework.Command{Action: casework.ActionRecordAgreement, Agreement: agreementFromProto(req.GetAgreement())}
-	c, ev, err := s.act(ctx, req, cmd)
-	if err != nil {
-		return nil, err
-	}
-	pc, pev, err := s.respond(ctx, c, ev)
+	pc, pev, err := s.do(ctx, req, cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -388,14 +381,10 @@ func (s *CaseService) RecordAgreement(ctx context.Context, req *mediationv1.Reco
 
 // RecordFailure ends a mediation without agreement.
 func (s *CaseService) RecordFailure(ctx context.Context, req *mediationv1.RecordFailureRequest) (*mediationv1.RecordFailureResponse, error) {
-	c, ev, err := s.act(ctx, req, casework.Command{
+	pc, pev, err := s.do(ctx, req, casework.Command{
 		Action: casework.ActionRecordFailure, Reason: req.GetReason(),
 		FailureReason: enumToDomain[casework.FailureReason](mediationv1.FailureReason_name, "FAILURE_REASON_", int32(req.GetReasonCode())),
 	})
-	if err != nil {
-		return nil, err
-	}
-	pc, pev, err := s.respond(ctx, c, ev)
 	if err != nil {
 		return nil, err
 	}
@@ -404,11 +393,7 @@ func (s *CaseService) RecordFailure(ctx context.Context, req *mediationv1.Record
 
 // WithdrawCase records the applicant's withdrawal.
 func (s *CaseService) WithdrawCase(ctx context.Context, req *mediationv1.WithdrawCaseRequest) (*mediationv1.WithdrawCaseResponse, error) {
-	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionWithdraw, Reason: req.GetReason()})
-	if err != nil {
-		return nil, err
-	}
-	pc, pev, err := s.respond(ctx, c, ev)
+	pc, pev, err := s.do(ctx, req, casework.Command{Action: casework.ActionWithdraw, Reason: req.GetReason()})
 	if err != nil {
 		return nil, err
 	}
@@ -417,11 +402,7 @@ func (s *CaseService) WithdrawCase(ctx context.Context, req *mediationv1.Withdra
 
 // CloseCase closes an agreed case.
 func (s *CaseService) CloseCase(ctx context.Context, req *mediationv1.CloseCaseRequest) (*mediationv1.CloseCaseResponse, error) {
-	c, ev, err := s.act(ctx, req, casework.Command{Action: casework.ActionClose, Reason: req.GetComment(), NoFollowUpReason: req.GetNoFollowUpReason()})
-	if err != nil {
-		return nil, err
-	}
-	pc, pev, err := s.respond(ctx, c, ev)
+	pc, pev, err := s.do(ctx, req, casework.Command{Action: casework.ActionClose, Reason: req.GetComment(), NoFollowUpReason: req.GetNoFollowUpReason()})
 	if err != nil {
 		return nil, err
 	}
