@@ -127,38 +127,42 @@ func caseWrite(method string) bool {
 func audit(st *store.Store, now func() time.Time) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		resp, err := handler(ctx, req)
-		if !strings.HasPrefix(info.FullMethod, "/mediation.v1.") {
+		method := info.FullMethod
+		if !strings.HasPrefix(method, "/mediation.v1.") {
 			return resp, err // health checks and reflection
 		}
 		p := auth.FromContext(ctx)
-		ri := reqinfo.From(ctx)
-		rec := store.AuditRecord{
-			Time: now().UTC(), Actor: p.Name, ActorRole: p.Role, ClientAddress: ri.Peer,
-			Method: info.FullMethod, RequestID: ri.ID, Resource: resourceOf(req),
-		}
-		code := api.ToStatus(err).Code()
-		if err == nil {
-			code = codes.OK
-		}
-		rec.Code = code.String()
+		actor := p.Name
+		var kind store.AuditKind
 		var permission *auth.PermissionError
 		switch {
 		case errors.As(err, &permission):
-			rec.Kind = store.AuditPermissionDenied
-		case info.FullMethod == "/mediation.v1.AuthService/CreateSession":
+			kind = store.AuditPermissionDenied
+		case method == "/mediation.v1.AuthService/CreateSession":
 			login, _ := req.(*mediationv1.CreateSessionRequest)
-			rec.Kind, rec.Actor = store.AuditLogin, "users/"+login.GetUsername()
+			kind, actor = store.AuditLogin, "users/"+login.GetUsername()
 			if err != nil {
-				rec.Kind = store.AuditLoginFailed
+				kind = store.AuditLoginFailed
 			}
-		case info.FullMethod == "/mediation.v1.AuthService/DeleteSession" && err == nil:
-			rec.Kind = store.AuditLogout
-		case err == nil && !readMethod(info.FullMethod) && !caseWrite(info.FullMethod):
-			rec.Kind = store.AuditWrite
+		case method == "/mediation.v1.AuthService/DeleteSession" && err == nil:
+			kind = store.AuditLogout
+		case err == nil && !readMethod(method) && !caseWrite(method):
+			kind = store.AuditWrite
 		default:
+			// Reads, and case writes, which the store audits in the
+			// statement that makes them.
 			return resp, err
 		}
-		if aerr := st.RecordAudit(context.WithoutCancel(ctx), rec); aerr != nil && rec.Kind == store.AuditWrite {
+		code := codes.OK
+		if err != nil {
+			code = api.ToStatus(err).Code()
+		}
+		ri := reqinfo.From(ctx)
+		rec := store.AuditRecord{
+			Time: now().UTC(), Kind: kind, Actor: actor, ActorRole: p.Role, ClientAddress: ri.Peer,
+			Method: method, RequestID: ri.ID, Resource: resourceOf(req), Code: code.String(),
+		}
+		if aerr := st.RecordAudit(context.WithoutCancel(ctx), rec); aerr != nil && kind == store.AuditWrite {
 			return nil, aerr
 		}
 		return resp, err

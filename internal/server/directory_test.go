@@ -672,9 +672,10 @@ func TestDirectoryOpenCaseCounts(t *testing.T) {
 			t.Errorf("%s: listed open cases %v, want [1 2]", cl.name(), counts)
 		}
 	}
-	o, m, err := e.store.Assignee(t.Context(), "organizations/xifeng-medical", "mediators/wang-fang")
-	if err != nil || o.OpenCases != 1 || m.OpenCases != 1 {
-		t.Errorf("Assignee = %d, %d, %v", o.OpenCases, m.OpenCases, err)
+	o, err := e.store.GetOrganization(t.Context(), "xifeng-medical")
+	m, err2 := e.store.GetMediator(t.Context(), "wang-fang")
+	if err != nil || err2 != nil || o.OpenCases != 1 || m.OpenCases != 1 {
+		t.Errorf("open cases = %d, %d, %v %v", o.OpenCases, m.OpenCases, err, err2)
 	}
 }
 

@@ -286,6 +286,8 @@ func (s *Store) GetRegion(ctx context.Context, code string) (Region, error) {
 // conditional on the region still being at that version (the caller's
 // etag); a mismatch is a *casework.ConflictError.
 func (s *Store) UpdateRegionAutoAssign(ctx context.Context, code string, autoAssign *bool, ifVersion int64) (Region, error) {
+	defer s.settings.forgetRegions()
+
 	var version int64
 	err := s.pool.QueryRow(ctx, `UPDATE regions SET auto_assign = $2, version = version + 1
 		WHERE code = $1 AND ($3::bigint = 0 OR version = $3) RETURNING version`, code, autoAssign, ifVersion).Scan(&version)
@@ -303,14 +305,11 @@ func (s *Store) UpdateRegionAutoAssign(ctx context.Context, code string, autoAss
 // province's. A region the directory does not know, or one without any
 // setting up its chain, is false.
 func (s *Store) RegionAutoAssign(ctx context.Context, regionCode string) (bool, error) {
-	r, err := scanRegion(s.pool.QueryRow(ctx, regionSelect+` WHERE r.code = $1`, regionCode))
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return false, nil
-	case err != nil:
+	settings, err := s.regionAutoAssign(ctx)
+	if err != nil {
 		return false, fmt.Errorf("read auto_assign of %s: %w", regionName(regionCode), err)
 	}
-	return r.EffectiveAutoAssign, nil
+	return settings[regionCode], nil
 }
 
 // explainMiss says why a conditional change touched no row: the row does
@@ -344,10 +343,14 @@ func staleResource(name string, version int64) error {
 // organizationColumns are the columns scanOrganization reads, in order,
 // for a row aliased o. The open cases are counted in the same statement,
 // through the index on cases.organization.
-const organizationColumns = `o.id, o.display_name, o.type, o.region_code, o.dispute_types, o.court_roster,
-	o.address, o.phone, o.active, o.version, o.create_time, o.update_time,
+const organizationColumns = organizationFields + `,
 	(SELECT count(*) FROM cases c WHERE c.organization = 'organizations/' || o.id AND c.organization <> ''
 		AND c.state IN ('ASSIGNED', 'MEDIATING'))`
+
+// organizationFields are organizationColumns without the open-case count,
+// which decisions about one assignment do not need.
+const organizationFields = `o.id, o.display_name, o.type, o.region_code, o.dispute_types, o.court_roster,
+	o.address, o.phone, o.active, o.version, o.create_time, o.update_time`
 
 func scanOrganization(row pgx.Row) (casework.Organization, error) {
 	var o casework.Organization
@@ -533,10 +536,13 @@ func (s *Store) SetOrganizationActive(ctx context.Context, id string, active boo
 // mediatorColumns are the columns scanMediator reads, in order, for a row
 // aliased m, with its open cases counted through the index on
 // cases.mediator.
-const mediatorColumns = `m.id, m.display_name, m.organization_id, m.specialties, m.court_roster, m.phone,
-	m.active, m.version, m.create_time, m.update_time,
+const mediatorColumns = mediatorFields + `,
 	(SELECT count(*) FROM cases c WHERE c.mediator = 'mediators/' || m.id AND c.mediator <> ''
 		AND c.state IN ('ASSIGNED', 'MEDIATING'))`
+
+// mediatorFields are mediatorColumns without the open-case count.
+const mediatorFields = `m.id, m.display_name, m.organization_id, m.specialties, m.court_roster, m.phone,
+	m.active, m.version, m.create_time, m.update_time`
 
 func scanMediator(row pgx.Row) (casework.Mediator, error) {
 	var m casework.Mediator
@@ -680,7 +686,8 @@ func (s *Store) SetMediatorActive(ctx context.Context, id string, active bool, i
 
 // Assignee returns the organization and the mediator a case is to be
 // assigned to, given their resource names (organizations/{id},
-// mediators/{id}), with their open cases, in one round trip. A name that
+// mediators/{id}), in one round trip; their OpenCases are left 0, since
+// counting them costs a scan of the open cases. A name that
 // is not a resource name is a *casework.FieldError on organization or
 // mediator; a resource that does not exist is an error wrapping
 // casework.ErrNotFound that names it (both, when both are missing).
@@ -702,7 +709,8 @@ func (s *Store) Assignee(ctx context.Context, organization, mediator string) (ca
 		orgErr, medErr     error
 		orgFound, medFound bool
 	)
-	batch.Queue(`SELECT `+organizationColumns+` FROM organizations o WHERE o.id = $1`, orgID).QueryRow(func(row pgx.Row) error {
+	// An assignment's checks need no open-case counts: 0 stands in.
+	batch.Queue(`SELECT `+organizationFields+`, 0 FROM organizations o WHERE o.id = $1`, orgID).QueryRow(func(row pgx.Row) error {
 		o, orgErr = scanOrganization(row)
 		orgFound = orgErr == nil
 		if errors.Is(orgErr, pgx.ErrNoRows) {
@@ -710,7 +718,7 @@ func (s *Store) Assignee(ctx context.Context, organization, mediator string) (ca
 		}
 		return orgErr
 	})
-	batch.Queue(`SELECT `+mediatorColumns+` FROM mediators m WHERE m.id = $1`, medID).QueryRow(func(row pgx.Row) error {
+	batch.Queue(`SELECT `+mediatorFields+`, 0 FROM mediators m WHERE m.id = $1`, medID).QueryRow(func(row pgx.Row) error {
 		m, medErr = scanMediator(row)
 		medFound = medErr == nil
 		if errors.Is(medErr, pgx.ErrNoRows) {
@@ -830,6 +838,8 @@ func describeSelectors(r casework.DeadlineRule) string {
 // *casework.AlreadyExistsError; out-of-range numbers are refused by the
 // database's checks, which the API validates first.
 func (s *Store) CreateDeadlineRule(ctx context.Context, r casework.DeadlineRule) (casework.DeadlineRule, error) {
+	defer s.settings.forgetRules()
+
 	if err := checkRuleSelectors(r); err != nil {
 		return casework.DeadlineRule{}, err
 	}
@@ -864,6 +874,8 @@ func (s *Store) CreateDeadlineRule(ctx context.Context, r casework.DeadlineRule)
 // UpdateDeadlineRule sets the fields of ch that are not nil, in one
 // statement; ifVersion as in UpdateOrganization.
 func (s *Store) UpdateDeadlineRule(ctx context.Context, id string, ch DeadlineRuleChange, ifVersion int64) (casework.DeadlineRule, error) {
+	defer s.settings.forgetRules()
+
 	name := casework.DeadlineRule{ID: id}.Name()
 	if ch.DisplayName != nil && strings.TrimSpace(*ch.DisplayName) == "" {
 		return casework.DeadlineRule{}, &casework.FieldError{Field: "deadline_rule.display_name", Message: "required: what the rule is, e.g. 委托调解（简易程序）"}
@@ -903,6 +915,8 @@ func (s *Store) UpdateDeadlineRule(ctx context.Context, id string, ch DeadlineRu
 // what every case falls back to, so deleting it is a
 // *casework.PreconditionError.
 func (s *Store) DeleteDeadlineRule(ctx context.Context, id string, ifVersion int64) error {
+	defer s.settings.forgetRules()
+
 	name := casework.DeadlineRule{ID: id}.Name()
 	var (
 		version           int64
@@ -940,14 +954,22 @@ func (s *Store) DeleteDeadlineRule(ctx context.Context, id string, ifVersion int
 // weighs more than naming the procedure. The catch-all rule matches every
 // case.
 func (s *Store) MatchDeadlineRule(ctx context.Context, source casework.Source, orgType casework.OrganizationType, procedure casework.CourtProcedure) (casework.DeadlineRule, error) {
-	r, err := scanRule(s.pool.QueryRow(ctx, `SELECT `+ruleColumns+` FROM deadline_rules r
-		WHERE r.source IN ('', $1) AND r.organization_type IN ('', $2) AND r.court_procedure IN ('', $3)
-		ORDER BY `+ruleRank+` DESC LIMIT 1`, source, orgType, procedure))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return casework.DeadlineRule{}, fmt.Errorf("deadline rule for %s: %w", describeSelectors(casework.DeadlineRule{Source: source, OrganizationType: orgType, CourtProcedure: procedure}), casework.ErrNotFound)
-	}
+	rules, err := s.deadlineRules(ctx)
 	if err != nil {
 		return casework.DeadlineRule{}, fmt.Errorf("match deadline rule: %w", err)
 	}
-	return r, nil
+	best, found := casework.DeadlineRule{}, false
+	for _, r := range rules {
+		if (r.Source != "" && r.Source != source) || (r.OrganizationType != "" && r.OrganizationType != orgType) ||
+			(r.CourtProcedure != "" && r.CourtProcedure != procedure) {
+			continue
+		}
+		if !found || ruleRankOf(r) > ruleRankOf(best) {
+			best, found = r, true
+		}
+	}
+	if !found {
+		return casework.DeadlineRule{}, fmt.Errorf("deadline rule for %s: %w", describeSelectors(casework.DeadlineRule{Source: source, OrganizationType: orgType, CourtProcedure: procedure}), casework.ErrNotFound)
+	}
+	return best, nil
 }

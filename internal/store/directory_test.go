@@ -409,6 +409,8 @@ func TestDirectoryOpenCasesAndAssignee(t *testing.T) {
 	if err != nil || o.ID != "xifeng-women-studio" || m.ID != "li-hong" {
 		t.Fatalf("Assignee = %+v, %+v, %v", o, m, err)
 	}
+	o, _ = st.GetOrganization(ctx, "xifeng-women-studio")
+	m, _ = st.GetMediator(ctx, "li-hong")
 	if o.OpenCases != 3 || m.OpenCases != 2 {
 		t.Errorf("open cases: organization %d, mediator %d; want 3 and 2", o.OpenCases, m.OpenCases)
 	}

@@ -17,7 +17,8 @@ import (
 
 // Store is the database behind the service.
 type Store struct {
-	pool *pgxpool.Pool
+	pool     *pgxpool.Pool
+	settings settingsCache
 }
 
 // Options tune the connection pool.
