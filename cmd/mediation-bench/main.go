@@ -74,8 +74,11 @@ per call, and how many cores other processes kept busy meanwhile: on a
 shared machine, a phase that competed with them understates the service
 (--rounds and --quiet-wait help; the JSON report has a per-second timeline).
 
-Profiling the server: mediationd has no pprof endpoint. During a run, the
-progress output names the service's pid; perf record -g -p PID samples it.
+Profiling the server: with --debug-addr 127.0.0.1:6060 the service serves
+/debug/pprof there (MEDIATION_DEBUG_ADDR); during a phase,
+  go tool pprof -seconds 10 http://127.0.0.1:6060/debug/pprof/profile
+Without it, the progress output names the service's pid, and
+perf record -g -p PID samples it.
 
 Flags:
 `
@@ -112,6 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*bench.R
 		jsonOut     = fs.String("json-out", "", "also write the JSON report (with per-second timelines) to this file")
 		cpuProfile  = fs.String("cpuprofile", "", "write the benchmark's own CPU profile (load generator and baseline) to this file")
 		quiet       = fs.Bool("quiet", false, "no progress lines on standard error")
+		debugAddr   = fs.String("debug-addr", "", "started service only: serve /debug/pprof on this address (MEDIATION_DEBUG_ADDR), e.g. 127.0.0.1:6060")
 	)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -140,15 +144,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*bench.R
 		}
 	}
 	if *grpcAddr != "" || *httpAddr != "" || *token != "" {
-		if *binary != "" || *fastDB {
-			return nil, errors.New("--mediationd and --fast-db are for starting a server; they do not go with --grpc-addr, --http-addr and --token")
+		if *binary != "" || *fastDB || *debugAddr != "" {
+			return nil, errors.New("--mediationd, --fast-db and --debug-addr are for starting a server; they do not go with --grpc-addr, --http-addr and --token")
 		}
 		cfg.GRPCAddr, cfg.HTTPAddr, cfg.Token, cfg.DatabaseURL = *grpcAddr, *httpAddr, *token, *databaseURL
 	} else {
 		if *databaseURL != "" {
 			return nil, errors.New("--database-url goes with a running server (--grpc-addr, --http-addr, --token); a started one gets its own database")
 		}
-		cfg.Launch = &bench.LaunchOptions{Binary: *binary, PGBin: *pgBin, FastDB: *fastDB}
+		cfg.Launch = &bench.LaunchOptions{Binary: *binary, PGBin: *pgBin, FastDB: *fastDB, DebugAddr: *debugAddr}
 	}
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)

@@ -265,7 +265,11 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	if cfg.Launch != nil {
 		profilePID = strconv.Itoa(r.cpu.serverPID)
 	}
-	rep.Notes = append(rep.Notes, "server profile: mediationd serves no pprof endpoint; during a phase, sample it with `perf record -F 499 -g -p "+profilePID+" -- sleep 10` (Go keeps frame pointers), or run a copy built with net/http/pprof via --mediationd")
+	if cfg.Launch != nil && cfg.Launch.DebugAddr != "" {
+		rep.Notes = append(rep.Notes, "server profile: during a phase, go tool pprof -seconds 10 http://"+cfg.Launch.DebugAddr+"/debug/pprof/profile")
+	} else {
+		rep.Notes = append(rep.Notes, "server profile: run with --debug-addr (the service's MEDIATION_DEBUG_ADDR) and fetch /debug/pprof/profile during a phase, or sample it with `perf record -F 499 -g -p "+profilePID+" -- sleep 10`")
+	}
 
 	if err := r.setup(ctx); err != nil {
 		return rep, err

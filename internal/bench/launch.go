@@ -46,6 +46,9 @@ type LaunchOptions struct {
 	// DBMaxConns is the service's pool size (MEDIATION_DB_MAX_CONNS); 0 =
 	// its default.
 	DBMaxConns int
+	// DebugAddr, when set, is where the service serves /debug/pprof
+	// (MEDIATION_DEBUG_ADDR), for profiling it during a run.
+	DebugAddr string
 	// Log receives progress lines.
 	Log io.Writer
 }
@@ -123,7 +126,7 @@ func Launch(ctx context.Context, o LaunchOptions) (s *Server, err error) {
 	if s.HTTPAddr, err = freeAddr(); err != nil {
 		return s, err
 	}
-	if err := s.start(binary, o.DBMaxConns); err != nil {
+	if err := s.start(binary, o.DBMaxConns, o.DebugAddr); err != nil {
 		return s, err
 	}
 	logf("mediationd (pid %d) on gRPC %s, HTTP %s", s.PID, s.GRPCAddr, s.HTTPAddr)
@@ -194,7 +197,7 @@ func freeAddr() (string, error) {
 
 // start runs `mediationd serve` with the rate limiter off (it would hold
 // the benchmark's one principal to 50 calls a second) and quiet logs.
-func (s *Server) start(binary string, dbMaxConns int) error {
+func (s *Server) start(binary string, dbMaxConns int, debugAddr string) error {
 	logFile, err := os.Create(s.logPath)
 	if err != nil {
 		return fmt.Errorf("create service log: %w", err)
@@ -210,6 +213,9 @@ func (s *Server) start(binary string, dbMaxConns int) error {
 	)
 	if dbMaxConns > 0 {
 		env = append(env, "MEDIATION_DB_MAX_CONNS="+strconv.Itoa(dbMaxConns))
+	}
+	if debugAddr != "" {
+		env = append(env, "MEDIATION_DEBUG_ADDR="+debugAddr)
 	}
 	cmd := exec.Command(binary, "serve")
 	cmd.Env = env

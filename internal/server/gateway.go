@@ -52,7 +52,7 @@ func gatewayError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, &runtime.HTTPStatusError{HTTPStatus: httpStatus(st.Code()), Err: err})
 }
 
-func newGateway(ctx context.Context, conn *grpc.ClientConn) (*runtime.ServeMux, error) {
+func newGateway(ctx context.Context, conn grpc.ClientConnInterface) (*runtime.ServeMux, error) {
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
@@ -87,16 +87,14 @@ func newGateway(ctx context.Context, conn *grpc.ClientConn) (*runtime.ServeMux, 
 			return "", false
 		}),
 	)
-	if err := mediationv1.RegisterCaseServiceHandler(ctx, mux, conn); err != nil {
-		return nil, fmt.Errorf("register REST gateway: %w", err)
-	}
-	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
-		mediationv1.RegisterDirectoryServiceHandler,
-		mediationv1.RegisterAuthServiceHandler,
-		mediationv1.RegisterUserServiceHandler,
-		mediationv1.RegisterAuditServiceHandler,
+	for _, err := range []error{
+		mediationv1.RegisterCaseServiceHandlerClient(ctx, mux, mediationv1.NewCaseServiceClient(conn)),
+		mediationv1.RegisterDirectoryServiceHandlerClient(ctx, mux, mediationv1.NewDirectoryServiceClient(conn)),
+		mediationv1.RegisterAuthServiceHandlerClient(ctx, mux, mediationv1.NewAuthServiceClient(conn)),
+		mediationv1.RegisterUserServiceHandlerClient(ctx, mux, mediationv1.NewUserServiceClient(conn)),
+		mediationv1.RegisterAuditServiceHandlerClient(ctx, mux, mediationv1.NewAuditServiceClient(conn)),
 	} {
-		if err := register(ctx, mux, conn); err != nil {
+		if err != nil {
 			return nil, fmt.Errorf("register REST gateway: %w", err)
 		}
 	}
@@ -176,7 +174,7 @@ func writeStatus(w http.ResponseWriter, code int, st *status.Status) {
 
 // agreementPage serves the agreement document as the page itself, for a
 // browser to show and print. It calls GetAgreementDocument through the
-// in-memory gRPC connection, so the same interceptors apply as to any call.
+// gateway's loopback, so the same interceptors apply as to any call.
 func (s *Server) agreementPage(w http.ResponseWriter, r *http.Request) {
 	md := metadata.Pairs(mdRequestID, r.Header.Get("X-Request-Id"), mdClientCertCN, gatewayClientCertCN(r))
 	if a := r.Header.Get("Authorization"); a != "" {
@@ -184,7 +182,7 @@ func (s *Server) agreementPage(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := metadata.NewOutgoingContext(r.Context(), md)
 	var header metadata.MD
-	resp, err := mediationv1.NewCaseServiceClient(s.gwConn).GetAgreementDocument(ctx,
+	resp, err := mediationv1.NewCaseServiceClient(s.loopback).GetAgreementDocument(ctx,
 		&mediationv1.GetAgreementDocumentRequest{Name: "cases/" + r.PathValue("case")}, grpc.Header(&header))
 	if err != nil {
 		if v := header.Get(mdRetryAfter); len(v) > 0 {

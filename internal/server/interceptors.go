@@ -188,6 +188,6 @@ func validationStatus(err error) error {
 	return st.Err()
 }
 
-// gatewayNetwork is the network name of the in-memory connection between
-// the REST gateway and the gRPC server.
-const gatewayNetwork = "bufconn"
+// gatewayNetwork is the network name of the peer address of calls that
+// come through the REST gateway's loopback (see loopback.go).
+const gatewayNetwork = "gateway-loopback"

@@ -20,8 +20,8 @@ import (
 // mdClientCertCN is the metadata key in which the REST gateway passes the
 // common name of the client certificate the HTTP listener verified. Its
 // value is percent-encoded (url.QueryEscape), since a court's CN may hold
-// characters gRPC metadata cannot carry. Only the gateway's own in-memory
-// connection is trusted to send it (see ClientCertCN).
+// characters gRPC metadata cannot carry. It is believed only on calls
+// through the gateway's loopback (see ClientCertCN).
 const mdClientCertCN = "x-client-cert-cn"
 
 // LoadTLSConfig builds the TLS configuration of both listeners from PEM
@@ -75,42 +75,13 @@ func baseTLS(cfg *tls.Config) *tls.Config {
 }
 
 // serverCredentials are the gRPC server's transport credentials: TLS with
-// cfg on network connections, plaintext on the gateway's in-memory
-// connection (which never leaves the process). A nil cfg means plaintext
-// everywhere.
+// cfg, or plaintext when cfg is nil. (REST calls reach the services through
+// the gateway's loopback, in process, without a transport.)
 func serverCredentials(cfg *tls.Config) credentials.TransportCredentials {
 	if cfg == nil {
 		return insecure.NewCredentials()
 	}
-	return splitCredentials{tls: credentials.NewTLS(baseTLS(cfg)), plain: insecure.NewCredentials()}
-}
-
-// splitCredentials chooses TLS or plaintext by the connection's network,
-// so that one gRPC server can serve both the TCP listener and the
-// gateway's in-memory listener.
-type splitCredentials struct {
-	tls, plain credentials.TransportCredentials
-}
-
-func (c splitCredentials) ClientHandshake(ctx context.Context, authority string, conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	return c.tls.ClientHandshake(ctx, authority, conn)
-}
-
-func (c splitCredentials) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	if conn.LocalAddr().Network() == gatewayNetwork {
-		return c.plain.ServerHandshake(conn)
-	}
-	return c.tls.ServerHandshake(conn)
-}
-
-func (c splitCredentials) Info() credentials.ProtocolInfo { return c.tls.Info() }
-
-func (c splitCredentials) Clone() credentials.TransportCredentials {
-	return splitCredentials{tls: c.tls.Clone(), plain: c.plain.Clone()}
-}
-
-func (c splitCredentials) OverrideServerName(name string) error {
-	return c.tls.OverrideServerName(name)
+	return credentials.NewTLS(baseTLS(cfg))
 }
 
 // httpListener wraps the HTTP listener in TLS when the server has a TLS
@@ -149,7 +120,7 @@ func gatewayClientCertCN(r *http.Request) string {
 // For a direct gRPC call it comes from the TLS handshake of the call's
 // connection. For a REST call it comes from the x-client-cert-cn metadata
 // that the gateway sets from the HTTP listener's handshake, and that
-// metadata is believed only on the gateway's in-memory connection, so a
+// metadata is believed only on calls through the gateway's loopback, so a
 // direct gRPC client cannot claim a CN by sending it.
 //
 // The CN identifies the calling system for the audit trail only. It is not

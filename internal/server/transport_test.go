@@ -23,7 +23,6 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/mediationd/mediationd/internal/auth"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
@@ -79,34 +78,25 @@ func (fakeCases) GetAgreementDocument(context.Context, *mediationv1.GetAgreement
 }
 
 // serveGRPC serves a gRPC server with creds, the interceptors, the health
-// service and fakeCases on a TCP listener on 127.0.0.1 and on an in-memory
-// one, as New and Serve do.
-func serveGRPC(t *testing.T, creds credentials.TransportCredentials, interceptors ...grpc.UnaryServerInterceptor) (addr string, inmem *bufconn.Listener) {
+// service and fakeCases on a TCP listener on 127.0.0.1, and returns with
+// its address a loopback serving the same services through the same
+// interceptors, as New does for the gateway.
+func serveGRPC(t *testing.T, creds credentials.TransportCredentials, interceptors ...grpc.UnaryServerInterceptor) (addr string, lb *loopback) {
 	t.Helper()
 	srv := grpc.NewServer(grpc.Creds(creds), grpc.ChainUnaryInterceptor(interceptors...))
-	healthpb.RegisterHealthServer(srv, health.NewServer())
-	mediationv1.RegisterCaseServiceServer(srv, fakeCases{})
+	lb = newLoopback(nil, interceptors...)
+	hs := health.NewServer()
+	for _, r := range []grpc.ServiceRegistrar{srv, lb} {
+		healthpb.RegisterHealthServer(r, hs)
+		mediationv1.RegisterCaseServiceServer(r, fakeCases{})
+	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	inmem = bufconn.Listen(1 << 20)
 	go func() { _ = srv.Serve(lis) }()
-	go func() { _ = srv.Serve(inmem) }()
 	t.Cleanup(srv.Stop)
-	return lis.Addr().String(), inmem
-}
-
-func dialInMemory(t *testing.T, inmem *bufconn.Listener) *grpc.ClientConn {
-	t.Helper()
-	conn, err := grpc.NewClient("passthrough:///gateway",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return inmem.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
+	return lis.Addr().String(), lb
 }
 
 // healthCheck calls the health service on a fresh connection to addr.
@@ -129,7 +119,7 @@ func healthCheck(t *testing.T, addr string, creds credentials.TransportCredentia
 func TestGRPCTLSAndClientCertCN(t *testing.T) {
 	pki, other := NewPKI(t, "mediationd test CA"), NewPKI(t, "another CA")
 	rec := &cnRecorder{}
-	addr, inmem := serveGRPC(t, serverCredentials(pki.ServerTLS(true)), rec.intercept)
+	addr, lb := serveGRPC(t, serverCredentials(pki.ServerTLS(true)), rec.intercept)
 	const court = "西峰区人民法院"
 
 	t.Run("client certificate of the CA", func(t *testing.T) {
@@ -183,8 +173,8 @@ func TestGRPCTLSAndClientCertCN(t *testing.T) {
 			t.Fatal("a TLS 1.1 client got through")
 		}
 	})
-	t.Run("in-memory connection is plaintext and carries the gateway's CN", func(t *testing.T) {
-		hc := healthpb.NewHealthClient(dialInMemory(t, inmem))
+	t.Run("the gateway's loopback carries the gateway's CN", func(t *testing.T) {
+		hc := healthpb.NewHealthClient(lb)
 		for _, tt := range []struct {
 			md   []string
 			want string
@@ -282,7 +272,7 @@ func TestBaseTLSRaisesTheMinimumVersion(t *testing.T) {
 }
 
 // restStack is the HTTP side of a server (httpHandler, the gateway and its
-// in-memory connection) over a gRPC server with the given interceptors,
+// loopback) over a gRPC server with the given interceptors,
 // fakeCases and the health service, listening on 127.0.0.1.
 type restStack struct {
 	baseURL string
@@ -292,16 +282,15 @@ type restStack struct {
 func startREST(t *testing.T, cfg Config, interceptors ...grpc.UnaryServerInterceptor) *restStack {
 	t.Helper()
 	chain := append([]grpc.UnaryServerInterceptor{requestInfo, logAndMapErrors(discardLog), bearerPrincipal}, interceptors...)
-	_, inmem := serveGRPC(t, serverCredentials(cfg.TLS), chain...)
-	conn := dialInMemory(t, inmem)
-	gw, err := newGateway(t.Context(), conn)
+	_, lb := serveGRPC(t, serverCredentials(cfg.TLS), chain...)
+	gw, err := newGateway(t.Context(), lb)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.MaxRequestBytes == 0 {
 		cfg.MaxRequestBytes = 1 << 20
 	}
-	s := &Server{cfg: cfg, log: discardLog, gwConn: conn}
+	s := &Server{cfg: cfg, log: discardLog, loopback: lb}
 	s.http = s.httpHandler(gw)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
