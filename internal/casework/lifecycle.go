@@ -222,8 +222,8 @@ var guards = map[Action]guard{
 func machine(state State, d *decision) *fsm.FSM {
 	callbacks := fsm.Callbacks{}
 	if d != nil {
-		for a, g := range guards {
-			callbacks["before_"+string(a)] = func(_ context.Context, e *fsm.Event) {
+		callbacks["before_event"] = func(_ context.Context, e *fsm.Event) {
+			if g, ok := guards[Action(e.Event)]; ok {
 				if err := g(d, State(e.Src)); err != nil {
 					e.Cancel(err)
 				}
@@ -233,20 +233,32 @@ func machine(state State, d *decision) *fsm.FSM {
 	return fsm.NewFSM(string(state), transitions, callbacks)
 }
 
+// allowed lists, for each state, the actions the state machine allows in
+// it, sorted by name: read from the machine once, as every response and
+// every action asks.
+var allowed = func() map[State][]Action {
+	m := make(map[State][]Action, len(States))
+	for _, st := range States {
+		names := machine(st, nil).AvailableTransitions()
+		slices.Sort(names)
+		acts := make([]Action, len(names))
+		for i, n := range names {
+			acts[i] = Action(n)
+		}
+		m[st] = acts
+	}
+	return m
+}()
+
 // AllowedActions returns the actions allowed in state, sorted by name.
 func AllowedActions(state State) []Action {
-	names := machine(state, nil).AvailableTransitions()
-	slices.Sort(names)
-	out := make([]Action, len(names))
-	for i, n := range names {
-		out[i] = Action(n)
-	}
-	return out
+	return slices.Clone(allowed[state])
 }
 
 // Allowed reports whether state allows action.
 func Allowed(state State, action Action) bool {
-	return machine(state, nil).Can(string(action))
+	_, found := slices.BinarySearch(allowed[state], action)
+	return found
 }
 
 // Apply decides cmd against c. It returns the case as it will be after the
