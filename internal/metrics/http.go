@@ -35,8 +35,8 @@ func (c *routeCache) label(pattern string) string {
 	return v.(string)
 }
 
-// GatewayRouteInterceptor goes on the REST gateway's connection to the gRPC
-// server. It notes the google.api.http path pattern of the REST method being
+// GatewayRouteInterceptor goes around the REST gateway's calls to the
+// services. It notes the google.api.http path pattern of the REST method being
 // called (runtime.HTTPPathPattern, set by the generated gateway handler), so
 // that InstrumentHTTP can label the request with its pattern instead of its
 // path.
