@@ -73,6 +73,7 @@ var methodRoles = map[string][]Role{
 	caseService + "ListCaseSessions":     caseReaders,
 	caseService + "ListCaseFollowUps":    caseReaders,
 	caseService + "GetAgreementDocument": caseReaders,
+	caseService + "GetCaseStatistics":    caseReaders,
 	caseService + "SuggestAssignment":    assigners,
 	caseService + "AssignCase":           assigners,
 

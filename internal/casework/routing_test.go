@@ -118,3 +118,28 @@ func TestParseYuan(t *testing.T) {
 		t.Errorf("FormatYuan = %q", got)
 	}
 }
+
+// TestDisplayNames checks that every dispute type, organization type and
+// intake source has a Chinese name, each its own.
+func TestDisplayNames(t *testing.T) {
+	seen := map[string]string{}
+	check := func(value, name string) {
+		t.Helper()
+		if name == "" {
+			t.Errorf("%s has no display name", value)
+		} else if other, dup := seen[name]; dup {
+			t.Errorf("%s and %s are both named %s", other, value, name)
+		}
+		seen[name] = value
+	}
+	for _, v := range casework.DisputeTypes {
+		check(string(v), v.DisplayName())
+	}
+	for _, v := range casework.Sources {
+		check(string(v), v.DisplayName())
+	}
+	seen = map[string]string{}
+	for _, v := range casework.OrganizationTypes {
+		check(string(v), v.DisplayName())
+	}
+}

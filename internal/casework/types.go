@@ -103,6 +103,21 @@ const (
 	SourceOwnInitiative  Source = "OWN_INITIATIVE"
 )
 
+var sourceNames = map[Source]string{
+	SourceWalkIn:         "当事人申请",
+	SourceOnline:         "网上申请",
+	SourceHotline12348:   "12348热线",
+	SourceGridSweep:      "网格排查",
+	SourcePetitionOffice: "信访转办",
+	SourcePolice:         "公安移送",
+	SourceCourtDelegated: "法院委派",
+	SourceCourtEntrusted: "法院委托",
+	SourceOwnInitiative:  "主动调解",
+}
+
+// DisplayName returns the Chinese name of an intake source.
+func (s Source) DisplayName() string { return sourceNames[s] }
+
 // PartyRole is a party's position in a dispute.
 type PartyRole string
 

@@ -98,6 +98,7 @@ var matrix = map[string]map[string]expectation{
 	"CaseService/CreateCase":           creators,
 	"CaseService/GetCase":              caseReaders,
 	"CaseService/ListCases":            caseListReaders,
+	"CaseService/GetCaseStatistics":    caseListReaders,
 	"CaseService/ListCaseEvents":       caseReaders,
 	"CaseService/ListCaseSessions":     caseReaders,
 	"CaseService/ListCaseFollowUps":    caseReaders,
@@ -275,6 +276,8 @@ func (w *world) request(t *testing.T, method string, c *mediationv1.Case, inScop
 		return &mediationv1.GetCaseRequest{Name: name}
 	case "CaseService/ListCases":
 		return &mediationv1.ListCasesRequest{}
+	case "CaseService/GetCaseStatistics":
+		return &mediationv1.GetCaseStatisticsRequest{GroupBy: mediationv1.StatisticsGrouping_STATISTICS_GROUPING_REGION}
 	case "CaseService/ListCaseEvents":
 		return &mediationv1.ListCaseEventsRequest{Parent: name}
 	case "CaseService/ListCaseSessions":

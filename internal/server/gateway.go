@@ -8,9 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -49,7 +51,27 @@ func gatewayError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 			strings.TrimSpace(strings.TrimPrefix(st.Message(), "proto:"))+"; see /openapi.json for the expected JSON")
 		err = st.Err()
 	}
+	if v := queryParameterError.FindStringSubmatch(st.Message()); st.Code() == codes.InvalidArgument && v != nil {
+		err = invalidQueryParameter(v[1], v[2])
+	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, &runtime.HTTPStatusError{HTTPStatus: httpStatus(st.Code()), Err: err})
+}
+
+// queryParameterError is the gateway's message for a query parameter it
+// cannot parse, e.g. `parsing field "group_by": "42" is not a valid value`.
+var queryParameterError = regexp.MustCompile(`^parsing field "([A-Za-z0-9_.]+)": (.*)$`)
+
+// invalidQueryParameter is the refusal of a query parameter the gateway
+// could not parse, with the field violation that protovalidate's refusals
+// carry too, so that clients find the field the same way.
+func invalidQueryParameter(field, problem string) error {
+	st := status.Newf(codes.InvalidArgument, "query parameter %s: %s", field, problem)
+	if d, err := st.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{
+		Field: field, Description: problem,
+	}}}); err == nil {
+		st = d
+	}
+	return st.Err()
 }
 
 func newGateway(ctx context.Context, conn grpc.ClientConnInterface) (*runtime.ServeMux, error) {

@@ -412,6 +412,9 @@ func (r *piiRun) drive() {
 	r.refused(bg, piiCases+"ListCases", &mediationv1.ListCasesRequest{Filter: `phone = "` + piiMobile + `"`}, codes.InvalidArgument)
 	r.refused(bg, piiCases+"ListCases", &mediationv1.ListCasesRequest{Filter: `id_number:` + piiID2}, codes.InvalidArgument)
 	r.refused(bg, piiCases+"ListCases", &mediationv1.ListCasesRequest{PageToken: piiMobile}, codes.InvalidArgument)
+	r.ok(bg, piiCases+"GetCaseStatistics", &mediationv1.GetCaseStatisticsRequest{Filter: `case_number = "` + piiID1 + `" OR region_code = "621002"`,
+		GroupBy: mediationv1.StatisticsGrouping_STATISTICS_GROUPING_MEDIATOR})
+	r.refused(bg, piiCases+"GetCaseStatistics", &mediationv1.GetCaseStatisticsRequest{Filter: `phone = "` + piiMobile + `"`}, codes.InvalidArgument)
 	a = r.ok(bg, piiCases+"AcceptCase", &mediationv1.AcceptCaseRequest{Name: a.GetName(), Etag: a.GetEtag(), Comment: "受理；申请人电话" + piiMobile}).(*mediationv1.AcceptCaseResponse).GetCase()
 	r.refused(bg, piiCases+"AcceptCase", &mediationv1.AcceptCaseRequest{Name: a.GetName()}, codes.FailedPrecondition)
 	r.ok(bg, piiCases+"SuggestAssignment", &mediationv1.SuggestAssignmentRequest{Name: a.GetName()})

@@ -85,6 +85,27 @@ const needsReassignment = `(c.state IN ('ASSIGNED', 'MEDIATING') AND (
 	EXISTS (SELECT 1 FROM mediators m WHERE m.id = substr(c.mediator, 11) AND NOT m.active) OR
 	EXISTS (SELECT 1 FROM organizations o WHERE o.id = substr(c.organization, 15) AND NOT o.active)))`
 
+// caseCondition compiles a ListCases filter and a scope (nil: every case)
+// into a SQL condition on cases aliased c, with its arguments. A filter
+// that does not compile is a casework.FieldError on "filter".
+func caseCondition(filter string, scope *auth.CaseScope) (string, []any, error) {
+	where, args, err := aipfilter.Compile(filter, caseFilter, 1)
+	if err != nil {
+		var fe *aipfilter.Error
+		if errors.As(err, &fe) {
+			return "", nil, &casework.FieldError{Field: "filter", Message: strings.TrimPrefix(err.Error(), "filter: ")}
+		}
+		return "", nil, err
+	}
+	if where == "" {
+		where = "TRUE"
+	}
+	if scope != nil {
+		where = fmt.Sprintf("(%s) AND %s", where, scopeCondition(*scope, &args))
+	}
+	return where, args, nil
+}
+
 // ListCasesParams select one page of cases.
 type ListCasesParams struct {
 	Filter    string // AIP-160, see caseFilter
@@ -108,19 +129,9 @@ type CasePage struct {
 // pages through never make it see a case twice or skip one that existed
 // when it started.
 func (s *Store) ListCases(ctx context.Context, p ListCasesParams) (CasePage, error) {
-	where, args, err := aipfilter.Compile(p.Filter, caseFilter, 1)
+	where, args, err := caseCondition(p.Filter, p.Scope)
 	if err != nil {
-		var fe *aipfilter.Error
-		if errors.As(err, &fe) {
-			return CasePage{}, &casework.FieldError{Field: "filter", Message: strings.TrimPrefix(err.Error(), "filter: ")}
-		}
 		return CasePage{}, err
-	}
-	if where == "" {
-		where = "TRUE"
-	}
-	if p.Scope != nil {
-		where = fmt.Sprintf("(%s) AND %s", where, scopeCondition(*p.Scope, &args))
 	}
 	order, cmp := "DESC", "<"
 	if p.Ascending {

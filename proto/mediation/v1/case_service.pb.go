@@ -26,6 +26,86 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// What GetCaseStatistics groups the cases by.
+type StatisticsGrouping int32
+
+const (
+	// No groups: the totals only.
+	StatisticsGrouping_STATISTICS_GROUPING_UNSPECIFIED StatisticsGrouping = 0
+	// The case's region code (its county, or the city for a case registered
+	// there); the key is the code, e.g. 621002.
+	StatisticsGrouping_STATISTICS_GROUPING_REGION StatisticsGrouping = 1
+	// The organization handling the case; the key is its name
+	// (organizations/{id}), empty for cases not assigned yet.
+	StatisticsGrouping_STATISTICS_GROUPING_ORGANIZATION StatisticsGrouping = 2
+	// The type of that organization (巾帼工作室, 行业性专业性调委会...); the key
+	// is the enum name, e.g. ORGANIZATION_TYPE_WOMEN_STUDIO, empty for cases
+	// not assigned yet.
+	StatisticsGrouping_STATISTICS_GROUPING_ORGANIZATION_TYPE StatisticsGrouping = 3
+	// The assigned mediator; the key is the name (mediators/{id}), empty for
+	// cases not assigned yet.
+	StatisticsGrouping_STATISTICS_GROUPING_MEDIATOR StatisticsGrouping = 4
+	// The dispute type; the key is the enum name, e.g.
+	// DISPUTE_TYPE_MARRIAGE_FAMILY.
+	StatisticsGrouping_STATISTICS_GROUPING_DISPUTE_TYPE StatisticsGrouping = 5
+	// The intake source; the key is the enum name, e.g. CASE_SOURCE_POLICE.
+	StatisticsGrouping_STATISTICS_GROUPING_SOURCE StatisticsGrouping = 6
+	// The month of registration in the service's time zone (an intake
+	// cohort); the key is YYYY-MM.
+	StatisticsGrouping_STATISTICS_GROUPING_CREATE_MONTH StatisticsGrouping = 7
+)
+
+// Enum value maps for StatisticsGrouping.
+var (
+	StatisticsGrouping_name = map[int32]string{
+		0: "STATISTICS_GROUPING_UNSPECIFIED",
+		1: "STATISTICS_GROUPING_REGION",
+		2: "STATISTICS_GROUPING_ORGANIZATION",
+		3: "STATISTICS_GROUPING_ORGANIZATION_TYPE",
+		4: "STATISTICS_GROUPING_MEDIATOR",
+		5: "STATISTICS_GROUPING_DISPUTE_TYPE",
+		6: "STATISTICS_GROUPING_SOURCE",
+		7: "STATISTICS_GROUPING_CREATE_MONTH",
+	}
+	StatisticsGrouping_value = map[string]int32{
+		"STATISTICS_GROUPING_UNSPECIFIED":       0,
+		"STATISTICS_GROUPING_REGION":            1,
+		"STATISTICS_GROUPING_ORGANIZATION":      2,
+		"STATISTICS_GROUPING_ORGANIZATION_TYPE": 3,
+		"STATISTICS_GROUPING_MEDIATOR":          4,
+		"STATISTICS_GROUPING_DISPUTE_TYPE":      5,
+		"STATISTICS_GROUPING_SOURCE":            6,
+		"STATISTICS_GROUPING_CREATE_MONTH":      7,
+	}
+)
+
+func (x StatisticsGrouping) Enum() *StatisticsGrouping {
+	p := new(StatisticsGrouping)
+	*p = x
+	return p
+}
+
+func (x StatisticsGrouping) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (StatisticsGrouping) Descriptor() protoreflect.EnumDescriptor {
+	return file_mediation_v1_case_service_proto_enumTypes[0].Descriptor()
+}
+
+func (StatisticsGrouping) Type() protoreflect.EnumType {
+	return &file_mediation_v1_case_service_proto_enumTypes[0]
+}
+
+func (x StatisticsGrouping) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use StatisticsGrouping.Descriptor instead.
+func (StatisticsGrouping) EnumDescriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{0}
+}
+
 // Request for CreateCase.
 type CreateCaseRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3947,6 +4027,523 @@ func (x *GetAgreementDocumentResponse) GetFileName() string {
 	return ""
 }
 
+// Request for GetCaseStatistics.
+type GetCaseStatisticsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// An AIP-160 filter with the fields of ListCases, e.g.
+	// `region_code = "621002" AND create_time >= "2026-01-01T00:00:00+08:00"`.
+	Filter string `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
+	// What to group the figures by; UNSPECIFIED gives the totals only.
+	GroupBy       StatisticsGrouping `protobuf:"varint,2,opt,name=group_by,json=groupBy,proto3,enum=mediation.v1.StatisticsGrouping" json:"group_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCaseStatisticsRequest) Reset() {
+	*x = GetCaseStatisticsRequest{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCaseStatisticsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCaseStatisticsRequest) ProtoMessage() {}
+
+func (x *GetCaseStatisticsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCaseStatisticsRequest.ProtoReflect.Descriptor instead.
+func (*GetCaseStatisticsRequest) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *GetCaseStatisticsRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *GetCaseStatisticsRequest) GetGroupBy() StatisticsGrouping {
+	if x != nil {
+		return x.GroupBy
+	}
+	return StatisticsGrouping_STATISTICS_GROUPING_UNSPECIFIED
+}
+
+// Response of GetCaseStatistics.
+type GetCaseStatisticsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The figures of every case matched.
+	Total *CaseFigures `protobuf:"bytes,1,opt,name=total,proto3" json:"total,omitempty"`
+	// The figures of each group, ordered by key; empty without group_by.
+	Groups []*CaseStatisticsGroup `protobuf:"bytes,2,rep,name=groups,proto3" json:"groups,omitempty"`
+	// When the figures were read.
+	ComputeTime   *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=compute_time,json=computeTime,proto3" json:"compute_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCaseStatisticsResponse) Reset() {
+	*x = GetCaseStatisticsResponse{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCaseStatisticsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCaseStatisticsResponse) ProtoMessage() {}
+
+func (x *GetCaseStatisticsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCaseStatisticsResponse.ProtoReflect.Descriptor instead.
+func (*GetCaseStatisticsResponse) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *GetCaseStatisticsResponse) GetTotal() *CaseFigures {
+	if x != nil {
+		return x.Total
+	}
+	return nil
+}
+
+func (x *GetCaseStatisticsResponse) GetGroups() []*CaseStatisticsGroup {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *GetCaseStatisticsResponse) GetComputeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ComputeTime
+	}
+	return nil
+}
+
+// The figures of one group of cases.
+type CaseStatisticsGroup struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The group's value of the grouping dimension (see StatisticsGrouping);
+	// empty for cases without one (not assigned yet).
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// The key in words: the region's, organization's or mediator's name, the
+	// Chinese name of the type or source, 未分派 for an empty key.
+	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// The figures of the group.
+	Figures       *CaseFigures `protobuf:"bytes,3,opt,name=figures,proto3" json:"figures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseStatisticsGroup) Reset() {
+	*x = CaseStatisticsGroup{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseStatisticsGroup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseStatisticsGroup) ProtoMessage() {}
+
+func (x *CaseStatisticsGroup) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseStatisticsGroup.ProtoReflect.Descriptor instead.
+func (*CaseStatisticsGroup) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *CaseStatisticsGroup) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *CaseStatisticsGroup) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *CaseStatisticsGroup) GetFigures() *CaseFigures {
+	if x != nil {
+		return x.Figures
+	}
+	return nil
+}
+
+// How many cases are in a state.
+type CaseStateCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The state.
+	State CaseState `protobuf:"varint,1,opt,name=state,proto3,enum=mediation.v1.CaseState" json:"state,omitempty"`
+	// The number of cases in it.
+	Count         int64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseStateCount) Reset() {
+	*x = CaseStateCount{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseStateCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseStateCount) ProtoMessage() {}
+
+func (x *CaseStateCount) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseStateCount.ProtoReflect.Descriptor instead.
+func (*CaseStateCount) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *CaseStateCount) GetState() CaseState {
+	if x != nil {
+		return x.State
+	}
+	return CaseState_CASE_STATE_UNSPECIFIED
+}
+
+func (x *CaseStateCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// Figures of a set of cases. A rate is 0 when its denominator is 0.
+type CaseFigures struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every case of the set.
+	Cases int64 `protobuf:"varint,1,opt,name=cases,proto3" json:"cases,omitempty"`
+	// The cases in each state, in lifecycle order, every state listed.
+	States []*CaseStateCount `protobuf:"bytes,2,rep,name=states,proto3" json:"states,omitempty"`
+	// Cases not closed (every state but CLOSED).
+	Open int64 `protobuf:"varint,3,opt,name=open,proto3" json:"open,omitempty"`
+	// Accepted, assigned or mediating cases past their due time.
+	Overdue int64 `protobuf:"varint,4,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	// Assigned or mediating cases whose mediator or organization was
+	// deactivated.
+	NeedsReassignment int64 `protobuf:"varint,5,opt,name=needs_reassignment,json=needsReassignment,proto3" json:"needs_reassignment,omitempty"`
+	// 受理数: cases accepted, whatever happened next.
+	Accepted int64 `protobuf:"varint,6,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	// 调解成功数: accepted cases that reached an agreement (AGREED, or closed
+	// with AGREEMENT).
+	Succeeded int64 `protobuf:"varint,7,opt,name=succeeded,proto3" json:"succeeded,omitempty"`
+	// Cases closed as FAILED.
+	Failed int64 `protobuf:"varint,8,opt,name=failed,proto3" json:"failed,omitempty"`
+	// Cases withdrawn after acceptance.
+	WithdrawnAfterAcceptance int64 `protobuf:"varint,9,opt,name=withdrawn_after_acceptance,json=withdrawnAfterAcceptance,proto3" json:"withdrawn_after_acceptance,omitempty"`
+	// Cases withdrawn before acceptance (counted in no rate).
+	WithdrawnBeforeAcceptance int64 `protobuf:"varint,10,opt,name=withdrawn_before_acceptance,json=withdrawnBeforeAcceptance,proto3" json:"withdrawn_before_acceptance,omitempty"`
+	// 不予受理: cases rejected at intake (counted in no rate).
+	Rejected int64 `protobuf:"varint,11,opt,name=rejected,proto3" json:"rejected,omitempty"`
+	// Accepted cases whose mediation has ended: succeeded + failed +
+	// withdrawn_after_acceptance. Cases still in mediation are left out.
+	Concluded int64 `protobuf:"varint,12,opt,name=concluded,proto3" json:"concluded,omitempty"`
+	// succeeded / concluded: the success of the mediations that ended.
+	SuccessRate float64 `protobuf:"fixed64,13,opt,name=success_rate,json=successRate,proto3" json:"success_rate,omitempty"`
+	// succeeded / accepted: 成功率 as official statistics report it, which
+	// counts cases still in mediation as not (yet) successful.
+	SuccessRateOfAccepted float64 `protobuf:"fixed64,14,opt,name=success_rate_of_accepted,json=successRateOfAccepted,proto3" json:"success_rate_of_accepted,omitempty"`
+	// Mean days from acceptance to closing, over the closed accepted cases.
+	MeanDaysToClose float64 `protobuf:"fixed64,15,opt,name=mean_days_to_close,json=meanDaysToClose,proto3" json:"mean_days_to_close,omitempty"`
+	// 协议涉及金额: the sum of the amounts of the agreements' obligations, in
+	// yuan with two decimals, e.g. 125000.00.
+	AgreementAmount string `protobuf:"bytes,16,opt,name=agreement_amount,json=agreementAmount,proto3" json:"agreement_amount,omitempty"`
+	// Cases whose parties asked a court for judicial confirmation (司法确认).
+	ConfirmationRequested int64 `protobuf:"varint,17,opt,name=confirmation_requested,json=confirmationRequested,proto3" json:"confirmation_requested,omitempty"`
+	// Of those, confirmed by the court.
+	ConfirmationConfirmed int64 `protobuf:"varint,18,opt,name=confirmation_confirmed,json=confirmationConfirmed,proto3" json:"confirmation_confirmed,omitempty"`
+	// Of those, refused by the court.
+	ConfirmationRefused int64 `protobuf:"varint,19,opt,name=confirmation_refused,json=confirmationRefused,proto3" json:"confirmation_refused,omitempty"`
+	// Agreements checked as performed.
+	Performed int64 `protobuf:"varint,20,opt,name=performed,proto3" json:"performed,omitempty"`
+	// Agreements checked as partly performed.
+	PartlyPerformed int64 `protobuf:"varint,21,opt,name=partly_performed,json=partlyPerformed,proto3" json:"partly_performed,omitempty"`
+	// Agreements checked as not performed.
+	NotPerformed int64 `protobuf:"varint,22,opt,name=not_performed,json=notPerformed,proto3" json:"not_performed,omitempty"`
+	// performed / (performed + partly_performed + not_performed): 自动履行率.
+	PerformanceRate float64 `protobuf:"fixed64,23,opt,name=performance_rate,json=performanceRate,proto3" json:"performance_rate,omitempty"`
+	// 群体性 disputes.
+	GroupDisputes int64 `protobuf:"varint,24,opt,name=group_disputes,json=groupDisputes,proto3" json:"group_disputes,omitempty"`
+	// Cases flagged at risk of escalation (可能激化 / 民转刑).
+	EscalationRisks int64 `protobuf:"varint,25,opt,name=escalation_risks,json=escalationRisks,proto3" json:"escalation_risks,omitempty"`
+	// Cases referred by a court (委派 or 委托).
+	CourtReferrals int64 `protobuf:"varint,26,opt,name=court_referrals,json=courtReferrals,proto3" json:"court_referrals,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CaseFigures) Reset() {
+	*x = CaseFigures{}
+	mi := &file_mediation_v1_case_service_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseFigures) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseFigures) ProtoMessage() {}
+
+func (x *CaseFigures) ProtoReflect() protoreflect.Message {
+	mi := &file_mediation_v1_case_service_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseFigures.ProtoReflect.Descriptor instead.
+func (*CaseFigures) Descriptor() ([]byte, []int) {
+	return file_mediation_v1_case_service_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *CaseFigures) GetCases() int64 {
+	if x != nil {
+		return x.Cases
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetStates() []*CaseStateCount {
+	if x != nil {
+		return x.States
+	}
+	return nil
+}
+
+func (x *CaseFigures) GetOpen() int64 {
+	if x != nil {
+		return x.Open
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetOverdue() int64 {
+	if x != nil {
+		return x.Overdue
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetNeedsReassignment() int64 {
+	if x != nil {
+		return x.NeedsReassignment
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetAccepted() int64 {
+	if x != nil {
+		return x.Accepted
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetSucceeded() int64 {
+	if x != nil {
+		return x.Succeeded
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetFailed() int64 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetWithdrawnAfterAcceptance() int64 {
+	if x != nil {
+		return x.WithdrawnAfterAcceptance
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetWithdrawnBeforeAcceptance() int64 {
+	if x != nil {
+		return x.WithdrawnBeforeAcceptance
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetRejected() int64 {
+	if x != nil {
+		return x.Rejected
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetConcluded() int64 {
+	if x != nil {
+		return x.Concluded
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetSuccessRate() float64 {
+	if x != nil {
+		return x.SuccessRate
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetSuccessRateOfAccepted() float64 {
+	if x != nil {
+		return x.SuccessRateOfAccepted
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetMeanDaysToClose() float64 {
+	if x != nil {
+		return x.MeanDaysToClose
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetAgreementAmount() string {
+	if x != nil {
+		return x.AgreementAmount
+	}
+	return ""
+}
+
+func (x *CaseFigures) GetConfirmationRequested() int64 {
+	if x != nil {
+		return x.ConfirmationRequested
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetConfirmationConfirmed() int64 {
+	if x != nil {
+		return x.ConfirmationConfirmed
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetConfirmationRefused() int64 {
+	if x != nil {
+		return x.ConfirmationRefused
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetPerformed() int64 {
+	if x != nil {
+		return x.Performed
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetPartlyPerformed() int64 {
+	if x != nil {
+		return x.PartlyPerformed
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetNotPerformed() int64 {
+	if x != nil {
+		return x.NotPerformed
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetPerformanceRate() float64 {
+	if x != nil {
+		return x.PerformanceRate
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetGroupDisputes() int64 {
+	if x != nil {
+		return x.GroupDisputes
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetEscalationRisks() int64 {
+	if x != nil {
+		return x.EscalationRisks
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetCourtReferrals() int64 {
+	if x != nil {
+		return x.CourtReferrals
+	}
+	return 0
+}
+
 var File_mediation_v1_case_service_proto protoreflect.FileDescriptor
 
 const file_mediation_v1_case_service_proto_rawDesc = "" +
@@ -4292,7 +4889,58 @@ const file_mediation_v1_case_service_proto_rawDesc = "" +
 	"\tcase_name\x12;must be a case name, cases/{uuid}, as returned in Case.name\x1aTthis.matches('^cases/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')R\x04name\"O\n" +
 	"\x1cGetAgreementDocumentResponse\x12\x12\n" +
 	"\x04html\x18\x01 \x01(\tR\x04html\x12\x1b\n" +
-	"\tfile_name\x18\x02 \x01(\tR\bfileName2\x9c\x1c\n" +
+	"\tfile_name\x18\x02 \x01(\tR\bfileName\"\x8b\x01\n" +
+	"\x18GetCaseStatisticsRequest\x12$\n" +
+	"\x06filter\x18\x01 \x01(\tB\f\xe2A\x01\x01\xbaH\x05r\x03\x18\xd0\x0fR\x06filter\x12I\n" +
+	"\bgroup_by\x18\x02 \x01(\x0e2 .mediation.v1.StatisticsGroupingB\f\xe2A\x01\x01\xbaH\x05\x82\x01\x02\x10\x01R\agroupBy\"\xc6\x01\n" +
+	"\x19GetCaseStatisticsResponse\x12/\n" +
+	"\x05total\x18\x01 \x01(\v2\x19.mediation.v1.CaseFiguresR\x05total\x129\n" +
+	"\x06groups\x18\x02 \x03(\v2!.mediation.v1.CaseStatisticsGroupR\x06groups\x12=\n" +
+	"\fcompute_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vcomputeTime\"\x7f\n" +
+	"\x13CaseStatisticsGroup\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x123\n" +
+	"\afigures\x18\x03 \x01(\v2\x19.mediation.v1.CaseFiguresR\afigures\"U\n" +
+	"\x0eCaseStateCount\x12-\n" +
+	"\x05state\x18\x01 \x01(\x0e2\x17.mediation.v1.CaseStateR\x05state\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xa9\b\n" +
+	"\vCaseFigures\x12\x14\n" +
+	"\x05cases\x18\x01 \x01(\x03R\x05cases\x124\n" +
+	"\x06states\x18\x02 \x03(\v2\x1c.mediation.v1.CaseStateCountR\x06states\x12\x12\n" +
+	"\x04open\x18\x03 \x01(\x03R\x04open\x12\x18\n" +
+	"\aoverdue\x18\x04 \x01(\x03R\aoverdue\x12-\n" +
+	"\x12needs_reassignment\x18\x05 \x01(\x03R\x11needsReassignment\x12\x1a\n" +
+	"\baccepted\x18\x06 \x01(\x03R\baccepted\x12\x1c\n" +
+	"\tsucceeded\x18\a \x01(\x03R\tsucceeded\x12\x16\n" +
+	"\x06failed\x18\b \x01(\x03R\x06failed\x12<\n" +
+	"\x1awithdrawn_after_acceptance\x18\t \x01(\x03R\x18withdrawnAfterAcceptance\x12>\n" +
+	"\x1bwithdrawn_before_acceptance\x18\n" +
+	" \x01(\x03R\x19withdrawnBeforeAcceptance\x12\x1a\n" +
+	"\brejected\x18\v \x01(\x03R\brejected\x12\x1c\n" +
+	"\tconcluded\x18\f \x01(\x03R\tconcluded\x12!\n" +
+	"\fsuccess_rate\x18\r \x01(\x01R\vsuccessRate\x127\n" +
+	"\x18success_rate_of_accepted\x18\x0e \x01(\x01R\x15successRateOfAccepted\x12+\n" +
+	"\x12mean_days_to_close\x18\x0f \x01(\x01R\x0fmeanDaysToClose\x12)\n" +
+	"\x10agreement_amount\x18\x10 \x01(\tR\x0fagreementAmount\x125\n" +
+	"\x16confirmation_requested\x18\x11 \x01(\x03R\x15confirmationRequested\x125\n" +
+	"\x16confirmation_confirmed\x18\x12 \x01(\x03R\x15confirmationConfirmed\x121\n" +
+	"\x14confirmation_refused\x18\x13 \x01(\x03R\x13confirmationRefused\x12\x1c\n" +
+	"\tperformed\x18\x14 \x01(\x03R\tperformed\x12)\n" +
+	"\x10partly_performed\x18\x15 \x01(\x03R\x0fpartlyPerformed\x12#\n" +
+	"\rnot_performed\x18\x16 \x01(\x03R\fnotPerformed\x12)\n" +
+	"\x10performance_rate\x18\x17 \x01(\x01R\x0fperformanceRate\x12%\n" +
+	"\x0egroup_disputes\x18\x18 \x01(\x03R\rgroupDisputes\x12)\n" +
+	"\x10escalation_risks\x18\x19 \x01(\x03R\x0fescalationRisks\x12'\n" +
+	"\x0fcourt_referrals\x18\x1a \x01(\x03R\x0ecourtReferrals*\xb8\x02\n" +
+	"\x12StatisticsGrouping\x12#\n" +
+	"\x1fSTATISTICS_GROUPING_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aSTATISTICS_GROUPING_REGION\x10\x01\x12$\n" +
+	" STATISTICS_GROUPING_ORGANIZATION\x10\x02\x12)\n" +
+	"%STATISTICS_GROUPING_ORGANIZATION_TYPE\x10\x03\x12 \n" +
+	"\x1cSTATISTICS_GROUPING_MEDIATOR\x10\x04\x12$\n" +
+	" STATISTICS_GROUPING_DISPUTE_TYPE\x10\x05\x12\x1e\n" +
+	"\x1aSTATISTICS_GROUPING_SOURCE\x10\x06\x12$\n" +
+	" STATISTICS_GROUPING_CREATE_MONTH\x10\a2\x9f\x1d\n" +
 	"\vCaseService\x12h\n" +
 	"\n" +
 	"CreateCase\x12\x1f.mediation.v1.CreateCaseRequest\x1a .mediation.v1.CreateCaseResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x04case\"\t/v1/cases\x12b\n" +
@@ -4326,7 +4974,8 @@ const file_mediation_v1_case_service_proto_rawDesc = "" +
 	"\x0eRecordFollowUp\x12#.mediation.v1.RecordFollowUpRequest\x1a$.mediation.v1.RecordFollowUpResponse\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/{name=cases/*}:recordFollowUp\x12\x8c\x01\n" +
 	"\x11ListCaseFollowUps\x12&.mediation.v1.ListCaseFollowUpsRequest\x1a'.mediation.v1.ListCaseFollowUpsResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/{parent=cases/*}/followUps\x12\x92\x01\n" +
 	"\x11SuggestAssignment\x12&.mediation.v1.SuggestAssignmentRequest\x1a'.mediation.v1.SuggestAssignmentResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/{name=cases/*}:suggestAssignment\x12\x9b\x01\n" +
-	"\x14GetAgreementDocument\x12).mediation.v1.GetAgreementDocumentRequest\x1a*.mediation.v1.GetAgreementDocumentResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/{name=cases/*}/agreementDocumentB\xe4\x01\x92A\x9f\x01\x12u\n" +
+	"\x14GetAgreementDocument\x12).mediation.v1.GetAgreementDocumentRequest\x1a*.mediation.v1.GetAgreementDocumentResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/{name=cases/*}/agreementDocument\x12\x80\x01\n" +
+	"\x11GetCaseStatistics\x12&.mediation.v1.GetCaseStatisticsRequest\x1a'.mediation.v1.GetCaseStatisticsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/caseStatisticsB\xe4\x01\x92A\x9f\x01\x12u\n" +
 	"\n" +
 	"mediationd\x12cCase management for people's mediation (人民调解) and court–mediation linkage (诉调对接).2\x02v1*\x02\x01\x022\x10application/json:\x10application/jsonZ?github.com/mediationd/mediationd/proto/mediation/v1;mediationv1b\x06proto3"
 
@@ -4342,213 +4991,229 @@ func file_mediation_v1_case_service_proto_rawDescGZIP() []byte {
 	return file_mediation_v1_case_service_proto_rawDescData
 }
 
-var file_mediation_v1_case_service_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_mediation_v1_case_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_mediation_v1_case_service_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
 var file_mediation_v1_case_service_proto_goTypes = []any{
-	(*CreateCaseRequest)(nil),                   // 0: mediation.v1.CreateCaseRequest
-	(*CreateCaseResponse)(nil),                  // 1: mediation.v1.CreateCaseResponse
-	(*GetCaseRequest)(nil),                      // 2: mediation.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),                     // 3: mediation.v1.GetCaseResponse
-	(*ListCasesRequest)(nil),                    // 4: mediation.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),                   // 5: mediation.v1.ListCasesResponse
-	(*ListCaseEventsRequest)(nil),               // 6: mediation.v1.ListCaseEventsRequest
-	(*ListCaseEventsResponse)(nil),              // 7: mediation.v1.ListCaseEventsResponse
-	(*GetWorkflowRequest)(nil),                  // 8: mediation.v1.GetWorkflowRequest
-	(*GetWorkflowResponse)(nil),                 // 9: mediation.v1.GetWorkflowResponse
-	(*Workflow)(nil),                            // 10: mediation.v1.Workflow
-	(*WorkflowState)(nil),                       // 11: mediation.v1.WorkflowState
-	(*WorkflowAction)(nil),                      // 12: mediation.v1.WorkflowAction
-	(*WorkflowTransition)(nil),                  // 13: mediation.v1.WorkflowTransition
-	(*AcceptCaseRequest)(nil),                   // 14: mediation.v1.AcceptCaseRequest
-	(*AcceptCaseResponse)(nil),                  // 15: mediation.v1.AcceptCaseResponse
-	(*RejectCaseRequest)(nil),                   // 16: mediation.v1.RejectCaseRequest
-	(*RejectCaseResponse)(nil),                  // 17: mediation.v1.RejectCaseResponse
-	(*AssignCaseRequest)(nil),                   // 18: mediation.v1.AssignCaseRequest
-	(*AssignCaseResponse)(nil),                  // 19: mediation.v1.AssignCaseResponse
-	(*StartMediationRequest)(nil),               // 20: mediation.v1.StartMediationRequest
-	(*StartMediationResponse)(nil),              // 21: mediation.v1.StartMediationResponse
-	(*RecordAgreementRequest)(nil),              // 22: mediation.v1.RecordAgreementRequest
-	(*RecordAgreementResponse)(nil),             // 23: mediation.v1.RecordAgreementResponse
-	(*RecordFailureRequest)(nil),                // 24: mediation.v1.RecordFailureRequest
-	(*RecordFailureResponse)(nil),               // 25: mediation.v1.RecordFailureResponse
-	(*WithdrawCaseRequest)(nil),                 // 26: mediation.v1.WithdrawCaseRequest
-	(*WithdrawCaseResponse)(nil),                // 27: mediation.v1.WithdrawCaseResponse
-	(*CloseCaseRequest)(nil),                    // 28: mediation.v1.CloseCaseRequest
-	(*CloseCaseResponse)(nil),                   // 29: mediation.v1.CloseCaseResponse
-	(*UpdateCaseRequest)(nil),                   // 30: mediation.v1.UpdateCaseRequest
-	(*UpdateCaseResponse)(nil),                  // 31: mediation.v1.UpdateCaseResponse
-	(*RecuseCaseRequest)(nil),                   // 32: mediation.v1.RecuseCaseRequest
-	(*RecuseCaseResponse)(nil),                  // 33: mediation.v1.RecuseCaseResponse
-	(*ExtendDeadlineRequest)(nil),               // 34: mediation.v1.ExtendDeadlineRequest
-	(*ExtendDeadlineResponse)(nil),              // 35: mediation.v1.ExtendDeadlineResponse
-	(*ScheduleSessionRequest)(nil),              // 36: mediation.v1.ScheduleSessionRequest
-	(*ScheduleSessionResponse)(nil),             // 37: mediation.v1.ScheduleSessionResponse
-	(*RecordSessionRequest)(nil),                // 38: mediation.v1.RecordSessionRequest
-	(*RecordSessionResponse)(nil),               // 39: mediation.v1.RecordSessionResponse
-	(*CancelSessionRequest)(nil),                // 40: mediation.v1.CancelSessionRequest
-	(*CancelSessionResponse)(nil),               // 41: mediation.v1.CancelSessionResponse
-	(*ListCaseSessionsRequest)(nil),             // 42: mediation.v1.ListCaseSessionsRequest
-	(*ListCaseSessionsResponse)(nil),            // 43: mediation.v1.ListCaseSessionsResponse
-	(*RequestJudicialConfirmationRequest)(nil),  // 44: mediation.v1.RequestJudicialConfirmationRequest
-	(*RequestJudicialConfirmationResponse)(nil), // 45: mediation.v1.RequestJudicialConfirmationResponse
-	(*RecordConfirmationDecisionRequest)(nil),   // 46: mediation.v1.RecordConfirmationDecisionRequest
-	(*RecordConfirmationDecisionResponse)(nil),  // 47: mediation.v1.RecordConfirmationDecisionResponse
-	(*RecordPerformanceRequest)(nil),            // 48: mediation.v1.RecordPerformanceRequest
-	(*RecordPerformanceResponse)(nil),           // 49: mediation.v1.RecordPerformanceResponse
-	(*RecordFollowUpRequest)(nil),               // 50: mediation.v1.RecordFollowUpRequest
-	(*RecordFollowUpResponse)(nil),              // 51: mediation.v1.RecordFollowUpResponse
-	(*ListCaseFollowUpsRequest)(nil),            // 52: mediation.v1.ListCaseFollowUpsRequest
-	(*ListCaseFollowUpsResponse)(nil),           // 53: mediation.v1.ListCaseFollowUpsResponse
-	(*SuggestAssignmentRequest)(nil),            // 54: mediation.v1.SuggestAssignmentRequest
-	(*SuggestAssignmentResponse)(nil),           // 55: mediation.v1.SuggestAssignmentResponse
-	(*AssignmentSuggestion)(nil),                // 56: mediation.v1.AssignmentSuggestion
-	(*SuggestionReason)(nil),                    // 57: mediation.v1.SuggestionReason
-	(*GetAgreementDocumentRequest)(nil),         // 58: mediation.v1.GetAgreementDocumentRequest
-	(*GetAgreementDocumentResponse)(nil),        // 59: mediation.v1.GetAgreementDocumentResponse
-	(*Case)(nil),                                // 60: mediation.v1.Case
-	(*CaseEvent)(nil),                           // 61: mediation.v1.CaseEvent
-	(CaseState)(0),                              // 62: mediation.v1.CaseState
-	(CaseAction)(0),                             // 63: mediation.v1.CaseAction
-	(CaseOutcome)(0),                            // 64: mediation.v1.CaseOutcome
-	(*Agreement)(nil),                           // 65: mediation.v1.Agreement
-	(FailureReason)(0),                          // 66: mediation.v1.FailureReason
-	(*fieldmaskpb.FieldMask)(nil),               // 67: google.protobuf.FieldMask
-	(SessionKind)(0),                            // 68: mediation.v1.SessionKind
-	(*timestamppb.Timestamp)(nil),               // 69: google.protobuf.Timestamp
-	(*Session)(nil),                             // 70: mediation.v1.Session
-	(ConfirmationDecision)(0),                   // 71: mediation.v1.ConfirmationDecision
-	(PerformanceStatus)(0),                      // 72: mediation.v1.PerformanceStatus
-	(*FollowUp)(nil),                            // 73: mediation.v1.FollowUp
+	(StatisticsGrouping)(0),                     // 0: mediation.v1.StatisticsGrouping
+	(*CreateCaseRequest)(nil),                   // 1: mediation.v1.CreateCaseRequest
+	(*CreateCaseResponse)(nil),                  // 2: mediation.v1.CreateCaseResponse
+	(*GetCaseRequest)(nil),                      // 3: mediation.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),                     // 4: mediation.v1.GetCaseResponse
+	(*ListCasesRequest)(nil),                    // 5: mediation.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),                   // 6: mediation.v1.ListCasesResponse
+	(*ListCaseEventsRequest)(nil),               // 7: mediation.v1.ListCaseEventsRequest
+	(*ListCaseEventsResponse)(nil),              // 8: mediation.v1.ListCaseEventsResponse
+	(*GetWorkflowRequest)(nil),                  // 9: mediation.v1.GetWorkflowRequest
+	(*GetWorkflowResponse)(nil),                 // 10: mediation.v1.GetWorkflowResponse
+	(*Workflow)(nil),                            // 11: mediation.v1.Workflow
+	(*WorkflowState)(nil),                       // 12: mediation.v1.WorkflowState
+	(*WorkflowAction)(nil),                      // 13: mediation.v1.WorkflowAction
+	(*WorkflowTransition)(nil),                  // 14: mediation.v1.WorkflowTransition
+	(*AcceptCaseRequest)(nil),                   // 15: mediation.v1.AcceptCaseRequest
+	(*AcceptCaseResponse)(nil),                  // 16: mediation.v1.AcceptCaseResponse
+	(*RejectCaseRequest)(nil),                   // 17: mediation.v1.RejectCaseRequest
+	(*RejectCaseResponse)(nil),                  // 18: mediation.v1.RejectCaseResponse
+	(*AssignCaseRequest)(nil),                   // 19: mediation.v1.AssignCaseRequest
+	(*AssignCaseResponse)(nil),                  // 20: mediation.v1.AssignCaseResponse
+	(*StartMediationRequest)(nil),               // 21: mediation.v1.StartMediationRequest
+	(*StartMediationResponse)(nil),              // 22: mediation.v1.StartMediationResponse
+	(*RecordAgreementRequest)(nil),              // 23: mediation.v1.RecordAgreementRequest
+	(*RecordAgreementResponse)(nil),             // 24: mediation.v1.RecordAgreementResponse
+	(*RecordFailureRequest)(nil),                // 25: mediation.v1.RecordFailureRequest
+	(*RecordFailureResponse)(nil),               // 26: mediation.v1.RecordFailureResponse
+	(*WithdrawCaseRequest)(nil),                 // 27: mediation.v1.WithdrawCaseRequest
+	(*WithdrawCaseResponse)(nil),                // 28: mediation.v1.WithdrawCaseResponse
+	(*CloseCaseRequest)(nil),                    // 29: mediation.v1.CloseCaseRequest
+	(*CloseCaseResponse)(nil),                   // 30: mediation.v1.CloseCaseResponse
+	(*UpdateCaseRequest)(nil),                   // 31: mediation.v1.UpdateCaseRequest
+	(*UpdateCaseResponse)(nil),                  // 32: mediation.v1.UpdateCaseResponse
+	(*RecuseCaseRequest)(nil),                   // 33: mediation.v1.RecuseCaseRequest
+	(*RecuseCaseResponse)(nil),                  // 34: mediation.v1.RecuseCaseResponse
+	(*ExtendDeadlineRequest)(nil),               // 35: mediation.v1.ExtendDeadlineRequest
+	(*ExtendDeadlineResponse)(nil),              // 36: mediation.v1.ExtendDeadlineResponse
+	(*ScheduleSessionRequest)(nil),              // 37: mediation.v1.ScheduleSessionRequest
+	(*ScheduleSessionResponse)(nil),             // 38: mediation.v1.ScheduleSessionResponse
+	(*RecordSessionRequest)(nil),                // 39: mediation.v1.RecordSessionRequest
+	(*RecordSessionResponse)(nil),               // 40: mediation.v1.RecordSessionResponse
+	(*CancelSessionRequest)(nil),                // 41: mediation.v1.CancelSessionRequest
+	(*CancelSessionResponse)(nil),               // 42: mediation.v1.CancelSessionResponse
+	(*ListCaseSessionsRequest)(nil),             // 43: mediation.v1.ListCaseSessionsRequest
+	(*ListCaseSessionsResponse)(nil),            // 44: mediation.v1.ListCaseSessionsResponse
+	(*RequestJudicialConfirmationRequest)(nil),  // 45: mediation.v1.RequestJudicialConfirmationRequest
+	(*RequestJudicialConfirmationResponse)(nil), // 46: mediation.v1.RequestJudicialConfirmationResponse
+	(*RecordConfirmationDecisionRequest)(nil),   // 47: mediation.v1.RecordConfirmationDecisionRequest
+	(*RecordConfirmationDecisionResponse)(nil),  // 48: mediation.v1.RecordConfirmationDecisionResponse
+	(*RecordPerformanceRequest)(nil),            // 49: mediation.v1.RecordPerformanceRequest
+	(*RecordPerformanceResponse)(nil),           // 50: mediation.v1.RecordPerformanceResponse
+	(*RecordFollowUpRequest)(nil),               // 51: mediation.v1.RecordFollowUpRequest
+	(*RecordFollowUpResponse)(nil),              // 52: mediation.v1.RecordFollowUpResponse
+	(*ListCaseFollowUpsRequest)(nil),            // 53: mediation.v1.ListCaseFollowUpsRequest
+	(*ListCaseFollowUpsResponse)(nil),           // 54: mediation.v1.ListCaseFollowUpsResponse
+	(*SuggestAssignmentRequest)(nil),            // 55: mediation.v1.SuggestAssignmentRequest
+	(*SuggestAssignmentResponse)(nil),           // 56: mediation.v1.SuggestAssignmentResponse
+	(*AssignmentSuggestion)(nil),                // 57: mediation.v1.AssignmentSuggestion
+	(*SuggestionReason)(nil),                    // 58: mediation.v1.SuggestionReason
+	(*GetAgreementDocumentRequest)(nil),         // 59: mediation.v1.GetAgreementDocumentRequest
+	(*GetAgreementDocumentResponse)(nil),        // 60: mediation.v1.GetAgreementDocumentResponse
+	(*GetCaseStatisticsRequest)(nil),            // 61: mediation.v1.GetCaseStatisticsRequest
+	(*GetCaseStatisticsResponse)(nil),           // 62: mediation.v1.GetCaseStatisticsResponse
+	(*CaseStatisticsGroup)(nil),                 // 63: mediation.v1.CaseStatisticsGroup
+	(*CaseStateCount)(nil),                      // 64: mediation.v1.CaseStateCount
+	(*CaseFigures)(nil),                         // 65: mediation.v1.CaseFigures
+	(*Case)(nil),                                // 66: mediation.v1.Case
+	(*CaseEvent)(nil),                           // 67: mediation.v1.CaseEvent
+	(CaseState)(0),                              // 68: mediation.v1.CaseState
+	(CaseAction)(0),                             // 69: mediation.v1.CaseAction
+	(CaseOutcome)(0),                            // 70: mediation.v1.CaseOutcome
+	(*Agreement)(nil),                           // 71: mediation.v1.Agreement
+	(FailureReason)(0),                          // 72: mediation.v1.FailureReason
+	(*fieldmaskpb.FieldMask)(nil),               // 73: google.protobuf.FieldMask
+	(SessionKind)(0),                            // 74: mediation.v1.SessionKind
+	(*timestamppb.Timestamp)(nil),               // 75: google.protobuf.Timestamp
+	(*Session)(nil),                             // 76: mediation.v1.Session
+	(ConfirmationDecision)(0),                   // 77: mediation.v1.ConfirmationDecision
+	(PerformanceStatus)(0),                      // 78: mediation.v1.PerformanceStatus
+	(*FollowUp)(nil),                            // 79: mediation.v1.FollowUp
 }
 var file_mediation_v1_case_service_proto_depIdxs = []int32{
-	60, // 0: mediation.v1.CreateCaseRequest.case:type_name -> mediation.v1.Case
-	60, // 1: mediation.v1.CreateCaseResponse.case:type_name -> mediation.v1.Case
-	60, // 2: mediation.v1.GetCaseResponse.case:type_name -> mediation.v1.Case
-	60, // 3: mediation.v1.ListCasesResponse.cases:type_name -> mediation.v1.Case
-	61, // 4: mediation.v1.ListCaseEventsResponse.events:type_name -> mediation.v1.CaseEvent
-	10, // 5: mediation.v1.GetWorkflowResponse.workflow:type_name -> mediation.v1.Workflow
-	11, // 6: mediation.v1.Workflow.states:type_name -> mediation.v1.WorkflowState
-	12, // 7: mediation.v1.Workflow.actions:type_name -> mediation.v1.WorkflowAction
-	62, // 8: mediation.v1.WorkflowState.state:type_name -> mediation.v1.CaseState
-	63, // 9: mediation.v1.WorkflowAction.action:type_name -> mediation.v1.CaseAction
-	13, // 10: mediation.v1.WorkflowAction.transitions:type_name -> mediation.v1.WorkflowTransition
-	62, // 11: mediation.v1.WorkflowTransition.from:type_name -> mediation.v1.CaseState
-	62, // 12: mediation.v1.WorkflowTransition.to:type_name -> mediation.v1.CaseState
-	64, // 13: mediation.v1.WorkflowTransition.outcome:type_name -> mediation.v1.CaseOutcome
-	60, // 14: mediation.v1.AcceptCaseResponse.case:type_name -> mediation.v1.Case
-	61, // 15: mediation.v1.AcceptCaseResponse.event:type_name -> mediation.v1.CaseEvent
-	60, // 16: mediation.v1.RejectCaseResponse.case:type_name -> mediation.v1.Case
-	61, // 17: mediation.v1.RejectCaseResponse.event:type_name -> mediation.v1.CaseEvent
-	60, // 18: mediation.v1.AssignCaseResponse.case:type_name -> mediation.v1.Case
-	61, // 19: mediation.v1.AssignCaseResponse.event:type_name -> mediation.v1.CaseEvent
-	60, // 20: mediation.v1.StartMediationResponse.case:type_name -> mediation.v1.Case
-	61, // 21: mediation.v1.StartMediationResponse.event:type_name -> mediation.v1.CaseEvent
-	65, // 22: mediation.v1.RecordAgreementRequest.agreement:type_name -> mediation.v1.Agreement
-	60, // 23: mediation.v1.RecordAgreementResponse.case:type_name -> mediation.v1.Case
-	61, // 24: mediation.v1.RecordAgreementResponse.event:type_name -> mediation.v1.CaseEvent
-	66, // 25: mediation.v1.RecordFailureRequest.reason_code:type_name -> mediation.v1.FailureReason
-	60, // 26: mediation.v1.RecordFailureResponse.case:type_name -> mediation.v1.Case
-	61, // 27: mediation.v1.RecordFailureResponse.event:type_name -> mediation.v1.CaseEvent
-	60, // 28: mediation.v1.WithdrawCaseResponse.case:type_name -> mediation.v1.Case
-	61, // 29: mediation.v1.WithdrawCaseResponse.event:type_name -> mediation.v1.CaseEvent
-	60, // 30: mediation.v1.CloseCaseResponse.case:type_name -> mediation.v1.Case
-	61, // 31: mediation.v1.CloseCaseResponse.event:type_name -> mediation.v1.CaseEvent
-	60, // 32: mediation.v1.UpdateCaseRequest.case:type_name -> mediation.v1.Case
-	67, // 33: mediation.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	60, // 34: mediation.v1.UpdateCaseResponse.case:type_name -> mediation.v1.Case
-	61, // 35: mediation.v1.UpdateCaseResponse.event:type_name -> mediation.v1.CaseEvent
-	60, // 36: mediation.v1.RecuseCaseResponse.case:type_name -> mediation.v1.Case
-	61, // 37: mediation.v1.RecuseCaseResponse.event:type_name -> mediation.v1.CaseEvent
-	60, // 38: mediation.v1.ExtendDeadlineResponse.case:type_name -> mediation.v1.Case
-	61, // 39: mediation.v1.ExtendDeadlineResponse.event:type_name -> mediation.v1.CaseEvent
-	68, // 40: mediation.v1.ScheduleSessionRequest.kind:type_name -> mediation.v1.SessionKind
-	69, // 41: mediation.v1.ScheduleSessionRequest.start_time:type_name -> google.protobuf.Timestamp
-	60, // 42: mediation.v1.ScheduleSessionResponse.case:type_name -> mediation.v1.Case
-	61, // 43: mediation.v1.ScheduleSessionResponse.event:type_name -> mediation.v1.CaseEvent
-	70, // 44: mediation.v1.ScheduleSessionResponse.session:type_name -> mediation.v1.Session
-	60, // 45: mediation.v1.RecordSessionResponse.case:type_name -> mediation.v1.Case
-	61, // 46: mediation.v1.RecordSessionResponse.event:type_name -> mediation.v1.CaseEvent
-	70, // 47: mediation.v1.RecordSessionResponse.session:type_name -> mediation.v1.Session
-	60, // 48: mediation.v1.CancelSessionResponse.case:type_name -> mediation.v1.Case
-	61, // 49: mediation.v1.CancelSessionResponse.event:type_name -> mediation.v1.CaseEvent
-	70, // 50: mediation.v1.CancelSessionResponse.session:type_name -> mediation.v1.Session
-	70, // 51: mediation.v1.ListCaseSessionsResponse.sessions:type_name -> mediation.v1.Session
-	69, // 52: mediation.v1.RequestJudicialConfirmationRequest.request_time:type_name -> google.protobuf.Timestamp
-	60, // 53: mediation.v1.RequestJudicialConfirmationResponse.case:type_name -> mediation.v1.Case
-	61, // 54: mediation.v1.RequestJudicialConfirmationResponse.event:type_name -> mediation.v1.CaseEvent
-	71, // 55: mediation.v1.RecordConfirmationDecisionRequest.decision:type_name -> mediation.v1.ConfirmationDecision
-	69, // 56: mediation.v1.RecordConfirmationDecisionRequest.decision_time:type_name -> google.protobuf.Timestamp
-	60, // 57: mediation.v1.RecordConfirmationDecisionResponse.case:type_name -> mediation.v1.Case
-	61, // 58: mediation.v1.RecordConfirmationDecisionResponse.event:type_name -> mediation.v1.CaseEvent
-	72, // 59: mediation.v1.RecordPerformanceRequest.status:type_name -> mediation.v1.PerformanceStatus
-	60, // 60: mediation.v1.RecordPerformanceResponse.case:type_name -> mediation.v1.Case
-	61, // 61: mediation.v1.RecordPerformanceResponse.event:type_name -> mediation.v1.CaseEvent
-	69, // 62: mediation.v1.RecordFollowUpRequest.visit_time:type_name -> google.protobuf.Timestamp
-	72, // 63: mediation.v1.RecordFollowUpRequest.performance_status:type_name -> mediation.v1.PerformanceStatus
-	60, // 64: mediation.v1.RecordFollowUpResponse.case:type_name -> mediation.v1.Case
-	61, // 65: mediation.v1.RecordFollowUpResponse.event:type_name -> mediation.v1.CaseEvent
-	73, // 66: mediation.v1.RecordFollowUpResponse.follow_up:type_name -> mediation.v1.FollowUp
-	73, // 67: mediation.v1.ListCaseFollowUpsResponse.follow_ups:type_name -> mediation.v1.FollowUp
-	56, // 68: mediation.v1.SuggestAssignmentResponse.suggestions:type_name -> mediation.v1.AssignmentSuggestion
-	57, // 69: mediation.v1.AssignmentSuggestion.reasons:type_name -> mediation.v1.SuggestionReason
-	0,  // 70: mediation.v1.CaseService.CreateCase:input_type -> mediation.v1.CreateCaseRequest
-	2,  // 71: mediation.v1.CaseService.GetCase:input_type -> mediation.v1.GetCaseRequest
-	4,  // 72: mediation.v1.CaseService.ListCases:input_type -> mediation.v1.ListCasesRequest
-	6,  // 73: mediation.v1.CaseService.ListCaseEvents:input_type -> mediation.v1.ListCaseEventsRequest
-	8,  // 74: mediation.v1.CaseService.GetWorkflow:input_type -> mediation.v1.GetWorkflowRequest
-	14, // 75: mediation.v1.CaseService.AcceptCase:input_type -> mediation.v1.AcceptCaseRequest
-	16, // 76: mediation.v1.CaseService.RejectCase:input_type -> mediation.v1.RejectCaseRequest
-	18, // 77: mediation.v1.CaseService.AssignCase:input_type -> mediation.v1.AssignCaseRequest
-	20, // 78: mediation.v1.CaseService.StartMediation:input_type -> mediation.v1.StartMediationRequest
-	22, // 79: mediation.v1.CaseService.RecordAgreement:input_type -> mediation.v1.RecordAgreementRequest
-	24, // 80: mediation.v1.CaseService.RecordFailure:input_type -> mediation.v1.RecordFailureRequest
-	26, // 81: mediation.v1.CaseService.WithdrawCase:input_type -> mediation.v1.WithdrawCaseRequest
-	28, // 82: mediation.v1.CaseService.CloseCase:input_type -> mediation.v1.CloseCaseRequest
-	30, // 83: mediation.v1.CaseService.UpdateCase:input_type -> mediation.v1.UpdateCaseRequest
-	32, // 84: mediation.v1.CaseService.RecuseCase:input_type -> mediation.v1.RecuseCaseRequest
-	34, // 85: mediation.v1.CaseService.ExtendDeadline:input_type -> mediation.v1.ExtendDeadlineRequest
-	36, // 86: mediation.v1.CaseService.ScheduleSession:input_type -> mediation.v1.ScheduleSessionRequest
-	38, // 87: mediation.v1.CaseService.RecordSession:input_type -> mediation.v1.RecordSessionRequest
-	40, // 88: mediation.v1.CaseService.CancelSession:input_type -> mediation.v1.CancelSessionRequest
-	42, // 89: mediation.v1.CaseService.ListCaseSessions:input_type -> mediation.v1.ListCaseSessionsRequest
-	44, // 90: mediation.v1.CaseService.RequestJudicialConfirmation:input_type -> mediation.v1.RequestJudicialConfirmationRequest
-	46, // 91: mediation.v1.CaseService.RecordConfirmationDecision:input_type -> mediation.v1.RecordConfirmationDecisionRequest
-	48, // 92: mediation.v1.CaseService.RecordPerformance:input_type -> mediation.v1.RecordPerformanceRequest
-	50, // 93: mediation.v1.CaseService.RecordFollowUp:input_type -> mediation.v1.RecordFollowUpRequest
-	52, // 94: mediation.v1.CaseService.ListCaseFollowUps:input_type -> mediation.v1.ListCaseFollowUpsRequest
-	54, // 95: mediation.v1.CaseService.SuggestAssignment:input_type -> mediation.v1.SuggestAssignmentRequest
-	58, // 96: mediation.v1.CaseService.GetAgreementDocument:input_type -> mediation.v1.GetAgreementDocumentRequest
-	1,  // 97: mediation.v1.CaseService.CreateCase:output_type -> mediation.v1.CreateCaseResponse
-	3,  // 98: mediation.v1.CaseService.GetCase:output_type -> mediation.v1.GetCaseResponse
-	5,  // 99: mediation.v1.CaseService.ListCases:output_type -> mediation.v1.ListCasesResponse
-	7,  // 100: mediation.v1.CaseService.ListCaseEvents:output_type -> mediation.v1.ListCaseEventsResponse
-	9,  // 101: mediation.v1.CaseService.GetWorkflow:output_type -> mediation.v1.GetWorkflowResponse
-	15, // 102: mediation.v1.CaseService.AcceptCase:output_type -> mediation.v1.AcceptCaseResponse
-	17, // 103: mediation.v1.CaseService.RejectCase:output_type -> mediation.v1.RejectCaseResponse
-	19, // 104: mediation.v1.CaseService.AssignCase:output_type -> mediation.v1.AssignCaseResponse
-	21, // 105: mediation.v1.CaseService.StartMediation:output_type -> mediation.v1.StartMediationResponse
-	23, // 106: mediation.v1.CaseService.RecordAgreement:output_type -> mediation.v1.RecordAgreementResponse
-	25, // 107: mediation.v1.CaseService.RecordFailure:output_type -> mediation.v1.RecordFailureResponse
-	27, // 108: mediation.v1.CaseService.WithdrawCase:output_type -> mediation.v1.WithdrawCaseResponse
-	29, // 109: mediation.v1.CaseService.CloseCase:output_type -> mediation.v1.CloseCaseResponse
-	31, // 110: mediation.v1.CaseService.UpdateCase:output_type -> mediation.v1.UpdateCaseResponse
-	33, // 111: mediation.v1.CaseService.RecuseCase:output_type -> mediation.v1.RecuseCaseResponse
-	35, // 112: mediation.v1.CaseService.ExtendDeadline:output_type -> mediation.v1.ExtendDeadlineResponse
-	37, // 113: mediation.v1.CaseService.ScheduleSession:output_type -> mediation.v1.ScheduleSessionResponse
-	39, // 114: mediation.v1.CaseService.RecordSession:output_type -> mediation.v1.RecordSessionResponse
-	41, // 115: mediation.v1.CaseService.CancelSession:output_type -> mediation.v1.CancelSessionResponse
-	43, // 116: mediation.v1.CaseService.ListCaseSessions:output_type -> mediation.v1.ListCaseSessionsResponse
-	45, // 117: mediation.v1.CaseService.RequestJudicialConfirmation:output_type -> mediation.v1.RequestJudicialConfirmationResponse
-	47, // 118: mediation.v1.CaseService.RecordConfirmationDecision:output_type -> mediation.v1.RecordConfirmationDecisionResponse
-	49, // 119: mediation.v1.CaseService.RecordPerformance:output_type -> mediation.v1.RecordPerformanceResponse
-	51, // 120: mediation.v1.CaseService.RecordFollowUp:output_type -> mediation.v1.RecordFollowUpResponse
-	53, // 121: mediation.v1.CaseService.ListCaseFollowUps:output_type -> mediation.v1.ListCaseFollowUpsResponse
-	55, // 122: mediation.v1.CaseService.SuggestAssignment:output_type -> mediation.v1.SuggestAssignmentResponse
-	59, // 123: mediation.v1.CaseService.GetAgreementDocument:output_type -> mediation.v1.GetAgreementDocumentResponse
-	97, // [97:124] is the sub-list for method output_type
-	70, // [70:97] is the sub-list for method input_type
-	70, // [70:70] is the sub-list for extension type_name
-	70, // [70:70] is the sub-list for extension extendee
-	0,  // [0:70] is the sub-list for field type_name
+	66,  // 0: mediation.v1.CreateCaseRequest.case:type_name -> mediation.v1.Case
+	66,  // 1: mediation.v1.CreateCaseResponse.case:type_name -> mediation.v1.Case
+	66,  // 2: mediation.v1.GetCaseResponse.case:type_name -> mediation.v1.Case
+	66,  // 3: mediation.v1.ListCasesResponse.cases:type_name -> mediation.v1.Case
+	67,  // 4: mediation.v1.ListCaseEventsResponse.events:type_name -> mediation.v1.CaseEvent
+	11,  // 5: mediation.v1.GetWorkflowResponse.workflow:type_name -> mediation.v1.Workflow
+	12,  // 6: mediation.v1.Workflow.states:type_name -> mediation.v1.WorkflowState
+	13,  // 7: mediation.v1.Workflow.actions:type_name -> mediation.v1.WorkflowAction
+	68,  // 8: mediation.v1.WorkflowState.state:type_name -> mediation.v1.CaseState
+	69,  // 9: mediation.v1.WorkflowAction.action:type_name -> mediation.v1.CaseAction
+	14,  // 10: mediation.v1.WorkflowAction.transitions:type_name -> mediation.v1.WorkflowTransition
+	68,  // 11: mediation.v1.WorkflowTransition.from:type_name -> mediation.v1.CaseState
+	68,  // 12: mediation.v1.WorkflowTransition.to:type_name -> mediation.v1.CaseState
+	70,  // 13: mediation.v1.WorkflowTransition.outcome:type_name -> mediation.v1.CaseOutcome
+	66,  // 14: mediation.v1.AcceptCaseResponse.case:type_name -> mediation.v1.Case
+	67,  // 15: mediation.v1.AcceptCaseResponse.event:type_name -> mediation.v1.CaseEvent
+	66,  // 16: mediation.v1.RejectCaseResponse.case:type_name -> mediation.v1.Case
+	67,  // 17: mediation.v1.RejectCaseResponse.event:type_name -> mediation.v1.CaseEvent
+	66,  // 18: mediation.v1.AssignCaseResponse.case:type_name -> mediation.v1.Case
+	67,  // 19: mediation.v1.AssignCaseResponse.event:type_name -> mediation.v1.CaseEvent
+	66,  // 20: mediation.v1.StartMediationResponse.case:type_name -> mediation.v1.Case
+	67,  // 21: mediation.v1.StartMediationResponse.event:type_name -> mediation.v1.CaseEvent
+	71,  // 22: mediation.v1.RecordAgreementRequest.agreement:type_name -> mediation.v1.Agreement
+	66,  // 23: mediation.v1.RecordAgreementResponse.case:type_name -> mediation.v1.Case
+	67,  // 24: mediation.v1.RecordAgreementResponse.event:type_name -> mediation.v1.CaseEvent
+	72,  // 25: mediation.v1.RecordFailureRequest.reason_code:type_name -> mediation.v1.FailureReason
+	66,  // 26: mediation.v1.RecordFailureResponse.case:type_name -> mediation.v1.Case
+	67,  // 27: mediation.v1.RecordFailureResponse.event:type_name -> mediation.v1.CaseEvent
+	66,  // 28: mediation.v1.WithdrawCaseResponse.case:type_name -> mediation.v1.Case
+	67,  // 29: mediation.v1.WithdrawCaseResponse.event:type_name -> mediation.v1.CaseEvent
+	66,  // 30: mediation.v1.CloseCaseResponse.case:type_name -> mediation.v1.Case
+	67,  // 31: mediation.v1.CloseCaseResponse.event:type_name -> mediation.v1.CaseEvent
+	66,  // 32: mediation.v1.UpdateCaseRequest.case:type_name -> mediation.v1.Case
+	73,  // 33: mediation.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66,  // 34: mediation.v1.UpdateCaseResponse.case:type_name -> mediation.v1.Case
+	67,  // 35: mediation.v1.UpdateCaseResponse.event:type_name -> mediation.v1.CaseEvent
+	66,  // 36: mediation.v1.RecuseCaseResponse.case:type_name -> mediation.v1.Case
+	67,  // 37: mediation.v1.RecuseCaseResponse.event:type_name -> mediation.v1.CaseEvent
+	66,  // 38: mediation.v1.ExtendDeadlineResponse.case:type_name -> mediation.v1.Case
+	67,  // 39: mediation.v1.ExtendDeadlineResponse.event:type_name -> mediation.v1.CaseEvent
+	74,  // 40: mediation.v1.ScheduleSessionRequest.kind:type_name -> mediation.v1.SessionKind
+	75,  // 41: mediation.v1.ScheduleSessionRequest.start_time:type_name -> google.protobuf.Timestamp
+	66,  // 42: mediation.v1.ScheduleSessionResponse.case:type_name -> mediation.v1.Case
+	67,  // 43: mediation.v1.ScheduleSessionResponse.event:type_name -> mediation.v1.CaseEvent
+	76,  // 44: mediation.v1.ScheduleSessionResponse.session:type_name -> mediation.v1.Session
+	66,  // 45: mediation.v1.RecordSessionResponse.case:type_name -> mediation.v1.Case
+	67,  // 46: mediation.v1.RecordSessionResponse.event:type_name -> mediation.v1.CaseEvent
+	76,  // 47: mediation.v1.RecordSessionResponse.session:type_name -> mediation.v1.Session
+	66,  // 48: mediation.v1.CancelSessionResponse.case:type_name -> mediation.v1.Case
+	67,  // 49: mediation.v1.CancelSessionResponse.event:type_name -> mediation.v1.CaseEvent
+	76,  // 50: mediation.v1.CancelSessionResponse.session:type_name -> mediation.v1.Session
+	76,  // 51: mediation.v1.ListCaseSessionsResponse.sessions:type_name -> mediation.v1.Session
+	75,  // 52: mediation.v1.RequestJudicialConfirmationRequest.request_time:type_name -> google.protobuf.Timestamp
+	66,  // 53: mediation.v1.RequestJudicialConfirmationResponse.case:type_name -> mediation.v1.Case
+	67,  // 54: mediation.v1.RequestJudicialConfirmationResponse.event:type_name -> mediation.v1.CaseEvent
+	77,  // 55: mediation.v1.RecordConfirmationDecisionRequest.decision:type_name -> mediation.v1.ConfirmationDecision
+	75,  // 56: mediation.v1.RecordConfirmationDecisionRequest.decision_time:type_name -> google.protobuf.Timestamp
+	66,  // 57: mediation.v1.RecordConfirmationDecisionResponse.case:type_name -> mediation.v1.Case
+	67,  // 58: mediation.v1.RecordConfirmationDecisionResponse.event:type_name -> mediation.v1.CaseEvent
+	78,  // 59: mediation.v1.RecordPerformanceRequest.status:type_name -> mediation.v1.PerformanceStatus
+	66,  // 60: mediation.v1.RecordPerformanceResponse.case:type_name -> mediation.v1.Case
+	67,  // 61: mediation.v1.RecordPerformanceResponse.event:type_name -> mediation.v1.CaseEvent
+	75,  // 62: mediation.v1.RecordFollowUpRequest.visit_time:type_name -> google.protobuf.Timestamp
+	78,  // 63: mediation.v1.RecordFollowUpRequest.performance_status:type_name -> mediation.v1.PerformanceStatus
+	66,  // 64: mediation.v1.RecordFollowUpResponse.case:type_name -> mediation.v1.Case
+	67,  // 65: mediation.v1.RecordFollowUpResponse.event:type_name -> mediation.v1.CaseEvent
+	79,  // 66: mediation.v1.RecordFollowUpResponse.follow_up:type_name -> mediation.v1.FollowUp
+	79,  // 67: mediation.v1.ListCaseFollowUpsResponse.follow_ups:type_name -> mediation.v1.FollowUp
+	57,  // 68: mediation.v1.SuggestAssignmentResponse.suggestions:type_name -> mediation.v1.AssignmentSuggestion
+	58,  // 69: mediation.v1.AssignmentSuggestion.reasons:type_name -> mediation.v1.SuggestionReason
+	0,   // 70: mediation.v1.GetCaseStatisticsRequest.group_by:type_name -> mediation.v1.StatisticsGrouping
+	65,  // 71: mediation.v1.GetCaseStatisticsResponse.total:type_name -> mediation.v1.CaseFigures
+	63,  // 72: mediation.v1.GetCaseStatisticsResponse.groups:type_name -> mediation.v1.CaseStatisticsGroup
+	75,  // 73: mediation.v1.GetCaseStatisticsResponse.compute_time:type_name -> google.protobuf.Timestamp
+	65,  // 74: mediation.v1.CaseStatisticsGroup.figures:type_name -> mediation.v1.CaseFigures
+	68,  // 75: mediation.v1.CaseStateCount.state:type_name -> mediation.v1.CaseState
+	64,  // 76: mediation.v1.CaseFigures.states:type_name -> mediation.v1.CaseStateCount
+	1,   // 77: mediation.v1.CaseService.CreateCase:input_type -> mediation.v1.CreateCaseRequest
+	3,   // 78: mediation.v1.CaseService.GetCase:input_type -> mediation.v1.GetCaseRequest
+	5,   // 79: mediation.v1.CaseService.ListCases:input_type -> mediation.v1.ListCasesRequest
+	7,   // 80: mediation.v1.CaseService.ListCaseEvents:input_type -> mediation.v1.ListCaseEventsRequest
+	9,   // 81: mediation.v1.CaseService.GetWorkflow:input_type -> mediation.v1.GetWorkflowRequest
+	15,  // 82: mediation.v1.CaseService.AcceptCase:input_type -> mediation.v1.AcceptCaseRequest
+	17,  // 83: mediation.v1.CaseService.RejectCase:input_type -> mediation.v1.RejectCaseRequest
+	19,  // 84: mediation.v1.CaseService.AssignCase:input_type -> mediation.v1.AssignCaseRequest
+	21,  // 85: mediation.v1.CaseService.StartMediation:input_type -> mediation.v1.StartMediationRequest
+	23,  // 86: mediation.v1.CaseService.RecordAgreement:input_type -> mediation.v1.RecordAgreementRequest
+	25,  // 87: mediation.v1.CaseService.RecordFailure:input_type -> mediation.v1.RecordFailureRequest
+	27,  // 88: mediation.v1.CaseService.WithdrawCase:input_type -> mediation.v1.WithdrawCaseRequest
+	29,  // 89: mediation.v1.CaseService.CloseCase:input_type -> mediation.v1.CloseCaseRequest
+	31,  // 90: mediation.v1.CaseService.UpdateCase:input_type -> mediation.v1.UpdateCaseRequest
+	33,  // 91: mediation.v1.CaseService.RecuseCase:input_type -> mediation.v1.RecuseCaseRequest
+	35,  // 92: mediation.v1.CaseService.ExtendDeadline:input_type -> mediation.v1.ExtendDeadlineRequest
+	37,  // 93: mediation.v1.CaseService.ScheduleSession:input_type -> mediation.v1.ScheduleSessionRequest
+	39,  // 94: mediation.v1.CaseService.RecordSession:input_type -> mediation.v1.RecordSessionRequest
+	41,  // 95: mediation.v1.CaseService.CancelSession:input_type -> mediation.v1.CancelSessionRequest
+	43,  // 96: mediation.v1.CaseService.ListCaseSessions:input_type -> mediation.v1.ListCaseSessionsRequest
+	45,  // 97: mediation.v1.CaseService.RequestJudicialConfirmation:input_type -> mediation.v1.RequestJudicialConfirmationRequest
+	47,  // 98: mediation.v1.CaseService.RecordConfirmationDecision:input_type -> mediation.v1.RecordConfirmationDecisionRequest
+	49,  // 99: mediation.v1.CaseService.RecordPerformance:input_type -> mediation.v1.RecordPerformanceRequest
+	51,  // 100: mediation.v1.CaseService.RecordFollowUp:input_type -> mediation.v1.RecordFollowUpRequest
+	53,  // 101: mediation.v1.CaseService.ListCaseFollowUps:input_type -> mediation.v1.ListCaseFollowUpsRequest
+	55,  // 102: mediation.v1.CaseService.SuggestAssignment:input_type -> mediation.v1.SuggestAssignmentRequest
+	59,  // 103: mediation.v1.CaseService.GetAgreementDocument:input_type -> mediation.v1.GetAgreementDocumentRequest
+	61,  // 104: mediation.v1.CaseService.GetCaseStatistics:input_type -> mediation.v1.GetCaseStatisticsRequest
+	2,   // 105: mediation.v1.CaseService.CreateCase:output_type -> mediation.v1.CreateCaseResponse
+	4,   // 106: mediation.v1.CaseService.GetCase:output_type -> mediation.v1.GetCaseResponse
+	6,   // 107: mediation.v1.CaseService.ListCases:output_type -> mediation.v1.ListCasesResponse
+	8,   // 108: mediation.v1.CaseService.ListCaseEvents:output_type -> mediation.v1.ListCaseEventsResponse
+	10,  // 109: mediation.v1.CaseService.GetWorkflow:output_type -> mediation.v1.GetWorkflowResponse
+	16,  // 110: mediation.v1.CaseService.AcceptCase:output_type -> mediation.v1.AcceptCaseResponse
+	18,  // 111: mediation.v1.CaseService.RejectCase:output_type -> mediation.v1.RejectCaseResponse
+	20,  // 112: mediation.v1.CaseService.AssignCase:output_type -> mediation.v1.AssignCaseResponse
+	22,  // 113: mediation.v1.CaseService.StartMediation:output_type -> mediation.v1.StartMediationResponse
+	24,  // 114: mediation.v1.CaseService.RecordAgreement:output_type -> mediation.v1.RecordAgreementResponse
+	26,  // 115: mediation.v1.CaseService.RecordFailure:output_type -> mediation.v1.RecordFailureResponse
+	28,  // 116: mediation.v1.CaseService.WithdrawCase:output_type -> mediation.v1.WithdrawCaseResponse
+	30,  // 117: mediation.v1.CaseService.CloseCase:output_type -> mediation.v1.CloseCaseResponse
+	32,  // 118: mediation.v1.CaseService.UpdateCase:output_type -> mediation.v1.UpdateCaseResponse
+	34,  // 119: mediation.v1.CaseService.RecuseCase:output_type -> mediation.v1.RecuseCaseResponse
+	36,  // 120: mediation.v1.CaseService.ExtendDeadline:output_type -> mediation.v1.ExtendDeadlineResponse
+	38,  // 121: mediation.v1.CaseService.ScheduleSession:output_type -> mediation.v1.ScheduleSessionResponse
+	40,  // 122: mediation.v1.CaseService.RecordSession:output_type -> mediation.v1.RecordSessionResponse
+	42,  // 123: mediation.v1.CaseService.CancelSession:output_type -> mediation.v1.CancelSessionResponse
+	44,  // 124: mediation.v1.CaseService.ListCaseSessions:output_type -> mediation.v1.ListCaseSessionsResponse
+	46,  // 125: mediation.v1.CaseService.RequestJudicialConfirmation:output_type -> mediation.v1.RequestJudicialConfirmationResponse
+	48,  // 126: mediation.v1.CaseService.RecordConfirmationDecision:output_type -> mediation.v1.RecordConfirmationDecisionResponse
+	50,  // 127: mediation.v1.CaseService.RecordPerformance:output_type -> mediation.v1.RecordPerformanceResponse
+	52,  // 128: mediation.v1.CaseService.RecordFollowUp:output_type -> mediation.v1.RecordFollowUpResponse
+	54,  // 129: mediation.v1.CaseService.ListCaseFollowUps:output_type -> mediation.v1.ListCaseFollowUpsResponse
+	56,  // 130: mediation.v1.CaseService.SuggestAssignment:output_type -> mediation.v1.SuggestAssignmentResponse
+	60,  // 131: mediation.v1.CaseService.GetAgreementDocument:output_type -> mediation.v1.GetAgreementDocumentResponse
+	62,  // 132: mediation.v1.CaseService.GetCaseStatistics:output_type -> mediation.v1.GetCaseStatisticsResponse
+	105, // [105:133] is the sub-list for method output_type
+	77,  // [77:105] is the sub-list for method input_type
+	77,  // [77:77] is the sub-list for extension type_name
+	77,  // [77:77] is the sub-list for extension extendee
+	0,   // [0:77] is the sub-list for field type_name
 }
 
 func init() { file_mediation_v1_case_service_proto_init() }
@@ -4562,13 +5227,14 @@ func file_mediation_v1_case_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mediation_v1_case_service_proto_rawDesc), len(file_mediation_v1_case_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   60,
+			NumEnums:      1,
+			NumMessages:   65,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_mediation_v1_case_service_proto_goTypes,
 		DependencyIndexes: file_mediation_v1_case_service_proto_depIdxs,
+		EnumInfos:         file_mediation_v1_case_service_proto_enumTypes,
 		MessageInfos:      file_mediation_v1_case_service_proto_msgTypes,
 	}.Build()
 	File_mediation_v1_case_service_proto = out.File

@@ -46,6 +46,7 @@ const (
 	CaseService_ListCaseFollowUps_FullMethodName           = "/mediation.v1.CaseService/ListCaseFollowUps"
 	CaseService_SuggestAssignment_FullMethodName           = "/mediation.v1.CaseService/SuggestAssignment"
 	CaseService_GetAgreementDocument_FullMethodName        = "/mediation.v1.CaseService/GetAgreementDocument"
+	CaseService_GetCaseStatistics_FullMethodName           = "/mediation.v1.CaseService/GetCaseStatistics"
 )
 
 // CaseServiceClient is the client API for CaseService service.
@@ -129,6 +130,13 @@ type CaseServiceClient interface {
 	// Renders the agreement (人民调解协议书) as an HTML page that prints on A4;
 	// `GET /v1/cases/{case}/agreement.html` serves the page itself.
 	GetAgreementDocument(ctx context.Context, in *GetAgreementDocumentRequest, opts ...grpc.CallOption) (*GetAgreementDocumentResponse, error)
+	// Counts the cases the caller may see (the scope of ListCases), filtered
+	// and optionally grouped: the backlog by state, overdue cases and cases
+	// needing reassignment, outcomes, success rates with their denominators
+	// stated, the amounts agreed (协议涉及金额), judicial confirmations,
+	// performance, and the flags supervisors report (群体性, 民转刑 risk).
+	// Figures are read in one statement, so they agree with each other.
+	GetCaseStatistics(ctx context.Context, in *GetCaseStatisticsRequest, opts ...grpc.CallOption) (*GetCaseStatisticsResponse, error)
 }
 
 type caseServiceClient struct {
@@ -409,6 +417,16 @@ func (c *caseServiceClient) GetAgreementDocument(ctx context.Context, in *GetAgr
 	return out, nil
 }
 
+func (c *caseServiceClient) GetCaseStatistics(ctx context.Context, in *GetCaseStatisticsRequest, opts ...grpc.CallOption) (*GetCaseStatisticsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCaseStatisticsResponse)
+	err := c.cc.Invoke(ctx, CaseService_GetCaseStatistics_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CaseServiceServer is the server API for CaseService service.
 // All implementations must embed UnimplementedCaseServiceServer
 // for forward compatibility.
@@ -490,6 +508,13 @@ type CaseServiceServer interface {
 	// Renders the agreement (人民调解协议书) as an HTML page that prints on A4;
 	// `GET /v1/cases/{case}/agreement.html` serves the page itself.
 	GetAgreementDocument(context.Context, *GetAgreementDocumentRequest) (*GetAgreementDocumentResponse, error)
+	// Counts the cases the caller may see (the scope of ListCases), filtered
+	// and optionally grouped: the backlog by state, overdue cases and cases
+	// needing reassignment, outcomes, success rates with their denominators
+	// stated, the amounts agreed (协议涉及金额), judicial confirmations,
+	// performance, and the flags supervisors report (群体性, 民转刑 risk).
+	// Figures are read in one statement, so they agree with each other.
+	GetCaseStatistics(context.Context, *GetCaseStatisticsRequest) (*GetCaseStatisticsResponse, error)
 	mustEmbedUnimplementedCaseServiceServer()
 }
 
@@ -580,6 +605,9 @@ func (UnimplementedCaseServiceServer) SuggestAssignment(context.Context, *Sugges
 }
 func (UnimplementedCaseServiceServer) GetAgreementDocument(context.Context, *GetAgreementDocumentRequest) (*GetAgreementDocumentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetAgreementDocument not implemented")
+}
+func (UnimplementedCaseServiceServer) GetCaseStatistics(context.Context, *GetCaseStatisticsRequest) (*GetCaseStatisticsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCaseStatistics not implemented")
 }
 func (UnimplementedCaseServiceServer) mustEmbedUnimplementedCaseServiceServer() {}
 func (UnimplementedCaseServiceServer) testEmbeddedByValue()                     {}
@@ -1088,6 +1116,24 @@ func _CaseService_GetAgreementDocument_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CaseService_GetCaseStatistics_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCaseStatisticsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).GetCaseStatistics(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_GetCaseStatistics_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).GetCaseStatistics(ctx, req.(*GetCaseStatisticsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CaseService_ServiceDesc is the grpc.ServiceDesc for CaseService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1202,6 +1248,10 @@ var CaseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetAgreementDocument",
 			Handler:    _CaseService_GetAgreementDocument_Handler,
+		},
+		{
+			MethodName: "GetCaseStatistics",
+			Handler:    _CaseService_GetCaseStatistics_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
