@@ -156,6 +156,23 @@ func New(st *store.Store, now func() time.Time, opts Options) *Authenticator {
 	}
 }
 
+// EndedSessionRetention is how long a session is kept after it expired or
+// was revoked, so that a client using it is told "token expired" or
+// "token revoked" rather than "unknown token".
+const EndedSessionRetention = 7 * 24 * time.Hour
+
+// Housekeep deletes what no longer serves: failed sign-ins older than the
+// throttling window, and sessions ended more than EndedSessionRetention
+// ago. It returns how many of each it deleted. Replicas may all run it.
+func (a *Authenticator) Housekeep(ctx context.Context) (failures, sessions int64, err error) {
+	now := a.clock()
+	if failures, err = a.store.PurgeLoginFailures(ctx, now.Add(-a.opts.FailureWindow)); err != nil {
+		return 0, 0, err
+	}
+	sessions, err = a.store.PurgeAuthSessions(ctx, now.Add(-EndedSessionRetention))
+	return failures, sessions, err
+}
+
 // Close waits for background writes (the last use of API keys) to finish;
 // call it before closing the store.
 func (a *Authenticator) Close() { a.touches.Wait() }

@@ -455,3 +455,65 @@ func TestOnlyHashesStored(t *testing.T) {
 		}
 	}
 }
+
+func TestHousekeeping(t *testing.T) {
+	st := newStore(t)
+	c := newClock()
+	a := newAuthenticator(t, st, c, authn.Options{SessionTTL: time.Hour})
+	ctx := context.Background()
+	addUser(t, st, "alice", auth.RoleAdmin, password)
+	count := func(table string) int {
+		t.Helper()
+		var n int
+		if err := st.Pool().QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	housekeep := func(wantFailures, wantSessions int64) {
+		t.Helper()
+		f, s, err := a.Housekeep(ctx)
+		if err != nil || f != wantFailures || s != wantSessions {
+			t.Fatalf("Housekeep = %d failures, %d sessions, %v; want %d and %d", f, s, err, wantFailures, wantSessions)
+		}
+	}
+
+	for range 2 {
+		if _, _, _, err := a.Login(ctx, "mallory", "a guess", "192.0.2.1"); err == nil {
+			t.Fatal("a wrong password signed in")
+		}
+	}
+	revoked := login(t, a, "alice", password)
+	if err := a.Logout(ctx, revoked); err != nil {
+		t.Fatal(err)
+	}
+	expiring := login(t, a, "alice", password)
+	housekeep(0, 0)
+
+	// Past the throttling window the two failures go; a new one stays.
+	// (They are of an unknown username: a successful sign-in forgets the
+	// failures of its own.)
+	c.Advance(authn.DefaultFailureWindow + time.Minute)
+	if _, _, _, err := a.Login(ctx, "mallory", "another guess", "192.0.2.1"); err == nil {
+		t.Fatal("a wrong password signed in")
+	}
+	housekeep(2, 0)
+	if n := count("login_failures"); n != 1 {
+		t.Fatalf("%d failed sign-ins left, want the recent one", n)
+	}
+
+	// A week after they ended, the revoked and the expired session go; a
+	// session still valid stays and works.
+	c.Advance(authn.EndedSessionRetention + time.Hour)
+	current := login(t, a, "alice", password)
+	housekeep(1, 2)
+	if n := count("auth_sessions"); n != 1 {
+		t.Fatalf("%d sessions left, want the current one", n)
+	}
+	if _, err := a.Authenticate(ctx, current); err != nil {
+		t.Fatalf("the current session after housekeeping: %v", err)
+	}
+	if _, err := a.Authenticate(ctx, expiring); err == nil {
+		t.Fatal("a purged session still authenticates")
+	}
+}

@@ -49,6 +49,10 @@ type Config struct {
 	// OverdueInterval is how often the overdue job runs; 0 = one minute,
 	// negative = never (another replica runs it).
 	OverdueInterval time.Duration
+	// HousekeepingInterval is how often old failed sign-ins and ended
+	// sessions are deleted (authn's Housekeep); 0 = one hour, negative =
+	// never.
+	HousekeepingInterval time.Duration
 
 	// MaxRequestBytes bounds a request on both listeners; 0 = 4 MiB.
 	MaxRequestBytes int
@@ -146,6 +150,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.OverdueInterval == 0 {
 		cfg.OverdueInterval = time.Minute
 	}
+	if cfg.HousekeepingInterval == 0 {
+		cfg.HousekeepingInterval = time.Hour
+	}
 	s.cfg = cfg
 	policy := casework.Policy{GroupDisputeApplicants: cfg.GroupDisputeApplicants, Location: cfg.Location}
 	cases := api.NewCaseService(cfg.Store, cfg.Clock, policy, s.log)
@@ -192,6 +199,9 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	g.Go(func() error { s.watchReadiness(gctx); return nil })
 	if s.cfg.OverdueInterval > 0 {
 		g.Go(func() error { s.runOverdueJob(gctx); return nil })
+	}
+	if s.cfg.HousekeepingInterval > 0 {
+		g.Go(func() error { s.runHousekeeping(gctx); return nil })
 	}
 	g.Go(func() error {
 		<-gctx.Done()
@@ -298,6 +308,28 @@ func (s *Server) runOverdueJob(ctx context.Context) {
 	for {
 		if _, err := s.MarkOverdue(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("overdue job", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// runHousekeeping deletes failed sign-ins past the throttling window and
+// long-ended sessions, at the start and every HousekeepingInterval until
+// ctx ends. Replicas may all run it: the deletions are idempotent.
+func (s *Server) runHousekeeping(ctx context.Context) {
+	t := time.NewTicker(s.cfg.HousekeepingInterval)
+	defer t.Stop()
+	for {
+		failures, sessions, err := s.accounts.Housekeep(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("housekeeping", "error", err.Error())
+		case failures+sessions > 0:
+			s.log.Info("housekeeping", "failed_sign_ins_deleted", failures, "ended_sessions_deleted", sessions)
 		}
 		select {
 		case <-ctx.Done():

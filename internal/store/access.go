@@ -850,6 +850,16 @@ func (s *Store) DeleteLoginFailures(ctx context.Context, username string) error 
 	return nil
 }
 
+// PurgeAuthSessions deletes the sessions that expired or were revoked
+// before before; the audit trail keeps the sign-ins and sign-outs.
+func (s *Store) PurgeAuthSessions(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM auth_sessions WHERE expire_time < $1 OR revoke_time < $1`, before)
+	if err != nil {
+		return 0, fmt.Errorf("purge ended sessions: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
 // PurgeLoginFailures deletes the failed sign-ins older than before, which
 // no longer count towards throttling.
 func (s *Store) PurgeLoginFailures(ctx context.Context, before time.Time) (int64, error) {
