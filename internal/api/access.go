@@ -145,19 +145,15 @@ func parseUserName(field, name string) (string, error) {
 }
 
 var userMask = maskSchema{
-	mutable: []string{"display_name", "role", "region_code", "organization", "mediator"},
+	mutable: []string{"display_name", "role", "region_code", "organization", "mediator", "court_code"},
 	ignored: []string{"name", "active", "create_time", "last_login_time", "etag"},
 }
 
-// userRoleFromProto reads the role of a user; the API cannot make court
-// desk users, which need a court code that User does not carry.
+// userRoleFromProto reads the role of a user.
 func userRoleFromProto(r mediationv1.Role) (auth.Role, error) {
 	role := authRoleFromProto(r)
-	switch {
-	case role == "":
-		return "", &casework.FieldError{Field: "user.role", Message: "required: one of ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_ORGANIZATION_LEAD, ROLE_MEDIATOR, ROLE_AUDITOR"}
-	case role == auth.RoleCourtDesk:
-		return "", &casework.FieldError{Field: "user.role", Message: "ROLE_COURT_DESK is for the systems of courts: create an API key with the court's code (CreateApiKey)"}
+	if role == "" {
+		return "", &casework.FieldError{Field: "user.role", Message: "required: one of ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_ORGANIZATION_LEAD, ROLE_MEDIATOR, ROLE_COURT_DESK, ROLE_AUDITOR"}
 	}
 	return role, nil
 }
@@ -203,7 +199,7 @@ func (s *UserService) CreateUser(ctx context.Context, req *mediationv1.CreateUse
 	if err := checkRegionCode("user.region_code", in.GetRegionCode()); err != nil {
 		return nil, err
 	}
-	u := store.User{Username: req.GetUserId(), DisplayName: strings.TrimSpace(in.GetDisplayName()), Role: role, RegionCode: in.GetRegionCode()}
+	u := store.User{Username: req.GetUserId(), DisplayName: strings.TrimSpace(in.GetDisplayName()), Role: role, RegionCode: in.GetRegionCode(), CourtCode: in.GetCourtCode()}
 	if role != auth.RoleMediator {
 		// A mediator's organization is that of the mediator entry.
 		if u.OrganizationID, err = optionalID("user.organization", in.GetOrganization(), "organizations"); err != nil {
@@ -318,6 +314,10 @@ func (s *UserService) UpdateUser(ctx context.Context, req *mediationv1.UpdateUse
 			return nil, err
 		}
 		ch.MediatorID = &id
+	}
+	if paths["court_code"] {
+		code := in.GetCourtCode()
+		ch.CourtCode = &code
 	}
 	u, err := s.store.UpdateUser(ctx, username, ch, version, s.clock())
 	if err != nil {

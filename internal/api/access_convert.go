@@ -42,6 +42,7 @@ func userToProto(u store.User) *mediationv1.User {
 		RegionCode:    u.RegionCode,
 		Organization:  organizationNameOf(u.OrganizationID),
 		Mediator:      mediatorNameOf(u.MediatorID),
+		CourtCode:     u.CourtCode,
 		Active:        u.Active,
 		CreateTime:    timeToProto(u.CreateTime),
 		LastLoginTime: timeToProto(u.LastLoginTime),

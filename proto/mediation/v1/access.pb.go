@@ -191,7 +191,11 @@ type User struct {
 	// When the user last signed in.
 	LastLoginTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=last_login_time,json=lastLoginTime,proto3" json:"last_login_time,omitempty"`
 	// See Case.etag.
-	Etag          string `protobuf:"bytes,10,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,10,opt,name=etag,proto3" json:"etag,omitempty"`
+	// For a court desk (a person at a court's litigation–mediation desk;
+	// a court's system uses an API key instead): the court's code, e.g.
+	// 甘1002. The user sees the cases the court referred.
+	CourtCode     string `protobuf:"bytes,11,opt,name=court_code,json=courtCode,proto3" json:"court_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -292,6 +296,13 @@ func (x *User) GetLastLoginTime() *timestamppb.Timestamp {
 func (x *User) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+func (x *User) GetCourtCode() string {
+	if x != nil {
+		return x.CourtCode
 	}
 	return ""
 }
@@ -2014,7 +2025,7 @@ var File_mediation_v1_access_proto protoreflect.FileDescriptor
 
 const file_mediation_v1_access_proto_rawDesc = "" +
 	"\n" +
-	"\x19mediation/v1/access.proto\x12\fmediation.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdc\a\n" +
+	"\x19mediation/v1/access.proto\x12\fmediation.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x88\b\n" +
 	"\x04User\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12u\n" +
 	"\fdisplay_name\x18\x02 \x01(\tBR\xe2A\x01\x02\xbaHK\xba\x01D\n" +
@@ -2032,7 +2043,9 @@ const file_mediation_v1_access_proto_rawDesc = "" +
 	"createTime\x12H\n" +
 	"\x0flast_login_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\rlastLoginTime\x12\x18\n" +
 	"\x04etag\x18\n" +
-	" \x01(\tB\x04\xe2A\x01\x03R\x04etag:3\xeaA0\n" +
+	" \x01(\tB\x04\xe2A\x01\x03R\x04etag\x12*\n" +
+	"\n" +
+	"court_code\x18\v \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18\x14R\tcourtCode:3\xeaA0\n" +
 	"\x13mediationd.dev/User\x12\fusers/{user}*\x05users2\x04user\"\xc0\a\n" +
 	"\x06ApiKey\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12u\n" +
