@@ -21,7 +21,7 @@ func access(ctx context.Context) store.Access {
 
 func auditContext(ctx context.Context) *store.AuditContext {
 	ri := reqinfo.From(ctx)
-	return &store.AuditContext{ClientAddress: ri.Peer, Method: ri.Method, RequestID: ri.ID}
+	return &store.AuditContext{ClientAddress: ri.Peer, ClientCert: ri.ClientCert, Method: ri.Method, RequestID: ri.ID}
 }
 
 // maskedAddress keeps the first characters of an address (the county or
@@ -87,7 +87,7 @@ func (s *CaseService) view(ctx context.Context, cases ...casework.Case) ([]*medi
 		if shown {
 			reads = append(reads, store.AuditRecord{
 				Time: s.clock(), Kind: store.AuditReadPersonalData, Actor: p.Name, ActorRole: p.Role,
-				ClientAddress: ri.Peer, Method: ri.Method, Resource: caseName(c.ID), RequestID: ri.ID, Code: "OK",
+				ClientAddress: ri.Peer, ClientCert: ri.ClientCert, Method: ri.Method, Resource: caseName(c.ID), RequestID: ri.ID, Code: "OK",
 			})
 		}
 	}

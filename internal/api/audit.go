@@ -40,6 +40,7 @@ func (s *AuditService) ListAuditEvents(ctx context.Context, req *mediationv1.Lis
 			Actor:         e.Actor,
 			ActorRole:     mediationv1.Role(enumFromDomain(mediationv1.Role_value, "ROLE_", e.ActorRole)),
 			ClientAddress: e.ClientAddress,
+			ClientCert:    e.ClientCert,
 			Method:        e.Method,
 			Resource:      e.Resource,
 			RequestId:     e.RequestID,

@@ -110,7 +110,7 @@ func (s *CaseService) UpdateCase(ctx context.Context, req *mediationv1.UpdateCas
 	// explicit mask the gateway lists every key of the body, these too.
 	var fields []string
 	for _, f := range req.GetUpdateMask().GetPaths() {
-		if f != "name" && f != "etag" {
+		if f = maskPath(f); f != "name" && f != "etag" {
 			fields = append(fields, f)
 		}
 	}

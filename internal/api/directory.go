@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
@@ -122,6 +123,7 @@ func (ms maskSchema) selected(mask *fieldmaskpb.FieldMask) (map[string]bool, err
 		return out, nil
 	}
 	for _, p := range paths {
+		p = maskPath(p)
 		top, _, nested := strings.Cut(p, ".")
 		switch {
 		case slices.Contains(ms.ignored, top):
@@ -132,6 +134,24 @@ func (ms maskSchema) selected(mask *fieldmaskpb.FieldMask) (map[string]bool, err
 		}
 	}
 	return out, nil
+}
+
+// maskPath reads an update-mask path as the proto field name: a path in
+// the JSON spelling (autoAssign), which REST clients send in the
+// updateMask query parameter, becomes auto_assign.
+func maskPath(p string) string {
+	if strings.IndexFunc(p, unicode.IsUpper) < 0 {
+		return p
+	}
+	var b strings.Builder
+	for _, r := range p {
+		if unicode.IsUpper(r) {
+			b.WriteByte('_')
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // checkVersion answers an update whose mask selects nothing to change:

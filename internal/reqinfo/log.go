@@ -6,7 +6,8 @@ import (
 )
 
 // LogHandler wraps h so that every record logged with a request's context
-// carries that request's id, and the peer address, as attributes.
+// carries that request's id, the peer address and the client
+// certificate's CN, as attributes.
 func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
 
 type logHandler struct{ slog.Handler }
@@ -16,6 +17,9 @@ func (l logHandler) Handle(ctx context.Context, r slog.Record) error {
 		r.AddAttrs(slog.String("request_id", info.ID))
 		if info.Peer != "" {
 			r.AddAttrs(slog.String("peer", info.Peer))
+		}
+		if info.ClientCert != "" {
+			r.AddAttrs(slog.String("client_cert", info.ClientCert))
 		}
 	}
 	return l.Handler.Handle(ctx, r)

@@ -13,6 +13,9 @@ type Info struct {
 	ID     string // the request id: the caller's X-Request-Id if it sent a usable one, else generated
 	Method string // the full gRPC method, e.g. /mediation.v1.CaseService/GetCase
 	Peer   string // the client's address
+	// ClientCert is the subject CN of the client certificate the server
+	// verified (mutual TLS), "" without one.
+	ClientCert string
 
 	// caller is filled in once the caller is authenticated, deeper in the
 	// chain than where the request began, so that what wraps the whole

@@ -159,7 +159,7 @@ func audit(st *store.Store, now func() time.Time) grpc.UnaryServerInterceptor {
 		}
 		ri := reqinfo.From(ctx)
 		rec := store.AuditRecord{
-			Time: now().UTC(), Kind: kind, Actor: actor, ActorRole: p.Role, ClientAddress: ri.Peer,
+			Time: now().UTC(), Kind: kind, Actor: actor, ActorRole: p.Role, ClientAddress: ri.Peer, ClientCert: ri.ClientCert,
 			Method: method, RequestID: ri.ID, Resource: resourceOf(req), Code: code.String(),
 		}
 		if aerr := st.RecordAudit(context.WithoutCancel(ctx), rec); aerr != nil && kind == store.AuditWrite {

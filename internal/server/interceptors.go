@@ -30,7 +30,8 @@ const (
 )
 
 // requestInfo adopts or assigns the request id, notes the caller's
-// address and echoes the id in the response headers.
+// address and client certificate, and echoes the id in the response
+// headers.
 func requestInfo(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	ri := reqinfo.Info{Method: info.FullMethod}.WithCallerSlot()
@@ -50,6 +51,7 @@ func requestInfo(ctx context.Context, req any, info *grpc.UnaryServerInfo, handl
 			}
 		}
 	}
+	ri.ClientCert = ClientCertCN(ctx)
 	_ = grpc.SetHeader(ctx, metadata.Pairs(mdRequestID, ri.ID))
 	return handler(reqinfo.With(ctx, ri), req)
 }

@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
+	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -20,6 +23,7 @@ import (
 
 	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/pgtest"
+	"github.com/mediationd/mediationd/internal/reqinfo"
 	"github.com/mediationd/mediationd/internal/server"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
@@ -298,5 +302,90 @@ func TestRateLimitEndToEnd(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond)
 	if resp := rest("alice"); resp.StatusCode != http.StatusOK {
 		t.Errorf("after a second the bucket has not refilled: %d", resp.StatusCode)
+	}
+}
+
+// TestClientCertificateInAuditAndLogs checks that the CN of a verified
+// client certificate is recorded with what the call did: in the audit rows
+// of a case write over gRPC (written by the store's statement) and of a
+// directory write over REST (written by the interceptor), and in the log
+// lines of the calls; a call without a certificate records none.
+func TestClientCertificateInAuditAndLogs(t *testing.T) {
+	pki := server.NewPKI(t, "mediationd test CA")
+	certFile, keyFile, caFile := pki.WriteFiles(t)
+	tlsConfig, err := server.LoadTLSConfig(certFile, keyFile, caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &piiLogBuffer{}
+	e := startTransport(t, func(c *server.Config) {
+		c.TLS = tlsConfig
+		c.Logger = slog.New(reqinfo.LogHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	const court = "西峰区人民法院诉调对接系统"
+	httpsURL := strings.Replace(e.baseURL, "http://", "https://", 1)
+
+	auditCert := func(requestID string) []string {
+		t.Helper()
+		rows, err := e.store.Pool().Query(ctx, `SELECT client_cert FROM audit_events WHERE request_id = $1 ORDER BY id`, requestID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		certs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return certs
+	}
+	for _, tt := range []struct {
+		name, cn string
+		creds    *tls.Config
+	}{
+		{"with a client certificate", court, pki.ClientTLS(pki.Client(t, court))},
+		{"without one", "", pki.ClientTLS()},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			conn := grpcDial(t, e.conn.Target(), credentials.NewTLS(tt.creds))
+			rid := "cert-grpc-" + strconv.Itoa(len(tt.cn))
+			md := metadata.AppendToOutgoingContext(withToken(ctx, "alice"), "x-request-id", rid)
+			if _, err := mediationv1.NewCaseServiceClient(conn).CreateCase(md, &mediationv1.CreateCaseRequest{Case: newCase("借款纠纷")}); err != nil {
+				t.Fatal(err)
+			}
+			if got := auditCert(rid); !slices.Equal(got, []string{tt.cn}) {
+				t.Errorf("gRPC CreateCase: audit client_cert %q, want [%q]", got, tt.cn)
+			}
+
+			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tt.creds}}
+			rid = "cert-rest-" + strconv.Itoa(len(tt.cn))
+			req, err := http.NewRequestWithContext(ctx, http.MethodPatch, httpsURL+"/v1/regions/621002?updateMask=autoAssign", strings.NewReader(`{"autoAssign": true}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer bob")
+			req.Header.Set("X-Request-Id", rid)
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("PATCH /v1/regions/621002: %d %s", resp.StatusCode, body)
+			}
+			if got := auditCert(rid); !slices.Equal(got, []string{tt.cn}) {
+				t.Errorf("REST UpdateRegion: audit client_cert %q, want [%q]", got, tt.cn)
+			}
+		})
+	}
+	var logged int
+	for line := range strings.SplitSeq(string(logs.Bytes()), "\n") {
+		if strings.Contains(line, `"client_cert":"`+court+`"`) {
+			logged++
+		}
+	}
+	if logged < 2 {
+		t.Errorf("%d log lines name the client certificate, want the two calls' at least:\n%s", logged, logs.Bytes())
 	}
 }

@@ -79,11 +79,11 @@ fu AS (
 )`
 
 // applyAuditSQL writes the audit row of the change ($n: role, address,
-// method, request id).
+// method, request id, client certificate).
 const applyAuditSQL = `,
 aud AS (
-	INSERT INTO audit_events (event_time, kind, actor, actor_role, client_address, method, resource, request_id, code)
-	SELECT $9, 'WRITE', $13::text, $%d::text, $%d::text, $%d::text, 'cases/' || id, $%d::text, 'OK' FROM upd
+	INSERT INTO audit_events (event_time, kind, actor, actor_role, client_address, method, resource, request_id, code, client_cert)
+	SELECT $9, 'WRITE', $13::text, $%d::text, $%d::text, $%d::text, 'cases/' || id, $%d::text, 'OK', $%d::text FROM upd
 )`
 
 // applyStatement builds applySQL with the side write (sessionSQL,
@@ -97,7 +97,7 @@ func applyStatement(side string, audit bool) string {
 	if side != "" {
 		n = 37
 	}
-	return fmt.Sprintf(applySQL, side+fmt.Sprintf(applyAuditSQL, n, n+1, n+2, n+3))
+	return fmt.Sprintf(applySQL, side+fmt.Sprintf(applyAuditSQL, n, n+1, n+2, n+3, n+4))
 }
 
 var applyStatements = func() map[[2]any]string {
@@ -317,7 +317,7 @@ func (s *Store) writeAction(ctx context.Context, fromVersion int64, next casewor
 	}
 	a := access.Audit
 	if a != nil {
-		args = append(args, string(access.Principal.Role), a.ClientAddress, a.Method, a.RequestID)
+		args = append(args, string(access.Principal.Role), a.ClientAddress, a.Method, a.RequestID, a.ClientCert)
 	}
 	sql := applyStatements[[2]any{side, a != nil}]
 	var n int

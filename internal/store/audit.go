@@ -35,10 +35,13 @@ type AuditRecord struct {
 	Actor         string
 	ActorRole     auth.Role
 	ClientAddress string
-	Method        string
-	Resource      string
-	RequestID     string
-	Code          string
+	// ClientCert is the CN of the client certificate the service verified,
+	// "" without one.
+	ClientCert string
+	Method     string
+	Resource   string
+	RequestID  string
+	Code       string
 }
 
 // RecordAudit appends records to the audit trail in one statement.
@@ -48,10 +51,10 @@ func (s *Store) RecordAudit(ctx context.Context, records ...AuditRecord) error {
 	}
 	rows := make([][]any, len(records))
 	for i, r := range records {
-		rows[i] = []any{r.Time, string(r.Kind), r.Actor, string(r.ActorRole), r.ClientAddress, r.Method, r.Resource, r.RequestID, r.Code}
+		rows[i] = []any{r.Time, string(r.Kind), r.Actor, string(r.ActorRole), r.ClientAddress, r.ClientCert, r.Method, r.Resource, r.RequestID, r.Code}
 	}
 	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"audit_events"},
-		[]string{"event_time", "kind", "actor", "actor_role", "client_address", "method", "resource", "request_id", "code"},
+		[]string{"event_time", "kind", "actor", "actor_role", "client_address", "client_cert", "method", "resource", "request_id", "code"},
 		pgx.CopyFromRows(rows))
 	if err != nil {
 		return fmt.Errorf("record audit events: %w", err)
@@ -67,6 +70,7 @@ var auditFilter = aipfilter.Schema{
 	"actor":          {Column: "a.actor", Type: aipfilter.String},
 	"actor_role":     enumField("a.actor_role", "ROLE_", auth.Roles),
 	"client_address": {Column: "a.client_address", Type: aipfilter.String},
+	"client_cert":    {Column: "a.client_cert", Type: aipfilter.String},
 	"method":         {Column: "a.method", Type: aipfilter.String},
 	"resource":       {Column: "a.resource", Type: aipfilter.String},
 	"request_id":     {Column: "a.request_id", Type: aipfilter.String},
@@ -92,13 +96,13 @@ func (s *Store) ListAuditEvents(ctx context.Context, filter string, before int64
 	}
 	args = append(args, limit+1)
 	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT a.id, a.event_time, a.kind, a.actor, a.actor_role, a.client_address,
-		a.method, a.resource, a.request_id, a.code FROM audit_events a WHERE %s ORDER BY a.id DESC LIMIT $%d`, where, len(args)), args...)
+		a.client_cert, a.method, a.resource, a.request_id, a.code FROM audit_events a WHERE %s ORDER BY a.id DESC LIMIT $%d`, where, len(args)), args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list audit events: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditRecord, error) {
 		var a AuditRecord
-		err := r.Scan(&a.ID, &a.Time, &a.Kind, &a.Actor, &a.ActorRole, &a.ClientAddress, &a.Method, &a.Resource, &a.RequestID, &a.Code)
+		err := r.Scan(&a.ID, &a.Time, &a.Kind, &a.Actor, &a.ActorRole, &a.ClientAddress, &a.ClientCert, &a.Method, &a.Resource, &a.RequestID, &a.Code)
 		return a, err
 	})
 	if err != nil {

@@ -139,9 +139,9 @@ SELECT case_number FROM c`
 // createAuditSQL writes the audit row of a registration with it.
 const createAuditSQL = `,
 aud AS (
-	INSERT INTO audit_events (event_time, kind, actor, actor_role, client_address, method, resource, request_id, code)
+	INSERT INTO audit_events (event_time, kind, actor, actor_role, client_address, method, resource, request_id, code, client_cert)
 	SELECT @now::timestamptz, 'WRITE', @actor::text, @actor_role::text, @audit_address::text, @audit_method::text,
-		'cases/' || @id::uuid, @audit_request_id::text, 'OK' FROM c
+		'cases/' || @id::uuid, @audit_request_id::text, 'OK', @audit_client_cert::text FROM c
 )`
 
 // createStatements holds createSQL for every claim, without and with the
@@ -215,6 +215,7 @@ func (s *Store) CreateCase(ctx context.Context, p CreateParams) (c casework.Case
 	if a := p.Audit; a != nil {
 		audit = "audit"
 		args["actor_role"], args["audit_address"], args["audit_method"], args["audit_request_id"] = string(p.ActorRole), a.ClientAddress, a.Method, a.RequestID
+		args["audit_client_cert"] = a.ClientCert
 	}
 	sql := createStatements[[2]string{claim, audit}]
 	if ref != nil {

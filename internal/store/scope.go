@@ -23,6 +23,7 @@ type Access struct {
 // principal.
 type AuditContext struct {
 	ClientAddress string
+	ClientCert    string // the verified client certificate's CN, "" if none
 	Method        string
 	RequestID     string
 }

@@ -469,7 +469,10 @@ type AuditEvent struct {
 	// The request id.
 	RequestId string `protobuf:"bytes,9,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The outcome's gRPC code name, e.g. OK or PERMISSION_DENIED.
-	Code          string `protobuf:"bytes,10,opt,name=code,proto3" json:"code,omitempty"`
+	Code string `protobuf:"bytes,10,opt,name=code,proto3" json:"code,omitempty"`
+	// The subject common name of the client certificate the calling system
+	// presented and the service verified (mutual TLS), empty without one.
+	ClientCert    string `protobuf:"bytes,11,opt,name=client_cert,json=clientCert,proto3" json:"client_cert,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -570,6 +573,13 @@ func (x *AuditEvent) GetRequestId() string {
 func (x *AuditEvent) GetCode() string {
 	if x != nil {
 		return x.Code
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetClientCert() string {
+	if x != nil {
+		return x.ClientCert
 	}
 	return ""
 }
@@ -1908,7 +1918,7 @@ type ListAuditEventsRequest struct {
 	// The next_page_token of the previous page.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// An AIP-160 filter over kind, actor, actor_role, method, resource,
-	// request_id, code, client_address and event_time, e.g.
+	// request_id, code, client_address, client_cert and event_time, e.g.
 	// `resource = "cases/…" AND kind = READ_PERSONAL_DATA`.
 	Filter        string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -2067,7 +2077,7 @@ const file_mediation_v1_access_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"revokeTime\x12\x1e\n" +
 	"\acreator\x18\v \x01(\tB\x04\xe2A\x01\x03R\acreator:>\xeaA;\n" +
-	"\x15mediationd.dev/ApiKey\x12\x11apiKeys/{api_key}*\aapiKeys2\x06apiKey\"\xb8\x03\n" +
+	"\x15mediationd.dev/ApiKey\x12\x11apiKeys/{api_key}*\aapiKeys2\x06apiKey\"\xd9\x03\n" +
 	"\n" +
 	"AuditEvent\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x129\n" +
@@ -2083,7 +2093,9 @@ const file_mediation_v1_access_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\t \x01(\tR\trequestId\x12\x12\n" +
 	"\x04code\x18\n" +
-	" \x01(\tR\x04code:R\xeaAO\n" +
+	" \x01(\tR\x04code\x12\x1f\n" +
+	"\vclient_cert\x18\v \x01(\tR\n" +
+	"clientCert:R\xeaAO\n" +
 	"\x19mediationd.dev/AuditEvent\x12\x19auditEvents/{audit_event}*\vauditEvents2\n" +
 	"auditEvent\"m\n" +
 	"\x14CreateSessionRequest\x12)\n" +
