@@ -548,9 +548,16 @@ func TestAgreementDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, page := httpGet(t, e, "/v1/"+name+"/agreement.html", map[string]string{"Authorization": "Bearer " + lead})
+	resp, page := httpGet(t, e, "/v1/"+name+"/agreement.html", map[string]string{"Authorization": "Bearer " + lead, "X-Request-Id": "agreement-page"})
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || string(page) != doc.GetHtml() {
 		t.Fatalf("agreement.html: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	// The page's unmasked read is audited with the browser's address, as
+	// a REST call is, not the gateway's.
+	var address string
+	if err := e.store.Pool().QueryRow(t.Context(), `SELECT client_address FROM audit_events
+		WHERE request_id = 'agreement-page' AND kind = 'READ_PERSONAL_DATA'`).Scan(&address); err != nil || address != "127.0.0.1" {
+		t.Errorf("audit of the agreement page: client address %q (%v), want 127.0.0.1", address, err)
 	}
 	html := doc.GetHtml()
 	for _, want := range []string{

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 
@@ -143,6 +141,7 @@ func (s *Server) httpHandler(gw http.Handler) http.Handler {
 		_, _ = w.Write(mediationv1.OpenAPI)
 	})
 	mux.HandleFunc("GET /v1/cases/{case}/agreement.html", s.agreementPage)
+	mux.HandleFunc("GET /v1/caseStatistics.csv", s.statisticsCSV)
 	mux.Handle("/v1/", gw)
 	s.handleMetrics(mux)
 	return s.metrics.InstrumentHTTP(s.withHTTPSecurity(s.withRequestID(s.limitBody(mux))))
@@ -192,29 +191,4 @@ func writeStatus(w http.ResponseWriter, code int, st *status.Status) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
-}
-
-// agreementPage serves the agreement document as the page itself, for a
-// browser to show and print. It calls GetAgreementDocument through the
-// gateway's loopback, so the same interceptors apply as to any call.
-func (s *Server) agreementPage(w http.ResponseWriter, r *http.Request) {
-	md := metadata.Pairs(mdRequestID, r.Header.Get("X-Request-Id"), mdClientCertCN, gatewayClientCertCN(r))
-	if a := r.Header.Get("Authorization"); a != "" {
-		md.Set("authorization", a)
-	}
-	ctx := metadata.NewOutgoingContext(r.Context(), md)
-	var header metadata.MD
-	resp, err := mediationv1.NewCaseServiceClient(s.loopback).GetAgreementDocument(ctx,
-		&mediationv1.GetAgreementDocumentRequest{Name: "cases/" + r.PathValue("case")}, grpc.Header(&header))
-	if err != nil {
-		if v := header.Get(mdRetryAfter); len(v) > 0 {
-			w.Header().Set("Retry-After", v[0])
-		}
-		st := status.Convert(err)
-		writeStatus(w, httpStatus(st.Code()), st)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Disposition", "inline; filename*=UTF-8''"+url.PathEscape(resp.GetFileName()))
-	_, _ = io.WriteString(w, resp.GetHtml())
 }

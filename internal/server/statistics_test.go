@@ -2,9 +2,11 @@ package server_test
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -12,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mediationd/mediationd/internal/auth"
@@ -391,6 +395,70 @@ func TestCaseStatistics(t *testing.T) {
 		if got != listed || listed == 0 || listed == all.GetCases() {
 			t.Errorf("%s counts %d cases and lists %d of %d", u.Username, got, listed, all.GetCases())
 		}
+	}
+
+	// The spreadsheet: a row per group and the totals, the figures of
+	// GetCaseStatistics; refusals in JSON as over REST.
+	resp, body := httpGet(t, e, "/v1/caseStatistics.csv?groupBy=STATISTICS_GROUPING_REGION", nil)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" ||
+		!strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment; filename*=UTF-8''") {
+		t.Fatalf("caseStatistics.csv: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	text, bom := strings.CutPrefix(string(body), "\ufeff")
+	records, err := csv.NewReader(strings.NewReader(text)).ReadAll()
+	if err != nil || !bom {
+		t.Fatalf("caseStatistics.csv is not CSV with a byte-order mark (%v):\n%s", err, body)
+	}
+	if len(records) != len(byRegion.GetGroups())+2 {
+		t.Fatalf("caseStatistics.csv has %d rows, want a heading, %d regions and the totals", len(records), len(byRegion.GetGroups()))
+	}
+	column := map[string]int{}
+	for i, h := range records[0] {
+		column[h] = i
+	}
+	for i, g := range append(byRegion.GetGroups(), &mediationv1.CaseStatisticsGroup{DisplayName: "合计", Figures: byRegion.GetTotal()}) {
+		rec, f := records[i+1], g.GetFigures()
+		for _, c := range []struct{ heading, want string }{
+			{"分组 key", g.GetKey()},
+			{"名称 name", g.GetDisplayName()},
+			{"案件数 cases", strconv.FormatInt(f.GetCases(), 10)},
+			{"调解中 MEDIATING", strconv.FormatInt(f.GetStates()[3].GetCount(), 10)},
+			{"超期 overdue", strconv.FormatInt(f.GetOverdue(), 10)},
+			{"调解成功数 succeeded", strconv.FormatInt(f.GetSucceeded(), 10)},
+			{"成功率(调解成功/调解终结) success_rate", strconv.FormatFloat(f.GetSuccessRate(), 'f', 4, 64)},
+			{"协议涉及金额(元) agreement_amount", f.GetAgreementAmount()},
+			{"法院委派委托 court_referrals", strconv.FormatInt(f.GetCourtReferrals(), 10)},
+		} {
+			j, ok := column[c.heading]
+			if !ok || rec[j] != c.want {
+				t.Errorf("caseStatistics.csv row %d, %s: %q, want %q", i+1, c.heading, rec[min(j, len(rec)-1)], c.want)
+			}
+		}
+	}
+	for _, c := range []struct {
+		query  string
+		status int
+		field  string
+	}{
+		{"filter=" + url.QueryEscape(`phone = "1"`), 400, "filter"},
+		{"groupBy=STATISTICS_GROUPING_PARTY", 400, "group_by"},
+		{"pageSize=10", 400, ""},
+	} {
+		resp, body := httpGet(t, e, "/v1/caseStatistics.csv?"+c.query, nil)
+		var st spb.Status
+		if err := protojson.Unmarshal(body, &st); resp.StatusCode != c.status || err != nil {
+			t.Errorf("caseStatistics.csv?%s: %d %s, want %d with a status", c.query, resp.StatusCode, body, c.status)
+			continue
+		}
+		if got := fieldViolations(result{st: status.FromProto(&st)}); c.field != "" && !slices.Equal(got, []string{c.field}) {
+			t.Errorf("caseStatistics.csv?%s: field violations %v, want %s", c.query, got, c.field)
+		}
+	}
+	anonymous := &http.Client{Timeout: 10 * time.Second}
+	if resp, err := anonymous.Get(e.baseURL + "/v1/caseStatistics.csv"); err != nil || resp.StatusCode != 401 {
+		t.Errorf("caseStatistics.csv without a token: %v %v, want 401", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 
 	// Refusals, over gRPC and REST.
