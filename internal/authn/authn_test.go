@@ -459,7 +459,10 @@ func TestOnlyHashesStored(t *testing.T) {
 func TestHousekeeping(t *testing.T) {
 	st := newStore(t)
 	c := newClock()
-	a := newAuthenticator(t, st, c, authn.Options{SessionTTL: time.Hour})
+	// Sessions outlive the retention, so that a revoked session is
+	// deleted for its revocation, not for its expiry.
+	const ttl = 30 * 24 * time.Hour
+	a := newAuthenticator(t, st, c, authn.Options{SessionTTL: ttl})
 	ctx := context.Background()
 	addUser(t, st, "alice", auth.RoleAdmin, password)
 	count := func(table string) int {
@@ -478,21 +481,21 @@ func TestHousekeeping(t *testing.T) {
 		}
 	}
 
+	revoked := login(t, a, "alice", password)
+	if err := a.Logout(ctx, revoked); err != nil {
+		t.Fatal(err)
+	}
+	valid := login(t, a, "alice", password)
+	// Failures of an unknown username: a successful sign-in forgets the
+	// failures of its own.
 	for range 2 {
 		if _, _, _, err := a.Login(ctx, "mallory", "a guess", "192.0.2.1"); err == nil {
 			t.Fatal("a wrong password signed in")
 		}
 	}
-	revoked := login(t, a, "alice", password)
-	if err := a.Logout(ctx, revoked); err != nil {
-		t.Fatal(err)
-	}
-	expiring := login(t, a, "alice", password)
 	housekeep(0, 0)
 
 	// Past the throttling window the two failures go; a new one stays.
-	// (They are of an unknown username: a successful sign-in forgets the
-	// failures of its own.)
 	c.Advance(authn.DefaultFailureWindow + time.Minute)
 	if _, _, _, err := a.Login(ctx, "mallory", "another guess", "192.0.2.1"); err == nil {
 		t.Fatal("a wrong password signed in")
@@ -502,18 +505,28 @@ func TestHousekeeping(t *testing.T) {
 		t.Fatalf("%d failed sign-ins left, want the recent one", n)
 	}
 
-	// A week after they ended, the revoked and the expired session go; a
-	// session still valid stays and works.
-	c.Advance(authn.EndedSessionRetention + time.Hour)
-	current := login(t, a, "alice", password)
-	housekeep(1, 2)
+	// An hour before the revoked session has been over for a week, it
+	// stays; two hours later it goes, and the valid session stays and works.
+	c.Advance(authn.EndedSessionRetention - authn.DefaultFailureWindow - 2*time.Minute - time.Hour)
+	housekeep(1, 0)
+	c.Advance(2 * time.Hour)
+	housekeep(0, 1)
 	if n := count("auth_sessions"); n != 1 {
-		t.Fatalf("%d sessions left, want the current one", n)
+		t.Fatalf("%d sessions left, want the valid one", n)
 	}
-	if _, err := a.Authenticate(ctx, current); err != nil {
-		t.Fatalf("the current session after housekeeping: %v", err)
+	if _, err := a.Authenticate(ctx, valid); err != nil {
+		t.Fatalf("the valid session after housekeeping: %v", err)
 	}
-	if _, err := a.Authenticate(ctx, expiring); err == nil {
-		t.Fatal("a purged session still authenticates")
+
+	// Expired, it is kept for a week, then goes too.
+	c.Advance(ttl - authn.EndedSessionRetention)
+	housekeep(0, 0)
+	if _, err := a.Authenticate(ctx, valid); err == nil {
+		t.Fatal("an expired session authenticates")
+	}
+	c.Advance(authn.EndedSessionRetention)
+	housekeep(0, 1)
+	if n := count("auth_sessions"); n != 0 {
+		t.Fatalf("%d sessions left, want none", n)
 	}
 }

@@ -175,6 +175,11 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		return Config{}, fmt.Errorf("timezone / MEDIATION_TIMEZONE: %q is not a time zone such as Asia/Shanghai", c.TimeZone)
 	}
+	if c.TimeZone == "Local" {
+		// The database groups dates by zone name (statistics by month) and
+		// knows no "Local".
+		return Config{}, fmt.Errorf("timezone / MEDIATION_TIMEZONE: %q is the machine's zone, which PostgreSQL cannot name: give its IANA name, such as Asia/Shanghai", c.TimeZone)
+	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		return Config{}, fmt.Errorf("data-dir / MEDIATION_DATA_DIR: needed when DATABASE_URL is empty")
 	}

@@ -247,6 +247,7 @@ func TestParseRefusesInvalidValues(t *testing.T) {
 		{"log-format", "MEDIATION_LOG_FORMAT", "xml"},
 		{"log-level", "MEDIATION_LOG_LEVEL", "loud"},
 		{"timezone", "MEDIATION_TIMEZONE", "Mars/Olympus"},
+		{"timezone", "MEDIATION_TIMEZONE", "Local"},
 		{"cors-origins", "MEDIATION_CORS_ORIGINS", "*"},
 		{"cors-origins", "MEDIATION_CORS_ORIGINS", "mediation.example.gov.cn"},
 		{"cors-origins", "MEDIATION_CORS_ORIGINS", "https://mediation.example.gov.cn/"},

@@ -131,22 +131,11 @@ func stateCount(st mediationv1.CaseState) func(*mediationv1.CaseFigures) string 
 // then the totals. It takes the query parameters of GET /v1/caseStatistics
 // (filter, groupBy).
 func (s *Server) statisticsCSV(w http.ResponseWriter, r *http.Request) {
-	req := &mediationv1.GetCaseStatisticsRequest{}
-	q := r.URL.Query()
-	for k := range q {
-		if k != "filter" && k != "groupBy" && k != "group_by" {
-			writeStatus(w, http.StatusBadRequest, status.Newf(codes.InvalidArgument, "unknown query parameter %q: the parameters are filter and groupBy", k))
-			return
-		}
-	}
-	req.Filter = q.Get("filter")
-	if g := q.Get("groupBy") + q.Get("group_by"); g != "" {
-		v, ok := mediationv1.StatisticsGrouping_value[g]
-		if !ok {
-			writeStatus(w, http.StatusBadRequest, status.Convert(invalidQueryParameter("group_by", fmt.Sprintf("%q is not a StatisticsGrouping, e.g. STATISTICS_GROUPING_REGION", g))))
-			return
-		}
-		req.GroupBy = mediationv1.StatisticsGrouping(v)
+	req, err := statisticsRequest(r.URL.RawQuery)
+	if err != nil {
+		st := status.Convert(err)
+		writeStatus(w, httpStatus(st.Code()), st)
+		return
 	}
 	ctx, header := loopbackCall(r)
 	resp, err := mediationv1.NewCaseServiceClient(s.loopback).GetCaseStatistics(ctx, req, grpc.Header(header))
@@ -186,6 +175,46 @@ func textCell(v string) string {
 		return "'" + v
 	}
 	return v
+}
+
+// statisticsRequest reads the query of GET /v1/caseStatistics.csv as the
+// gateway reads that of GET /v1/caseStatistics: filter and groupBy (or
+// group_by), each at most once, the grouping by name or number.
+func statisticsRequest(rawQuery string) (*mediationv1.GetCaseStatisticsRequest, error) {
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "the query string is malformed (%v): percent-encode the filter", err)
+	}
+	req := &mediationv1.GetCaseStatisticsRequest{}
+	var grouping []string
+	for k, vs := range q {
+		switch k {
+		case "filter":
+			if len(vs) > 1 {
+				return nil, invalidQueryParameter("filter", "given more than once")
+			}
+			req.Filter = vs[0]
+		case "groupBy", "group_by":
+			grouping = append(grouping, vs...)
+		default:
+			return nil, status.Errorf(codes.InvalidArgument, "unknown query parameter %q: the parameters are filter and groupBy", k)
+		}
+	}
+	switch {
+	case len(grouping) > 1:
+		return nil, invalidQueryParameter("group_by", "given more than once")
+	case len(grouping) == 1:
+		g := grouping[0]
+		v, ok := mediationv1.StatisticsGrouping_value[g]
+		if n, err := strconv.ParseInt(g, 10, 32); err == nil {
+			v, ok = int32(n), true
+		}
+		if !ok {
+			return nil, invalidQueryParameter("group_by", fmt.Sprintf("%q is not a StatisticsGrouping, e.g. STATISTICS_GROUPING_REGION", g))
+		}
+		req.GroupBy = mediationv1.StatisticsGrouping(v)
+	}
+	return req, nil
 }
 
 // location is the time zone of the service's dates.

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -33,6 +34,7 @@ import (
 // to count itself.
 type statRow struct {
 	state, outcome, region, organization, orgType, mediator, disputeType, source string
+	court, intakeOrganization                                                    string
 	performance, confirmation                                                    string
 	accepted, overdue, groupDispute, escalation, courtReferral, orphaned         bool
 	createTime                                                                   time.Time
@@ -46,7 +48,8 @@ func readStatRows(t *testing.T, e *env) []statRow {
 			COALESCE(o.type, ''), c.mediator, c.dispute_type, c.source, c.performance_status,
 			COALESCE(c.confirmation->>'decision', CASE WHEN c.confirmation IS NULL OR c.confirmation = 'null' THEN NULL ELSE '' END),
 			c.accept_time, c.close_time, c.overdue, c.group_dispute, c.escalation_risk, c.court_code IS NOT NULL,
-			COALESCE(NOT o.active, false) OR COALESCE(NOT m.active, false), c.create_time, c.agreement
+			COALESCE(NOT o.active, false) OR COALESCE(NOT m.active, false), c.create_time, c.agreement,
+			COALESCE(c.court_code, ''), c.intake_organization
 		FROM cases c
 		LEFT JOIN organizations o ON 'organizations/' || o.id = c.organization
 		LEFT JOIN mediators m ON 'mediators/' || m.id = c.mediator`)
@@ -62,7 +65,7 @@ func readStatRows(t *testing.T, e *env) []statRow {
 		var agreement []byte
 		if err := rows.Scan(&r.state, &r.outcome, &r.region, &r.organization, &r.orgType, &r.mediator, &r.disputeType,
 			&r.source, &r.performance, &confirmation, &accept, &closed, &r.overdue, &r.groupDispute, &r.escalation,
-			&r.courtReferral, &r.orphaned, &r.createTime, &agreement); err != nil {
+			&r.courtReferral, &r.orphaned, &r.createTime, &agreement, &r.court, &r.intakeOrganization); err != nil {
 			t.Fatal(err)
 		}
 		if confirmation != nil {
@@ -193,8 +196,13 @@ func statistics(t *testing.T, ctx context.Context, e *env, req *mediationv1.GetC
 // scopes of a supervisor, a mediator and a court, and the refusals.
 func TestCaseStatistics(t *testing.T) {
 	ctx := t.Context()
-	e := startWith(t, pgtest.NewDatabase(t), func(c *server.Config) { c.OverdueInterval = -1 })
 	p := demo.Generate(11, 300, time.Date(2026, 3, 18, 15, 4, 5, 0, time.UTC))
+	clk := &clock{t: time.Now()}
+	e := startWith(t, pgtest.NewDatabase(t), func(c *server.Config) {
+		c.OverdueInterval = -1
+		c.Clock = clk.now
+		c.Location = p.Location // Asia/Shanghai
+	})
 	if _, err := demo.Load(ctx, e.store, p, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -368,6 +376,10 @@ func TestCaseStatistics(t *testing.T) {
 		}
 	}
 	sameFigures(t, "supervisor of 621021", statistics(t, as(ctx, supervisor), e, &mediationv1.GetCaseStatisticsRequest{}).GetTotal(), expectFigures(county))
+	mediatorOrg := map[string]string{}
+	for _, m := range p.Mediators {
+		mediatorOrg[m.ID] = "organizations/" + m.OrganizationID
+	}
 	var mediatorID string
 	for _, c := range p.Cases {
 		if c.Mediator != "" && c.Mediator != orphanedMediator {
@@ -391,10 +403,19 @@ func TestCaseStatistics(t *testing.T) {
 				break
 			}
 		}
-		got := statistics(t, as(ctx, token), e, &mediationv1.GetCaseStatisticsRequest{}).GetTotal().GetCases()
-		if got != listed || listed == 0 || listed == all.GetCases() {
-			t.Errorf("%s counts %d cases and lists %d of %d", u.Username, got, listed, all.GetCases())
+		got := statistics(t, as(ctx, token), e, &mediationv1.GetCaseStatisticsRequest{}).GetTotal()
+		if got.GetCases() != listed || listed == 0 || listed == all.GetCases() {
+			t.Errorf("%s counts %d cases and lists %d of %d", u.Username, got.GetCases(), listed, all.GetCases())
 		}
+		var mine []statRow
+		for _, r := range rows {
+			switch {
+			case u.Role == auth.RoleCourtDesk && r.court == u.CourtCode,
+				u.Role == auth.RoleMediator && (r.mediator == "mediators/"+u.MediatorID || r.organization == "" && r.intakeOrganization == mediatorOrg[u.MediatorID]):
+				mine = append(mine, r)
+			}
+		}
+		sameFigures(t, u.Username, got, expectFigures(mine))
 	}
 
 	// The spreadsheet: a row per group and the totals, the figures of
@@ -443,6 +464,10 @@ func TestCaseStatistics(t *testing.T) {
 		{"filter=" + url.QueryEscape(`phone = "1"`), 400, "filter"},
 		{"groupBy=STATISTICS_GROUPING_PARTY", 400, "group_by"},
 		{"pageSize=10", 400, ""},
+		{"filter=%ZZ", 400, ""},
+		{"filter=a&filter=b", 400, "filter"},
+		{"groupBy=1&group_by=1", 400, "group_by"},
+		{"groupBy=42", 400, "group_by"},
 	} {
 		resp, body := httpGet(t, e, "/v1/caseStatistics.csv?"+c.query, nil)
 		var st spb.Status
@@ -454,11 +479,34 @@ func TestCaseStatistics(t *testing.T) {
 			t.Errorf("caseStatistics.csv?%s: field violations %v, want %s", c.query, got, c.field)
 		}
 	}
+	if resp, numeric := httpGet(t, e, "/v1/caseStatistics.csv?groupBy=1", nil); resp.StatusCode != 200 || string(numeric) != string(body) {
+		t.Errorf("caseStatistics.csv?groupBy=1 (REGION by number): %d, and not the same sheet", resp.StatusCode)
+	}
 	anonymous := &http.Client{Timeout: 10 * time.Second}
 	if resp, err := anonymous.Get(e.baseURL + "/v1/caseStatistics.csv"); err != nil || resp.StatusCode != 401 {
 		t.Errorf("caseStatistics.csv without a token: %v %v, want 401", resp, err)
 	} else {
 		resp.Body.Close()
+	}
+
+	// Months are the service's: a case registered at 02:30 on 1 March in
+	// Shanghai, still February in UTC, counts in March.
+	clk.set(time.Date(2026, 2, 28, 18, 30, 0, 0, time.UTC))
+	if _, err := e.cases.CreateCase(ctx, &mediationv1.CreateCaseRequest{Case: newCase("三月一日凌晨登记的纠纷")}); err != nil {
+		t.Fatal(err)
+	}
+	clk.set(time.Now())
+	months := map[string]int64{}
+	for _, r := range readStatRows(t, e) {
+		months[r.createTime.In(p.Location).Format("2006-01")]++
+	}
+	byMonth := statistics(t, ctx, e, &mediationv1.GetCaseStatisticsRequest{GroupBy: mediationv1.StatisticsGrouping_STATISTICS_GROUPING_CREATE_MONTH})
+	gotMonths := map[string]int64{}
+	for _, g := range byMonth.GetGroups() {
+		gotMonths[g.GetKey()] = g.GetFigures().GetCases()
+	}
+	if !maps.Equal(gotMonths, months) || months["2026-03"] == 0 {
+		t.Errorf("cases by month %v, want %v", gotMonths, months)
 	}
 
 	// Refusals, over gRPC and REST.

@@ -197,7 +197,7 @@ func (s *Store) CaseStatistics(ctx context.Context, p StatisticsParams) (Statist
 	), g AS (
 		SELECT GROUPING(k) = 1 AS total, COALESCE(k, '') AS key, %s FROM f GROUP BY GROUPING SETS ((k), ())
 	)
-	SELECT g.*, %s FROM g ORDER BY g.total DESC, g.key`, key, needsReassignment, agreementAmount, where, figureColumns, name)
+	SELECT g.*, %s FROM g ORDER BY g.total DESC, g.key COLLATE "C"`, key, needsReassignment, agreementAmount, where, figureColumns, name)
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return Statistics{}, fmt.Errorf("case statistics: %w", err)
