@@ -73,7 +73,7 @@ func Settings() []Setting {
 		{"migrate", "MEDIATION_MIGRATE", "false", "apply pending migrations at start (always done for the private cluster)"},
 		{"log-format", "MEDIATION_LOG_FORMAT", "auto", "log format: json, text, or auto (text on a terminal, JSON otherwise)"},
 		{"log-level", "MEDIATION_LOG_LEVEL", "info", "log level: debug (every call), info, warn or error"},
-		{"timezone", "MEDIATION_TIMEZONE", "Asia/Shanghai", "time zone of case-number years and local dates"},
+		{"timezone", "MEDIATION_TIMEZONE", "Asia/Shanghai", "time zone (IANA name) of case-number years, due dates and statistics by month"},
 		{"shutdown-timeout", "MEDIATION_SHUTDOWN_TIMEOUT", "15s", "how long a graceful shutdown may take"},
 		{"db-max-conns", "MEDIATION_DB_MAX_CONNS", "0", "database connection pool size; 0 = max(4, CPUs)"},
 		{"max-request-bytes", "MEDIATION_MAX_REQUEST_BYTES", "4194304", "largest request accepted on either listener"},
