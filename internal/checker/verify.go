@@ -97,8 +97,9 @@ type Report struct {
 	// Events is the number of history rows of the verified cases, made up
 	// of Registrations, AckedEvents (distinct events acknowledged),
 	// UnknownLanded (events of calls with an unknown outcome, found by
-	// their request id), Unattributed (events without a request id that
-	// calls of unknown outcome without one may have made), SystemEvents
+	// their request id), Unattributed (events of the run's principal
+	// without a request id that calls of unknown outcome without one may
+	// have made), SystemEvents
 	// (overdue marks and automatic assignments) and Unaccounted.
 	Events        int
 	Registrations int
@@ -647,6 +648,16 @@ func (v *verifier) checkAccounting() {
 			answered[k] = true
 		}
 	}
+	// The run's principals are those that registered its cases: only an
+	// event of theirs can come from one of its calls.
+	runActors := map[string]bool{}
+	for _, c := range v.sortedCases() {
+		for _, e := range c.events {
+			if e.version == 1 && e.action == casework.ActionCreate && e.requestID != "" && created[e.requestID] {
+				runActors[e.actor] = true
+			}
+		}
+	}
 	r := v.r
 	for _, c := range v.sortedCases() {
 		for _, e := range c.events {
@@ -682,7 +693,7 @@ func (v *verifier) checkAccounting() {
 				}
 				r.Unaccounted++
 				v.report(ClassRefusedTrace, c.id, "version %d (%s, request %s) was made by a refused request (%s)", e.version, e.action, e.requestID, strings.Join(codes, "; "))
-			case e.requestID == "" && e.actor != "system" && unknownNoRID[c.id][e.action] > 0:
+			case e.requestID == "" && runActors[e.actor] && unknownNoRID[c.id][e.action] > 0:
 				unknownNoRID[c.id][e.action]--
 				r.Unattributed++
 			default:
