@@ -219,10 +219,7 @@ func WorkflowToProto() (*mediationv1.Workflow, error) {
 		out.States = append(out.States, ws)
 	}
 	for _, a := range w.Actions {
-		method := ""
-		if m, ok := actionMethods[a.Action]; ok {
-			method = mediationv1.CaseService_ServiceDesc.ServiceName + "/" + m
-		}
+		method := strings.TrimPrefix(ActionMethod(a.Action), "/")
 		wa := &mediationv1.WorkflowAction{
 			Action:         actionToProto(a.Action),
 			Verb:           string(a.Action),
@@ -240,8 +237,20 @@ func WorkflowToProto() (*mediationv1.Workflow, error) {
 	return out, nil
 }
 
+// ActionMethod returns the full gRPC method that asks for an action, e.g.
+// /mediation.v1.CaseService/AcceptCase; "" for an action the service
+// records by itself (markOverdue).
+func ActionMethod(a casework.Action) string {
+	m, ok := actionMethods[a]
+	if !ok {
+		return ""
+	}
+	return "/" + mediationv1.CaseService_ServiceDesc.ServiceName + "/" + m
+}
+
 // actionMethods names the RPC of each action.
 var actionMethods = map[casework.Action]string{
+	casework.ActionCreate:          "CreateCase",
 	casework.ActionAccept:          "AcceptCase",
 	casework.ActionReject:          "RejectCase",
 	casework.ActionAssign:          "AssignCase",

@@ -43,39 +43,6 @@ func respond[R caseResponse](r R, err error) (caseResponse, error) {
 	return r, nil
 }
 
-// methods names the RPC of each action.
-var methods = map[casework.Action]string{
-	casework.ActionCreate:              "CreateCase",
-	casework.ActionAccept:              "AcceptCase",
-	casework.ActionReject:              "RejectCase",
-	casework.ActionAssign:              "AssignCase",
-	casework.ActionStartMediation:      "StartMediation",
-	casework.ActionRecordAgreement:     "RecordAgreement",
-	casework.ActionRecordFailure:       "RecordFailure",
-	casework.ActionWithdraw:            "WithdrawCase",
-	casework.ActionClose:               "CloseCase",
-	casework.ActionUpdate:              "UpdateCase",
-	casework.ActionRecuse:              "RecuseCase",
-	casework.ActionExtendDeadline:      "ExtendDeadline",
-	casework.ActionScheduleSession:     "ScheduleSession",
-	casework.ActionRecordSession:       "RecordSession",
-	casework.ActionCancelSession:       "CancelSession",
-	casework.ActionRequestConfirmation: "RequestJudicialConfirmation",
-	casework.ActionRecordConfirmation:  "RecordConfirmationDecision",
-	casework.ActionRecordPerformance:   "RecordPerformance",
-	casework.ActionRecordFollowUp:      "RecordFollowUp",
-}
-
-// methodOf returns the full gRPC method of an action ("" for actions no
-// client can ask for).
-func methodOf(a casework.Action) string {
-	m, ok := methods[a]
-	if !ok {
-		return ""
-	}
-	return "/" + mediationv1.CaseService_ServiceDesc.ServiceName + "/" + m
-}
-
 // request builds the request for action on the case of v. Most fields
 // are complete; a few are left out now and then, so that the service has
 // field errors to report too.

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
 
+	"github.com/mediationd/mediationd/internal/api"
 	"github.com/mediationd/mediationd/internal/casework"
 )
 
@@ -813,7 +814,7 @@ func (v *verifier) checkAudit() {
 		want := map[string]int{}
 		for _, e := range c.events {
 			if e.actor != "system" {
-				want[methodOf(e.action)]++
+				want[api.ActionMethod(e.action)]++
 			}
 		}
 		methods := maps.Clone(want)

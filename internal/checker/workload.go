@@ -42,6 +42,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	"github.com/mediationd/mediationd/internal/api"
 	"github.com/mediationd/mediationd/internal/casework"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
@@ -676,7 +677,7 @@ func (w *Workload) invoke(ctx context.Context, worker, replica int, inv *invocat
 	defer cancel()
 	c := Call{
 		Seq: w.seq.Add(1), Worker: worker, Replica: replica, Case: inv.caseName, Action: inv.action,
-		Method: methodOf(inv.action), RequestID: inv.rid, Etag: inv.etag, Retry: retry, Resolve: resolve,
+		Method: api.ActionMethod(inv.action), RequestID: inv.rid, Etag: inv.etag, Retry: retry, Resolve: resolve,
 		Start: time.Now(),
 	}
 	resp, err := inv.send(cctx, w.cases[replica])

@@ -2,16 +2,13 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mediationd/mediationd/internal/aipfilter"
 	"github.com/mediationd/mediationd/internal/auth"
-	"github.com/mediationd/mediationd/internal/casework"
 )
 
 // AuditKind classifies audit records.
@@ -82,12 +79,8 @@ var auditFilter = aipfilter.Schema{
 // before the cursor before (0 = from the newest), and the cursor of the
 // next page (0 when this is the last).
 func (s *Store) ListAuditEvents(ctx context.Context, filter string, before int64, limit int) ([]AuditRecord, int64, error) {
-	where, args, err := aipfilter.Compile(filter, auditFilter, 1)
+	where, args, err := compileFilter(filter, auditFilter, 1)
 	if err != nil {
-		var fe *aipfilter.Error
-		if errors.As(err, &fe) {
-			return nil, 0, &casework.FieldError{Field: "filter", Message: strings.TrimPrefix(err.Error(), "filter: ")}
-		}
 		return nil, 0, err
 	}
 	if before > 0 {

@@ -195,13 +195,9 @@ var markerComparisonRE = regexp.MustCompile(`\((__[a-z_]+__) (=|IS DISTINCT FROM
 // marker left over means aipfilter's output changed shape, which is
 // reported rather than sent to the database.
 func compileDirectoryFilter(filter string, schema aipfilter.Schema, firstArg int) (string, []any, error) {
-	where, args, err := aipfilter.Compile(filter, schema, firstArg)
+	where, args, err := compileFilter(filter, schema, firstArg)
 	if err != nil {
-		var fe *aipfilter.Error
-		if errors.As(err, &fe) {
-			return "", nil, &casework.FieldError{Field: "filter", Message: strings.TrimPrefix(err.Error(), "filter: ")}
-		}
-		return "", nil, fmt.Errorf("compile filter: %w", err)
+		return "", nil, err
 	}
 	where = markerComparisonRE.ReplaceAllStringFunc(where, func(cmp string) string {
 		m := markerComparisonRE.FindStringSubmatch(cmp)

@@ -85,20 +85,28 @@ const needsReassignment = `(c.state IN ('ASSIGNED', 'MEDIATING') AND (
 	EXISTS (SELECT 1 FROM mediators m WHERE m.id = substr(c.mediator, 11) AND NOT m.active) OR
 	EXISTS (SELECT 1 FROM organizations o WHERE o.id = substr(c.organization, 15) AND NOT o.active)))`
 
-// caseCondition compiles a ListCases filter and a scope (nil: every case)
-// into a SQL condition on cases aliased c, with its arguments. A filter
-// that does not compile is a casework.FieldError on "filter".
-func caseCondition(filter string, scope *auth.CaseScope) (string, []any, error) {
-	where, args, err := aipfilter.Compile(filter, caseFilter, 1)
+// compileFilter compiles an AIP-160 filter of a list request (aipfilter
+// compiles an empty one to TRUE); a problem with the filter is a
+// casework.FieldError on "filter", which the API answers with
+// INVALID_ARGUMENT.
+func compileFilter(filter string, schema aipfilter.Schema, firstArg int) (string, []any, error) {
+	where, args, err := aipfilter.Compile(filter, schema, firstArg)
 	if err != nil {
 		var fe *aipfilter.Error
 		if errors.As(err, &fe) {
 			return "", nil, &casework.FieldError{Field: "filter", Message: strings.TrimPrefix(err.Error(), "filter: ")}
 		}
-		return "", nil, err
+		return "", nil, fmt.Errorf("compile filter: %w", err)
 	}
-	if where == "" {
-		where = "TRUE"
+	return where, args, nil
+}
+
+// caseCondition compiles a ListCases filter and a scope (nil: every case)
+// into a SQL condition on cases aliased c, with its arguments.
+func caseCondition(filter string, scope *auth.CaseScope) (string, []any, error) {
+	where, args, err := compileFilter(filter, caseFilter, 1)
+	if err != nil {
+		return "", nil, err
 	}
 	if scope != nil {
 		where = fmt.Sprintf("(%s) AND %s", where, scopeCondition(*scope, &args))
