@@ -7,14 +7,19 @@ FUZZTIME ?= 15s
 # Arguments passed to the service by `make run`, e.g. ARGS=--log-level=debug.
 ARGS     ?=
 
-.PHONY: run test check unit fuzz lint generate build clean
+.PHONY: run test deps check unit fuzz lint generate build clean
 
 ## run: run the service; without DATABASE_URL it starts its own PostgreSQL
-## and, on the first start, loads the demo data (MEDIATION_DEMO=42)
+## and, on the first start, loads the demo data (MEDIATION_DEMO=42), whose
+## logins have a published password: it then listens on localhost only,
+## unless MEDIATION_HTTP_ADDR / MEDIATION_GRPC_ADDR say otherwise
 run:
 	@if [ -z "$$DATABASE_URL" ]; then \
 		bash deploy/ensure-postgres.sh && \
-		MEDIATION_DEMO=$${MEDIATION_DEMO-42} $(GO) run ./cmd/mediationd $(ARGS); \
+		MEDIATION_DEMO=$${MEDIATION_DEMO-42} \
+		MEDIATION_HTTP_ADDR=$${MEDIATION_HTTP_ADDR-localhost:8080} \
+		MEDIATION_GRPC_ADDR=$${MEDIATION_GRPC_ADDR-localhost:9090} \
+		$(GO) run ./cmd/mediationd $(ARGS); \
 	else \
 		$(GO) run ./cmd/mediationd $(ARGS); \
 	fi
@@ -24,17 +29,22 @@ run:
 ## and short fuzz runs (REST bodies, request validation, validators, filters)
 test: check unit fuzz
 
-check:
+## deps: what the tests need besides Go: PostgreSQL's server binaries and a
+## C compiler for the race detector, installed if missing and possible
+deps:
 	@bash deploy/ensure-postgres.sh
+	@command -v gcc >/dev/null || bash deploy/apt-install.sh gcc
+
+check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) mod verify
 
-unit:
+unit: deps
 	$(GO) run ./cmd/mediationd pg-exec -- $(GO) test -race -shuffle=on -count=1 -timeout=20m $(PKGS)
 
-fuzz:
+fuzz: deps
 	$(GO) test -run='^$$' -fuzz=FuzzCompile -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/aipfilter/
 	$(GO) test -run='^$$' -fuzz=FuzzValidators -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/casework/
 	$(GO) run ./cmd/mediationd pg-exec -- sh -c '\

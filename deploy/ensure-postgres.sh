@@ -22,25 +22,8 @@ if have_binaries && command -v psql >/dev/null; then
 	exit 0
 fi
 
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-	if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-		sudo="sudo"
-	else
-		echo "PostgreSQL server binaries are missing. Install them with:" >&2
-		echo "  sudo apt-get install postgresql        (Debian, Ubuntu)" >&2
-		echo "  sudo dnf install postgresql-server     (Fedora, RHEL)" >&2
-		echo "or point MEDIATION_PG_BIN at their directory, or set DATABASE_URL to an existing server." >&2
-		exit 1
-	fi
-fi
-if ! command -v apt-get >/dev/null; then
-	echo "PostgreSQL server binaries are missing and this is not a Debian-like system:" >&2
-	echo "install PostgreSQL's server package, or set DATABASE_URL to an existing server." >&2
+if ! bash "$(dirname "$0")/apt-install.sh" postgresql; then
+	echo "Or point MEDIATION_PG_BIN at PostgreSQL's server binaries, or set DATABASE_URL to an existing server." >&2
 	exit 1
 fi
-echo "Installing PostgreSQL (Debian package postgresql)..." >&2
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq postgresql >/dev/null
 have_binaries
