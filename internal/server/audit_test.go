@@ -5,9 +5,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/store"
@@ -99,6 +102,19 @@ func TestAuditTrail(t *testing.T) {
 		if r.GetActor() != "users/lead" {
 			t.Errorf("unmasked read by %s recorded; the administrator reads masked data", r.GetActor())
 		}
+	}
+
+	// A sign-in refused as invalid is recorded, but what the caller sent
+	// is cut short: nobody fills the append-only trail with their data.
+	huge := strings.Repeat("测", 100_000)
+	rid := metadata.NewOutgoingContext(ctx, metadata.Pairs("x-request-id", "req-audit-huge"))
+	if _, err := auth.CreateSession(rid, &mediationv1.CreateSessionRequest{Username: huge, Password: "whatever password"}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("sign-in with a 100,000-character username: %v, want INVALID_ARGUMENT", err)
+	}
+	if rows := auditRows(t, e, `request_id = "req-audit-huge"`); len(rows) != 1 ||
+		utf8.RuneCountInString(rows[0].GetActor()) > 201 || !strings.HasPrefix(rows[0].GetActor(), "users/测测") ||
+		utf8.RuneCountInString(rows[0].GetResource()) > 201 || rows[0].GetKind() != mediationv1.AuditEventKind_AUDIT_EVENT_KIND_LOGIN_FAILED {
+		t.Errorf("the refused sign-in's audit rows: %d, first %.300v", len(rows), rows)
 	}
 
 	// Auditors read the trail; others may not.

@@ -41,6 +41,28 @@ type AuditRecord struct {
 	Code       string
 }
 
+// auditFieldMax bounds each text a request can put into the audit trail.
+// Real values are far shorter (a username has at most 64 characters, a
+// resource name about 80); a request refused as invalid, a sign-in with a
+// username of megabytes say, is still recorded, with the text cut short,
+// so that nobody can fill the append-only trail with data of their choice.
+const auditFieldMax = 200
+
+// clipAudit cuts s to auditFieldMax characters, marking the cut with "…".
+func clipAudit(s string) string {
+	if len(s) <= auditFieldMax {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == auditFieldMax {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
+}
+
 // RecordAudit appends records to the audit trail in one statement.
 func (s *Store) RecordAudit(ctx context.Context, records ...AuditRecord) error {
 	if len(records) == 0 {
@@ -48,7 +70,8 @@ func (s *Store) RecordAudit(ctx context.Context, records ...AuditRecord) error {
 	}
 	rows := make([][]any, len(records))
 	for i, r := range records {
-		rows[i] = []any{r.Time, string(r.Kind), r.Actor, string(r.ActorRole), r.ClientAddress, r.ClientCert, r.Method, r.Resource, r.RequestID, r.Code}
+		rows[i] = []any{r.Time, string(r.Kind), clipAudit(r.Actor), string(r.ActorRole), clipAudit(r.ClientAddress), clipAudit(r.ClientCert),
+			r.Method, clipAudit(r.Resource), r.RequestID, r.Code}
 	}
 	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"audit_events"},
 		[]string{"event_time", "kind", "actor", "actor_role", "client_address", "client_cert", "method", "resource", "request_id", "code"},
