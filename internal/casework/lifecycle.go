@@ -310,6 +310,10 @@ func Apply(c Case, cmd Command) (Case, Event, error) {
 			next.ClosingReason = cmd.Reason
 		}
 	}
+	// Still to reassign only while the same (inactive) assignee holds the
+	// open case: an assignment, a recusal or an outcome settles it.
+	next.NeedsReassignment = c.NeedsReassignment && (next.State == StateAssigned || next.State == StateMediating) &&
+		next.Organization == c.Organization && next.Mediator == c.Mediator
 	ev := Event{
 		CaseID:    c.ID,
 		Version:   next.Version,

@@ -646,3 +646,61 @@ func TestSessionsAndFollowUps(t *testing.T) {
 		t.Fatalf("close after a follow-up: %v", r.st)
 	}
 }
+
+// TestNeedsReassignment: a deactivated mediator's open cases say so, in
+// reads, in the answers to actions that leave the mediator in place, and
+// in the filter; reassigning the case settles it at once.
+func TestNeedsReassignment(t *testing.T) {
+	e := start(t)
+	qingyang(t, e)
+	ctx := t.Context()
+	created, err := e.cases.CreateCase(ctx, &mediationv1.CreateCaseRequest{Case: familyCase("621002")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := created.GetCase().GetName()
+	accepted, err := e.cases.AcceptCase(ctx, &mediationv1.AcceptCaseRequest{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cases.AssignCase(ctx, &mediationv1.AssignCaseRequest{Name: name, Etag: accepted.GetCase().GetEtag(),
+		Organization: "organizations/xifeng-women", Mediator: "mediators/li-hong"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mediationv1.NewDirectoryServiceClient(e.conn).DeactivateMediator(ctx, &mediationv1.DeactivateMediatorRequest{Name: "mediators/li-hong"}); err != nil {
+		t.Fatal(err)
+	}
+	flagged := func(what string, want bool) {
+		t.Helper()
+		got, err := e.cases.GetCase(ctx, &mediationv1.GetCaseRequest{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := e.cases.ListCases(ctx, &mediationv1.ListCasesRequest{Filter: "needs_reassignment = true"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed := slices.ContainsFunc(list.GetCases(), func(c *mediationv1.Case) bool { return c.GetName() == name })
+		if got.GetCase().GetNeedsReassignment() != want || listed != want {
+			t.Errorf("%s: GetCase says needs_reassignment %v, the filter lists it: %v; want %v", what, got.GetCase().GetNeedsReassignment(), listed, want)
+		}
+	}
+	flagged("mediator deactivated", true)
+
+	started, err := e.cases.StartMediation(ctx, &mediationv1.StartMediationRequest{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !started.GetCase().GetNeedsReassignment() {
+		t.Error("the answer to startMediation, the inactive mediator still in place, says no reassignment is needed")
+	}
+	reassigned, err := e.cases.AssignCase(ctx, &mediationv1.AssignCaseRequest{Name: name, Etag: started.GetCase().GetEtag(),
+		Organization: "organizations/xifeng-women", Mediator: "mediators/zhang-min", Reason: "李红调离"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reassigned.GetCase().GetNeedsReassignment() {
+		t.Error("the answer to the reassignment still says the case needs reassignment")
+	}
+	flagged("reassigned", false)
+}
