@@ -1,6 +1,9 @@
 package casework
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // RegionLevel is a region's place in the GB/T 2260 hierarchy.
 type RegionLevel string
@@ -59,6 +62,12 @@ type Organization struct {
 	Version      int64
 	CreateTime   time.Time
 	UpdateTime   time.Time
+}
+
+// Takes reports whether the organization takes disputes of the type: it
+// lists the type, or lists none (it takes every type).
+func (o Organization) Takes(t DisputeType) bool {
+	return len(o.DisputeTypes) == 0 || slices.Contains(o.DisputeTypes, t)
 }
 
 // Name is the organization's resource name.

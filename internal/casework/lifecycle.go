@@ -386,7 +386,7 @@ func (d *decision) assign(src State) error {
 			return &PreconditionError{Reason: "ORGANIZATION_INACTIVE", Message: fmt.Sprintf("%s (%s) is deactivated and takes no new cases", cmd.Organization, org.DisplayName)}
 		case !med.Active:
 			return &PreconditionError{Reason: "MEDIATOR_INACTIVE", Message: fmt.Sprintf("%s (%s) is deactivated and gets no new cases", cmd.Mediator, med.DisplayName)}
-		case len(org.DisputeTypes) > 0 && !slices.Contains(org.DisputeTypes, c.DisputeType):
+		case !org.Takes(c.DisputeType):
 			return &PreconditionError{Reason: "ORGANIZATION_DOES_NOT_TAKE_TYPE", Message: fmt.Sprintf("%s (%s) does not take %s disputes; SuggestAssignment lists organizations that do", cmd.Organization, org.DisplayName, c.DisputeType)}
 		}
 	}

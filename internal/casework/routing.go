@@ -57,7 +57,7 @@ func Suggest(c Case, candidates []Candidate, max int) []Suggestion {
 	var out []scored
 	for _, cand := range candidates {
 		org, med := cand.Organization, cand.Mediator
-		if !org.Active || !med.Active || med.OrganizationID != org.ID ||
+		if !org.Active || !med.Active || med.OrganizationID != org.ID || !org.Takes(c.DisputeType) ||
 			slices.Contains(c.RecusedMediators, med.Name()) || med.Name() == c.Mediator {
 			continue
 		}
@@ -71,12 +71,10 @@ func Suggest(c Case, candidates []Candidate, max int) []Suggestion {
 			s.fit = fitSpecialised
 			s.Reasons = append(s.Reasons, Reason{"TAKES_DISPUTE_TYPE",
 				fmt.Sprintf("%s专门受理%s纠纷", org.DisplayName, disputeTypeNames[c.DisputeType])})
-		case len(org.DisputeTypes) == 0:
+		default: // it takes every type
 			s.fit = fitGeneral
 			s.Reasons = append(s.Reasons, Reason{"GENERAL_ORGANIZATION",
 				fmt.Sprintf("%s受理各类纠纷", organizationTypeNames[org.Type])})
-		default:
-			continue // it does not take this type
 		}
 		if slices.Contains(med.Specialties, c.DisputeType) {
 			s.specialty = 1

@@ -22,6 +22,9 @@ func TestSuggestOrder(t *testing.T) {
 	lanzhou := casework.Organization{ID: "lanzhou-township", Type: casework.OrgTownshipCommittee, RegionCode: "620102"}
 	medical := casework.Organization{ID: "xifeng-medical", Type: casework.OrgProfessionalCommittee, RegionCode: "621002", DisputeTypes: []casework.DisputeType{casework.DisputeMedical}}
 	inactive := casework.Organization{ID: "closed-room", Type: casework.OrgTownshipCommittee, RegionCode: "621002"}
+	// A women's studio that lists only neighbour disputes: its type would
+	// rank it first for a marriage dispute, but it does not take them.
+	neighbourStudio := casework.Organization{ID: "xifeng-women-neighbours", Type: casework.OrgWomenStudio, RegionCode: "621002", DisputeTypes: []casework.DisputeType{casework.DisputeNeighbor}}
 
 	cands := []casework.Candidate{
 		candidate(township, "t-busy", 9),
@@ -33,6 +36,7 @@ func TestSuggestOrder(t *testing.T) {
 		candidate(women, "w-free", 1),
 		candidate(women, "w-expert", 7, casework.DisputeMarriageFamily),
 		candidate(women, "w-recused", 0),
+		candidate(neighbourStudio, "n-free", 0),
 	}
 	off := candidate(inactive, "off", 0)
 	off.Organization.Active = false
