@@ -15,6 +15,7 @@ import (
 
 	"github.com/mediationd/mediationd/internal/api"
 	"github.com/mediationd/mediationd/internal/auth"
+	"github.com/mediationd/mediationd/internal/authn"
 	"github.com/mediationd/mediationd/internal/reqinfo"
 	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
@@ -30,8 +31,8 @@ type Authenticator interface {
 func bearer(ctx context.Context) string {
 	md, _ := metadata.FromIncomingContext(ctx)
 	for _, v := range md.Get("authorization") {
-		if token, ok := strings.CutPrefix(v, "Bearer "); ok {
-			return strings.TrimSpace(token)
+		if token, ok := authn.BearerToken(v); ok {
+			return token
 		}
 	}
 	return ""
@@ -95,7 +96,9 @@ func authenticateStream(a Authenticator) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		p, err := principalFor(ss.Context(), a, info.FullMethod)
 		if err != nil {
-			return err
+			// A stream has no logAndMapErrors: map here, so that a database
+			// error does not reach the client as it is.
+			return api.ToStatus(err).Err()
 		}
 		if err := auth.MayCall(p, info.FullMethod); err != nil {
 			return api.ToStatus(err).Err()

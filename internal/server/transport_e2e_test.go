@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 
 	"github.com/mediationd/mediationd/internal/auth"
@@ -36,6 +38,8 @@ func (transportTokens) Authenticate(_ context.Context, bearer string) (auth.Prin
 	switch bearer {
 	case "alice", "bob", "carol":
 		return auth.Principal{Name: "users/" + bearer, Role: auth.RoleAdmin}, nil
+	case "broken":
+		return auth.Principal{}, errors.New("dial tcp db.internal.example:5432: connection refused")
 	}
 	return auth.Principal{}, auth.ErrUnauthenticated
 }
@@ -387,5 +391,37 @@ func TestClientCertificateInAuditAndLogs(t *testing.T) {
 	}
 	if logged < 2 {
 		t.Errorf("%d log lines name the client certificate, want the two calls' at least:\n%s", logged, logs.Bytes())
+	}
+}
+
+// TestCredentialChecks: the scheme of an Authorization header is
+// case-insensitive (RFC 9110), on gRPC and REST; and when checking a
+// credential fails for want of the database, unary and streaming calls
+// alike answer without the error's details.
+func TestCredentialChecks(t *testing.T) {
+	e := startTransport(t, nil)
+	ctx := t.Context()
+	for _, scheme := range []string{"Bearer", "bearer", "BEARER"} {
+		md := metadata.AppendToOutgoingContext(ctx, "authorization", scheme+" alice")
+		if _, err := mediationv1.NewCaseServiceClient(e.conn).GetWorkflow(md, &mediationv1.GetWorkflowRequest{}); err != nil {
+			t.Errorf("gRPC with %q: %v", scheme, err)
+		}
+		if resp, body := mustRequest(t, &http.Client{Timeout: 10 * time.Second}, http.MethodGet, e.baseURL+"/v1/workflow", "Authorization", scheme+" alice"); resp.StatusCode != http.StatusOK {
+			t.Errorf("REST with %q: %d %s", scheme, resp.StatusCode, body)
+		}
+	}
+
+	broken := withToken(ctx, "broken")
+	_, err := mediationv1.NewCaseServiceClient(e.conn).GetWorkflow(broken, &mediationv1.GetWorkflowRequest{})
+	if status.Code(err) != codes.Internal || strings.Contains(err.Error(), "db.internal") {
+		t.Errorf("unary call when credentials cannot be checked: %v, want INTERNAL without the cause", err)
+	}
+	stream, err := reflectionpb.NewServerReflectionClient(e.conn).ServerReflectionInfo(broken)
+	if err == nil {
+		_ = stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}})
+		_, err = stream.Recv()
+	}
+	if status.Code(err) != codes.Internal || strings.Contains(err.Error(), "db.internal") {
+		t.Errorf("stream when credentials cannot be checked: %v, want INTERNAL without the cause", err)
 	}
 }
