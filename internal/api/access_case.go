@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
 	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/reqinfo"
@@ -79,23 +81,34 @@ func masked(p auth.Principal, c casework.Case) (casework.Case, bool) {
 func (s *CaseService) view(ctx context.Context, cases ...casework.Case) ([]*mediationv1.Case, error) {
 	p := auth.FromContext(ctx)
 	out := make([]*mediationv1.Case, len(cases))
-	var reads []store.AuditRecord
-	ri := reqinfo.From(ctx)
+	var read []uuid.UUID
 	for i, c := range cases {
 		m, shown := masked(p, c)
 		out[i] = s.caseToProto(m)
 		if shown {
-			reads = append(reads, store.AuditRecord{
-				Time: s.clock(), Kind: store.AuditReadPersonalData, Actor: p.Name, ActorRole: p.Role,
-				ClientAddress: ri.Peer, ClientCert: ri.ClientCert, Method: ri.Method, Resource: caseName(c.ID), RequestID: ri.ID, Code: "OK",
-			})
+			read = append(read, c.ID)
 		}
 	}
-	if err := s.store.RecordAudit(ctx, reads...); err != nil {
-		// Unmasked data is only handed out once its reading is on record.
+	if err := s.recordUnmaskedReads(ctx, read...); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// recordUnmaskedReads puts on record that the caller of ctx reads the
+// personal data of the cases unmasked. Unmasked data is only handed out
+// once its reading is on record, so an error here must stop the answer.
+func (s *CaseService) recordUnmaskedReads(ctx context.Context, cases ...uuid.UUID) error {
+	p := auth.FromContext(ctx)
+	ri := reqinfo.From(ctx)
+	reads := make([]store.AuditRecord, len(cases))
+	for i, id := range cases {
+		reads[i] = store.AuditRecord{
+			Time: s.clock(), Kind: store.AuditReadPersonalData, Actor: p.Name, ActorRole: p.Role,
+			ClientAddress: ri.Peer, ClientCert: ri.ClientCert, Method: ri.Method, Resource: caseName(id), RequestID: ri.ID, Code: "OK",
+		}
+	}
+	return s.store.RecordAudit(ctx, reads...)
 }
 
 // view1 is view of one case.

@@ -316,13 +316,7 @@ func (s *CaseService) GetAgreementDocument(ctx context.Context, req *mediationv1
 	}
 	// The document shows what the caller may read, and the reading of
 	// unmasked data is on record before it is handed out.
-	p := auth.FromContext(ctx)
-	shown, unmasked := masked(p, c)
-	if unmasked {
-		if _, err := s.view(ctx, c); err != nil {
-			return nil, err
-		}
-	}
+	shown, unmasked := masked(auth.FromContext(ctx), c)
 	doc, err := s.agreementDocument(ctx, shown)
 	if err != nil {
 		return nil, err
@@ -330,6 +324,11 @@ func (s *CaseService) GetAgreementDocument(ctx context.Context, req *mediationv1
 	html, err := casework.RenderAgreement(doc)
 	if err != nil {
 		return nil, fmt.Errorf("render the agreement of %s: %w", c.Number, err)
+	}
+	if unmasked {
+		if err := s.recordUnmaskedReads(ctx, c.ID); err != nil {
+			return nil, err
+		}
 	}
 	return &mediationv1.GetAgreementDocumentResponse{Html: string(html), FileName: c.Number + "-调解协议书.html"}, nil
 }
@@ -386,10 +385,7 @@ func (s *CaseService) agreementDocument(ctx context.Context, c casework.Case) (c
 			dp.Gender = "女"
 		}
 		if born, err := time.Parse(time.DateOnly, p.BirthDate); err == nil {
-			dp.Age = now.Year() - born.Year()
-			if now.YearDay() < born.YearDay() {
-				dp.Age--
-			}
+			dp.Age = casework.AgeOn(born, now)
 		}
 		if p.Role == casework.RoleAgent {
 			var represented []string

@@ -373,3 +373,14 @@ func maskAllButLast(rs []rune, keep int) string {
 	}
 	return strings.Repeat("*", len(rs)-keep) + string(rs[len(rs)-keep:])
 }
+
+// AgeOn is the age in whole years on the date of now of someone born on
+// the date of born (a leap-day birthday counts from 1 March in other
+// years).
+func AgeOn(born, now time.Time) int {
+	age := now.Year() - born.Year()
+	if now.Month() < born.Month() || now.Month() == born.Month() && now.Day() < born.Day() {
+		age--
+	}
+	return age
+}

@@ -429,3 +429,28 @@ func FuzzPhone(f *testing.F) {
 		}
 	})
 }
+
+func TestAgeOn(t *testing.T) {
+	d := func(s string) time.Time {
+		v, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		born, on string
+		want     int
+	}{
+		{"2000-03-01", "2025-03-01", 25}, // day-of-year would say 24: 2000 is a leap year
+		{"2001-03-01", "2024-02-29", 22}, // and 23 here
+		{"2000-02-29", "2025-02-28", 24},
+		{"2000-02-29", "2025-03-01", 25},
+		{"1950-05-01", "2026-04-30", 75},
+		{"1950-05-01", "2026-05-01", 76},
+	} {
+		if got := casework.AgeOn(d(tc.born), d(tc.on)); got != tc.want {
+			t.Errorf("AgeOn(%s, %s) = %d, want %d", tc.born, tc.on, got, tc.want)
+		}
+	}
+}

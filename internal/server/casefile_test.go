@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/google/uuid"
@@ -582,6 +583,25 @@ func TestAgreementDocument(t *testing.T) {
 	}
 	if resp, _ := httpGet(t, e, "/v1/"+other.GetName()+"/agreement.html", nil); resp.StatusCode != http.StatusConflict {
 		t.Errorf("agreement.html of a case without agreement: %d", resp.StatusCode)
+	}
+	// Refused, a lead's request for a document leaves no record of an
+	// unmasked read: nothing was read.
+	own := familyCase("621002")
+	own.Parties[0].Phone = "13909341234"
+	registered, err := e.cases.CreateCase(as(t.Context(), lead), &mediationv1.CreateCaseRequest{Case: own})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if registered.GetCase().GetParties()[0].GetPhone() != "13909341234" {
+		t.Fatalf("the lead reads her own intake masked: %v", registered.GetCase().GetParties()[0])
+	}
+	refused := metadata.NewOutgoingContext(as(t.Context(), lead), metadata.Pairs("x-request-id", "doc-refused"))
+	if _, err := e.cases.GetAgreementDocument(refused, &mediationv1.GetAgreementDocumentRequest{Name: registered.GetCase().GetName()}); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("the lead's document of a case without agreement: %v", err)
+	}
+	var reads int
+	if err := e.store.Pool().QueryRow(t.Context(), `SELECT count(*) FROM audit_events WHERE request_id = 'doc-refused' AND kind = 'READ_PERSONAL_DATA'`).Scan(&reads); err != nil || reads != 0 {
+		t.Errorf("a refused document request left %d unmasked-read records (%v)", reads, err)
 	}
 }
 
