@@ -412,4 +412,32 @@ func TestPGExec(t *testing.T) {
 			}
 		})
 	}
+	t.Run("stopped", func(t *testing.T) {
+		// SIGTERM to pg-exec reaches its command, and the cluster goes.
+		t.Parallel()
+		tmp := reachableDir(t)
+		ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+		defer cancel()
+		p := launch(ctx, t, []string{"TMPDIR=" + tmp}, "pg-exec", "--", "sh", "-c", `echo started; exec sleep 600`)
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if out, _ := p.output(); strings.Contains(out, "started") {
+				break
+			}
+			if p.exited() || time.Now().After(deadline) {
+				t.Fatal("the command under pg-exec did not start")
+			}
+		}
+		start := time.Now()
+		p.signal(syscall.SIGTERM)
+		if code := p.wait(20 * time.Second); code != 128+int(syscall.SIGTERM) {
+			t.Fatalf("pg-exec told to stop: exit status %d after %s, want %d (its command ended by SIGTERM)", code, time.Since(start), 128+int(syscall.SIGTERM))
+		}
+		entries, err := os.ReadDir(tmp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			t.Errorf("pg-exec left %s behind", filepath.Join(tmp, e.Name()))
+		}
+	})
 }

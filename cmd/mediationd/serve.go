@@ -230,11 +230,19 @@ func runPGExec(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}()
 	dsn := cluster.ConnString("mediation")
-	cmd := exec.Command(args[0], args[1:]...)
+	// Asked to stop (SIGTERM or SIGINT), pass it on to the command, which
+	// gets a while to finish before it is killed; the cluster goes either way.
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = pgExecStopDelay
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn, "MEDIATION_TEST_DATABASE_URL="+dsn)
 	return runChild(cmd)
 }
+
+// pgExecStopDelay is how long pg-exec's command may take to stop once
+// told to, before it is killed.
+const pgExecStopDelay = 30 * time.Second
 
 // runChild runs cmd and turns its failure into the same exit status.
 func runChild(cmd *exec.Cmd) error {
