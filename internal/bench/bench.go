@@ -271,7 +271,12 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		rep.Notes = append(rep.Notes, "server profile: run with --debug-addr (the service's MEDIATION_DEBUG_ADDR) and fetch /debug/pprof/profile during a phase, or sample it with `perf record -F 499 -g -p "+profilePID+" -- sleep 10`")
 	}
 
-	if err := r.setup(ctx); err != nil {
+	// Setting up (users, directory, tokens) is quick; a server that does
+	// not answer must not hold the run up.
+	sctx, cancel := context.WithTimeout(ctx, setupTimeout)
+	err = r.setup(sctx)
+	cancel()
+	if err != nil {
 		return rep, err
 	}
 	accs := map[string]*accumulator{}
@@ -345,6 +350,11 @@ func (c *Config) check() error {
 			return fmt.Errorf("unknown workload %q: choose from %s", w, strings.Join(Workloads, ", "))
 		}
 	}
+	if c.Launch != nil && c.Launch.DebugAddr != "" {
+		if err := checkLoopback(c.Launch.DebugAddr); err != nil {
+			return fmt.Errorf("debug address: %w", err)
+		}
+	}
 	if c.Launch == nil {
 		if c.GRPCAddr == "" || c.HTTPAddr == "" || c.Token == "" {
 			return errors.New("a running server needs its gRPC address, HTTP address and a token")
@@ -368,6 +378,9 @@ func (c *Config) selected() []string {
 }
 
 func (r *runner) wants(w string) bool { return slices.Contains(r.cfg.selected(), w) }
+
+// setupTimeout bounds the setup before the workloads.
+const setupTimeout = 2 * time.Minute
 
 // checkLoopback refuses addresses off this machine: the benchmark is for
 // a server on the same box.

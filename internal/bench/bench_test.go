@@ -102,6 +102,17 @@ func TestCheckLoopback(t *testing.T) {
 	}
 }
 
+// TestDebugAddrOnLoopback: the started service's pprof listener stays on
+// this machine.
+func TestDebugAddrOnLoopback(t *testing.T) {
+	for addr, ok := range map[string]bool{"127.0.0.1:6060": true, "0.0.0.0:6060": false, ":6060": false} {
+		cfg := Config{Clients: 1, Duration: time.Second, Workloads: []string{LifecycleGRPC}, Launch: &LaunchOptions{DebugAddr: addr}}
+		if err := cfg.check(); (err == nil) != ok {
+			t.Errorf("debug address %q: %v", addr, err)
+		}
+	}
+}
+
 // TestAttach starts a service, then measures it as a running server: the
 // path a benchmark of an existing deployment takes, with its database for
 // the baselines.
