@@ -348,10 +348,15 @@ const organizationColumns = organizationFields + `,
 const organizationFields = `o.id, o.display_name, o.type, o.region_code, o.dispute_types, o.court_roster,
 	o.address, o.phone, o.active, o.version, o.create_time, o.update_time`
 
+// organizationTargets are the scan destinations of organizationColumns.
+func organizationTargets(o *casework.Organization) []any {
+	return []any{&o.ID, &o.DisplayName, &o.Type, &o.RegionCode, &o.DisputeTypes, &o.CourtRoster,
+		&o.Address, &o.Phone, &o.Active, &o.Version, &o.CreateTime, &o.UpdateTime, &o.OpenCases}
+}
+
 func scanOrganization(row pgx.Row) (casework.Organization, error) {
 	var o casework.Organization
-	err := row.Scan(&o.ID, &o.DisplayName, &o.Type, &o.RegionCode, &o.DisputeTypes, &o.CourtRoster,
-		&o.Address, &o.Phone, &o.Active, &o.Version, &o.CreateTime, &o.UpdateTime, &o.OpenCases)
+	err := row.Scan(organizationTargets(&o)...)
 	return o, err
 }
 
@@ -540,10 +545,15 @@ const mediatorColumns = mediatorFields + `,
 const mediatorFields = `m.id, m.display_name, m.organization_id, m.specialties, m.court_roster, m.phone,
 	m.active, m.version, m.create_time, m.update_time`
 
+// mediatorTargets are the scan destinations of mediatorColumns.
+func mediatorTargets(m *casework.Mediator) []any {
+	return []any{&m.ID, &m.DisplayName, &m.OrganizationID, &m.Specialties, &m.CourtRoster, &m.Phone,
+		&m.Active, &m.Version, &m.CreateTime, &m.UpdateTime, &m.OpenCases}
+}
+
 func scanMediator(row pgx.Row) (casework.Mediator, error) {
 	var m casework.Mediator
-	err := row.Scan(&m.ID, &m.DisplayName, &m.OrganizationID, &m.Specialties, &m.CourtRoster, &m.Phone,
-		&m.Active, &m.Version, &m.CreateTime, &m.UpdateTime, &m.OpenCases)
+	err := row.Scan(mediatorTargets(&m)...)
 	return m, err
 }
 

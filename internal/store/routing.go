@@ -10,13 +10,15 @@ import (
 )
 
 // Candidates returns the active mediators of active organizations in the
-// province of regionCode, with their organizations and open loads: the
-// people who could take a case there. casework.Suggest ranks them.
+// province of regionCode, with their organizations and the mediators' open
+// loads: the people who could take a case there. casework.Suggest ranks
+// them (by the mediator's load: the organizations' counts, 0 here, are not
+// read).
 func (s *Store) Candidates(ctx context.Context, regionCode string) ([]casework.Candidate, error) {
 	if len(regionCode) != 6 {
 		return nil, fmt.Errorf("candidates: region code %q is not 6 digits", regionCode)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+organizationColumns+`, `+mediatorColumns+`
+	rows, err := s.pool.Query(ctx, `SELECT `+organizationFields+`, 0, `+mediatorColumns+`
 		FROM mediators m JOIN organizations o ON o.id = m.organization_id
 		WHERE o.active AND m.active AND o.region_code LIKE $1
 		ORDER BY o.id, m.id`, regionCode[:2]+"%")
@@ -25,11 +27,7 @@ func (s *Store) Candidates(ctx context.Context, regionCode string) ([]casework.C
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (casework.Candidate, error) {
 		var c casework.Candidate
-		o, m := &c.Organization, &c.Mediator
-		err := r.Scan(&o.ID, &o.DisplayName, &o.Type, &o.RegionCode, &o.DisputeTypes, &o.CourtRoster,
-			&o.Address, &o.Phone, &o.Active, &o.Version, &o.CreateTime, &o.UpdateTime, &o.OpenCases,
-			&m.ID, &m.DisplayName, &m.OrganizationID, &m.Specialties, &m.CourtRoster, &m.Phone,
-			&m.Active, &m.Version, &m.CreateTime, &m.UpdateTime, &m.OpenCases)
+		err := r.Scan(append(organizationTargets(&c.Organization), mediatorTargets(&c.Mediator)...)...)
 		return c, err
 	})
 	if err != nil {
