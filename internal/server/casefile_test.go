@@ -724,3 +724,35 @@ func TestNeedsReassignment(t *testing.T) {
 	}
 	flagged("reassigned", false)
 }
+
+// TestAssignToUnknownAssignee: an assignment naming an organization or a
+// mediator the directory does not hold is INVALID_ARGUMENT on that field,
+// and changes nothing.
+func TestAssignToUnknownAssignee(t *testing.T) {
+	e := start(t)
+	qingyang(t, e)
+	ctx := t.Context()
+	created, err := e.cases.CreateCase(ctx, &mediationv1.CreateCaseRequest{Case: familyCase("621002")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted, err := e.cases.AcceptCase(ctx, &mediationv1.AcceptCaseRequest{Name: created.GetCase().GetName()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ org, med, field string }{
+		{"organizations/nowhere", "mediators/li-hong", "organization"},
+		{"organizations/xifeng-women", "mediators/nobody", "mediator"},
+		{"organizations/nowhere", "mediators/nobody", "organization"},
+	} {
+		_, err := e.cases.AssignCase(ctx, &mediationv1.AssignCaseRequest{Name: accepted.GetCase().GetName(),
+			Etag: accepted.GetCase().GetEtag(), Organization: tc.org, Mediator: tc.med})
+		if got := fieldViolations(result{st: status.Convert(err)}); status.Code(err) != codes.InvalidArgument || !slices.Equal(got, []string{tc.field}) {
+			t.Errorf("assign to %s, %s: %v (fields %v), want INVALID_ARGUMENT on %s", tc.org, tc.med, err, got, tc.field)
+		}
+	}
+	after, err := e.cases.GetCase(ctx, &mediationv1.GetCaseRequest{Name: accepted.GetCase().GetName()})
+	if err != nil || after.GetCase().GetEtag() != accepted.GetCase().GetEtag() {
+		t.Errorf("after the refused assignments: %v, etag %q, want %q", err, after.GetCase().GetEtag(), accepted.GetCase().GetEtag())
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -240,13 +239,6 @@ func (s *Store) prepare(ctx context.Context, cur casework.Case, cmd *casework.Co
 			return nil // the decision says what is missing
 		}
 		org, med, err := s.Assignee(ctx, cmd.Organization, cmd.Mediator)
-		if errors.Is(err, casework.ErrNotFound) {
-			field := "mediator"
-			if strings.HasPrefix(err.Error(), "organizations/") {
-				field = "organization"
-			}
-			return &casework.FieldError{Field: field, Message: err.Error() + ": no such " + field + " in the directory; ListOrganizations and ListMediators show who can take cases"}
-		}
 		if err != nil {
 			return err
 		}

@@ -695,8 +695,8 @@ func (s *Store) SetMediatorActive(ctx context.Context, id string, active bool, i
 // mediators/{id}), in one round trip; their OpenCases are left 0, since
 // counting them costs a scan of the open cases. A name that
 // is not a resource name is a *casework.FieldError on organization or
-// mediator; a resource that does not exist is an error wrapping
-// casework.ErrNotFound that names it (both, when both are missing).
+// mediator, and so is one that names nothing in the directory (the
+// organization when both do).
 // Whether the mediator belongs to the organization, and whether both are
 // active, is for the caller to decide.
 func (s *Store) Assignee(ctx context.Context, organization, mediator string) (casework.Organization, casework.Mediator, error) {
@@ -735,15 +735,14 @@ func (s *Store) Assignee(ctx context.Context, organization, mediator string) (ca
 	if err := s.pool.SendBatch(ctx, batch).Close(); err != nil {
 		return casework.Organization{}, casework.Mediator{}, fmt.Errorf("read %s and %s: %w", organization, mediator, err)
 	}
-	var missing []string
-	if !orgFound {
-		missing = append(missing, organization)
-	}
-	if !medFound {
-		missing = append(missing, mediator)
-	}
-	if len(missing) > 0 {
-		return casework.Organization{}, casework.Mediator{}, fmt.Errorf("%s: %w", strings.Join(missing, " and "), casework.ErrNotFound)
+	const see = "ListOrganizations and ListMediators show who can take cases"
+	switch {
+	case !orgFound && !medFound:
+		return casework.Organization{}, casework.Mediator{}, &casework.FieldError{Field: "organization", Message: organization + " does not exist in the directory, nor does " + mediator + "; " + see}
+	case !orgFound:
+		return casework.Organization{}, casework.Mediator{}, &casework.FieldError{Field: "organization", Message: organization + " does not exist in the directory; " + see}
+	case !medFound:
+		return casework.Organization{}, casework.Mediator{}, &casework.FieldError{Field: "mediator", Message: mediator + " does not exist in the directory; " + see}
 	}
 	return o, m, nil
 }

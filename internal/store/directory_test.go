@@ -423,14 +423,14 @@ func TestDirectoryOpenCasesAndAssignee(t *testing.T) {
 	}
 
 	_, _, err = st.Assignee(ctx, "organizations/nowhere", med)
-	dirWantNotFound(t, err, "organizations/nowhere")
+	dirWantField(t, err, "organization", "organizations/nowhere", "does not exist")
 	if strings.Contains(err.Error(), med) {
 		t.Errorf("%v names the mediator, who exists", err)
 	}
 	_, _, err = st.Assignee(ctx, org, "mediators/nobody")
-	dirWantNotFound(t, err, "mediators/nobody")
+	dirWantField(t, err, "mediator", "mediators/nobody", "does not exist")
 	_, _, err = st.Assignee(ctx, "organizations/nowhere", "mediators/nobody")
-	dirWantNotFound(t, err, "organizations/nowhere and mediators/nobody")
+	dirWantField(t, err, "organization", "organizations/nowhere", "mediators/nobody")
 	_, _, err = st.Assignee(ctx, "xifeng-women-studio", med)
 	dirWantField(t, err, "organization")
 }
