@@ -265,7 +265,7 @@ func (s *UserService) UpdateUser(ctx context.Context, req *mediationv1.UpdateUse
 	if err != nil {
 		return nil, err
 	}
-	version, err := parseResourceEtag("user.etag", in.GetEtag())
+	version, err := parseEtag("user.etag", in.GetEtag())
 	if err != nil {
 		return nil, err
 	}

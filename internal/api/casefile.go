@@ -102,7 +102,7 @@ func (s *CaseService) UpdateCase(ctx context.Context, req *mediationv1.UpdateCas
 	if err != nil {
 		return nil, err
 	}
-	version, err := parseEtag(pc.GetEtag())
+	version, err := parseEtag("case.etag", pc.GetEtag())
 	if err != nil {
 		return nil, err
 	}

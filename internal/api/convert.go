@@ -72,13 +72,6 @@ func timeToProto(t time.Time) *timestamppb.Timestamp {
 
 func caseName(id uuid.UUID) string { return "cases/" + id.String() }
 
-func dateOrEmpty(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.Format(time.DateOnly)
-}
-
 func agreementToProto(a *casework.Agreement) *mediationv1.Agreement {
 	if a == nil {
 		return nil

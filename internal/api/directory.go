@@ -75,13 +75,6 @@ func parseRegionName(field, name string) (string, error) {
 
 // parseResourceEtag is parseEtag for the etag of a directory resource,
 // reported on field.
-func parseResourceEtag(field, etag string) (int64, error) {
-	v, err := parseEtag(etag)
-	if err != nil {
-		return 0, &casework.FieldError{Field: field, Message: fmt.Sprintf("%q is not an etag this service issued: send the etag of the resource as read, or leave it empty", etag)}
-	}
-	return v, nil
-}
 
 // maskSchema describes a resource for update masks.
 type maskSchema struct {
@@ -258,7 +251,7 @@ func (s *DirectoryService) UpdateRegion(ctx context.Context, req *mediationv1.Up
 	if err != nil {
 		return nil, err
 	}
-	version, err := parseResourceEtag("region.etag", in.GetEtag())
+	version, err := parseEtag("region.etag", in.GetEtag())
 	if err != nil {
 		return nil, err
 	}
@@ -338,7 +331,7 @@ func (s *DirectoryService) UpdateOrganization(ctx context.Context, req *mediatio
 	if err != nil {
 		return nil, err
 	}
-	version, err := parseResourceEtag("organization.etag", in.GetEtag())
+	version, err := parseEtag("organization.etag", in.GetEtag())
 	if err != nil {
 		return nil, err
 	}
@@ -405,7 +398,7 @@ func (s *DirectoryService) setOrganizationActive(ctx context.Context, name, etag
 	if err != nil {
 		return nil, err
 	}
-	version, err := parseResourceEtag("etag", etag)
+	version, err := parseEtag("etag", etag)
 	if err != nil {
 		return nil, err
 	}
@@ -477,7 +470,7 @@ func (s *DirectoryService) UpdateMediator(ctx context.Context, req *mediationv1.
 	if err != nil {
 		return nil, err
 	}
-	version, err := parseResourceEtag("mediator.etag", in.GetEtag())
+	version, err := parseEtag("mediator.etag", in.GetEtag())
 	if err != nil {
 		return nil, err
 	}
@@ -542,7 +535,7 @@ func (s *DirectoryService) setMediatorActive(ctx context.Context, name, etag str
 	if err != nil {
 		return nil, err
 	}
-	version, err := parseResourceEtag("etag", etag)
+	version, err := parseEtag("etag", etag)
 	if err != nil {
 		return nil, err
 	}
@@ -598,7 +591,7 @@ func (s *DirectoryService) UpdateDeadlineRule(ctx context.Context, req *mediatio
 	if err != nil {
 		return nil, err
 	}
-	version, err := parseResourceEtag("deadline_rule.etag", in.GetEtag())
+	version, err := parseEtag("deadline_rule.etag", in.GetEtag())
 	if err != nil {
 		return nil, err
 	}
@@ -661,7 +654,7 @@ func (s *DirectoryService) DeleteDeadlineRule(ctx context.Context, req *mediatio
 	if err != nil {
 		return nil, err
 	}
-	version, err := parseResourceEtag("etag", req.GetEtag())
+	version, err := parseEtag("etag", req.GetEtag())
 	if err != nil {
 		return nil, err
 	}

@@ -63,14 +63,13 @@ func parseCaseName(field, name string) (uuid.UUID, error) {
 
 // parseEtag turns an etag back into the version it stands for; "" is no
 // condition.
-func parseEtag(etag string) (int64, error) {
+func parseEtag(field, etag string) (int64, error) {
 	if etag == "" {
 		return 0, nil
 	}
-	e := strings.Trim(strings.TrimPrefix(etag, "W/"), `"`)
-	var v int64
-	if n, err := fmt.Sscanf(e, "v%d", &v); err != nil || n != 1 || v <= 0 || store.Etag(v) != e {
-		return 0, &casework.FieldError{Field: "etag", Message: fmt.Sprintf("%q is not an etag this service issued: send Case.etag as read, or leave it empty", etag)}
+	v, ok := store.ParseEtag(strings.Trim(strings.TrimPrefix(etag, "W/"), `"`))
+	if !ok {
+		return 0, &casework.FieldError{Field: field, Message: fmt.Sprintf("%q is not an etag this service issued: send the etag as read, or leave it empty", etag)}
 	}
 	return v, nil
 }
@@ -293,7 +292,7 @@ func (s *CaseService) actReplayed(ctx context.Context, req actionRequest, cmd ca
 	if err != nil {
 		return casework.Case{}, casework.Event{}, false, err
 	}
-	version, err := parseEtag(req.GetEtag())
+	version, err := parseEtag("etag", req.GetEtag())
 	if err != nil {
 		return casework.Case{}, casework.Event{}, false, err
 	}

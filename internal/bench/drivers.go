@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -369,9 +368,9 @@ func parseName(name string) (uuid.UUID, error) {
 }
 
 func parseEtag(etag string) (int64, error) {
-	v, err := strconv.ParseInt(strings.TrimPrefix(etag, "v"), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("etag %q: %w", etag, err)
+	v, ok := store.ParseEtag(etag)
+	if !ok {
+		return 0, fmt.Errorf("%q is not an etag of the service", etag)
 	}
 	return v, nil
 }

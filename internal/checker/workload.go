@@ -44,6 +44,7 @@ import (
 
 	"github.com/mediationd/mediationd/internal/api"
 	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
 
@@ -382,7 +383,7 @@ func (s *slot) view() view {
 // observe updates the cache from a case the service returned, unless the
 // cache already holds a newer version.
 func (s *slot) observe(c *mediationv1.Case) {
-	v, ok := parseEtag(c.GetEtag())
+	v, ok := store.ParseEtag(c.GetEtag())
 	if !ok {
 		return
 	}
@@ -832,9 +833,9 @@ func chooseEtag(rng *mrand.Rand, version int64) string {
 	case r < 0.40 || version <= 0:
 		return ""
 	case r < 0.75:
-		return etag(version)
+		return store.Etag(version)
 	case r < 0.90:
-		return etag(max(1, version-1-int64(rng.IntN(3))))
+		return store.Etag(max(1, version-1-int64(rng.IntN(3))))
 	}
 	return malformedEtags[rng.IntN(len(malformedEtags))]
 }
@@ -851,15 +852,4 @@ func (w *Workload) chooseRequestID(ws *workerState) string {
 		return ""
 	}
 	return ws.rids[ws.rng.IntN(len(ws.rids))]
-}
-
-func etag(version int64) string { return fmt.Sprintf("v%d", version) }
-
-// parseEtag reads the version an etag of the service stands for.
-func parseEtag(e string) (int64, bool) {
-	var v int64
-	if n, err := fmt.Sscanf(e, "v%d", &v); err != nil || n != 1 || etag(v) != e {
-		return 0, false
-	}
-	return v, true
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -186,6 +188,16 @@ func staleError(cur casework.Case) error {
 
 // Etag renders a case version as the etag clients send back.
 func Etag(version int64) string { return fmt.Sprintf("v%d", version) }
+
+// ParseEtag reads the version an etag made by Etag stands for; false for
+// anything Etag does not make.
+func ParseEtag(etag string) (int64, bool) {
+	v, err := strconv.ParseInt(strings.TrimPrefix(etag, "v"), 10, 64)
+	if err != nil || v <= 0 || Etag(v) != etag {
+		return 0, false
+	}
+	return v, true
+}
 
 func (s *Store) loadForAction(ctx context.Context, id uuid.UUID, requestID *uuid.UUID, scope auth.CaseScope) (casework.Case, *casework.Event, error) {
 	var (
