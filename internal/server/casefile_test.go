@@ -346,6 +346,22 @@ func TestDeadlines(t *testing.T) {
 	if err := e.store.Pool().QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE topic = 'case.markOverdue'`).Scan(&outbox); err != nil || outbox != 3 {
 		t.Errorf("outbox has %d overdue messages (%v), want 3", outbox, err)
 	}
+	// An overdue message has the shape of every other: the same keys, the
+	// time in UTC as RFC 3339.
+	var markKeys, acceptKeys []string
+	var occurTime string
+	if err := e.store.Pool().QueryRow(t.Context(), `SELECT
+			(SELECT array_agg(k ORDER BY k) FROM outbox o, jsonb_object_keys(o.payload) k WHERE o.id = (SELECT min(id) FROM outbox WHERE topic = 'case.markOverdue')),
+			(SELECT array_agg(k ORDER BY k) FROM outbox o, jsonb_object_keys(o.payload) k WHERE o.id = (SELECT min(id) FROM outbox WHERE topic = 'case.accept')),
+			(SELECT payload->>'occur_time' FROM outbox WHERE topic = 'case.markOverdue' ORDER BY id LIMIT 1)`).Scan(&markKeys, &acceptKeys, &occurTime); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(markKeys, acceptKeys) {
+		t.Errorf("overdue message keys %v, an acceptance's %v", markKeys, acceptKeys)
+	}
+	if at, err := time.Parse(time.RFC3339Nano, occurTime); err != nil || !strings.HasSuffix(occurTime, "Z") || at.UTC().Format(time.RFC3339Nano) != occurTime {
+		t.Errorf("overdue message occur_time %q: not UTC RFC 3339 as the other messages write it (%v)", occurTime, err)
+	}
 }
 
 // runJobsConcurrently runs the overdue job of e n times at once and

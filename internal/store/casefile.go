@@ -117,7 +117,7 @@ ob AS (
 	INSERT INTO outbox (case_id, case_version, topic, payload, create_time)
 	SELECT id, version, 'case.markOverdue', jsonb_build_object(
 		'case', 'cases/' || id, 'case_number', case_number, 'version', version, 'action', 'markOverdue',
-		'from_state', state, 'to_state', state, 'outcome', '', 'actor', $3, 'occur_time', $1::timestamptz,
+		'from_state', state, 'to_state', state, 'outcome', '', 'actor', $3, 'occur_time', $4::text,
 		'data', jsonb_build_object('deadline', deadline), 'region_code', region_code, 'source', source), $1
 	FROM upd
 )
@@ -130,7 +130,9 @@ const SystemActor = "system"
 // up to batch of them, and returns how many it marked.
 func (s *Store) MarkOverdue(ctx context.Context, now time.Time, batch int) (int, error) {
 	var n int
-	if err := s.pool.QueryRow(ctx, markOverdueSQL, now, batch, SystemActor).Scan(&n); err != nil {
+	// The outbox message's time is written as outboxPayload writes it.
+	occurTime := now.UTC().Format(time.RFC3339Nano)
+	if err := s.pool.QueryRow(ctx, markOverdueSQL, now, batch, SystemActor, occurTime).Scan(&n); err != nil {
 		return 0, fmt.Errorf("mark overdue cases: %w", err)
 	}
 	return n, nil
