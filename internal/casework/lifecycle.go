@@ -441,7 +441,13 @@ func (d *decision) recordAgreement(State) error {
 		return &FieldError{Field: "agreement.sign_date", Message: fmt.Sprintf("%q is not a date: use YYYY-MM-DD", agreed.SignDate)}
 	}
 	if agreed.Copies == 0 {
-		agreed.Copies = len(d.c.Parties) + 1
+		// 当事人、人民调解委员会各持一份: an agent keeps none.
+		agreed.Copies = 1
+		for _, p := range d.c.Parties {
+			if p.Role != RoleAgent {
+				agreed.Copies++
+			}
+		}
 	}
 	for i, o := range agreed.Obligations {
 		field := fmt.Sprintf("agreement.obligations[%d]", i)

@@ -247,3 +247,19 @@ func TestWorkflowGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestAgreementCopiesByDefault: without a number of copies, an agreement
+// has one per party and one for the committee; an agent keeps none, as
+// the document says (当事人、人民调解委员会各持一份).
+func TestAgreementCopiesByDefault(t *testing.T) {
+	c := caseIn(t, casework.StateMediating)
+	c.Parties = append(c.Parties, casework.Party{ID: "agent", Name: "赵律师", Role: casework.RoleAgent, RepresentedPartyIDs: []string{c.Parties[0].ID}})
+	next, _, err := casework.Apply(c, casework.Command{Action: casework.ActionRecordAgreement, Time: t0.Add(time.Hour), Actor: "mediators/wang",
+		Agreement: &casework.Agreement{Terms: "被申请人修复漏水。", Facts: "楼上漏水致楼下受损。"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(c.Parties); next.Agreement.Copies != want {
+		t.Errorf("copies %d, want %d: one for each of the %d parties, the committee's, none for the agent", next.Agreement.Copies, want, len(c.Parties)-1)
+	}
+}
