@@ -206,14 +206,11 @@ func runPGExec(ctx context.Context, args []string, stderr io.Writer) error {
 		return errors.New("usage: mediationd pg-exec -- COMMAND [ARGS...]")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	dir, err := os.MkdirTemp("", "mediationd-pg-")
+	dir, err := pgembed.TempDir("mediationd-pg-")
 	if err != nil {
 		return fmt.Errorf("make cluster directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o711); err != nil {
-		return fmt.Errorf("make cluster directory: %w", err)
-	}
 	cluster, err := pgembed.Start(ctx, pgembed.Options{
 		DataDir:        filepath.Join(dir, "data"),
 		BinDir:         os.Getenv("MEDIATION_PG_BIN"),

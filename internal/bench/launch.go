@@ -82,7 +82,7 @@ func Launch(ctx context.Context, o LaunchOptions) (s *Server, err error) {
 			fmt.Fprintf(o.Log, format+"\n", args...)
 		}
 	}
-	dir, err := os.MkdirTemp("", "mediation-bench-")
+	dir, err := pgembed.TempDir("mediation-bench-")
 	if err != nil {
 		return nil, fmt.Errorf("make work directory: %w", err)
 	}
@@ -92,11 +92,6 @@ func Launch(ctx context.Context, o LaunchOptions) (s *Server, err error) {
 			err = errors.Join(err, s.Stop())
 		}
 	}()
-	// When run as root, PostgreSQL runs as an unprivileged account that
-	// must be able to pass through the directory.
-	if err := os.Chmod(dir, 0o711); err != nil {
-		return s, fmt.Errorf("make work directory: %w", err)
-	}
 	binary := o.Binary
 	if binary == "" {
 		binary = filepath.Join(dir, "mediationd")

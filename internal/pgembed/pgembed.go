@@ -597,6 +597,22 @@ func (c *Cluster) Remove() error {
 	return nil
 }
 
+// TempDir makes a new temporary directory (see os.MkdirTemp) to hold a
+// throwaway cluster: when run as root the server runs as an unprivileged
+// account, which must be able to pass through it, hence mode 0711. The
+// caller removes it when done.
+func TempDir(pattern string) (string, error) {
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chmod(dir, 0o711); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
+}
+
 // removeTempSockDir deletes a temporary socket directory once the server no
 // longer uses it. It is not recursive: a directory still holding a socket
 // stays.

@@ -360,3 +360,15 @@ func TestStartFailsWhenDatabaseCannotBeCreated(t *testing.T) {
 		t.Fatal("Start succeeded with a database name PostgreSQL cannot take")
 	}
 }
+
+func TestTempDir(t *testing.T) {
+	dir, err := TempDir("pgembed-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o711 {
+		t.Fatalf("TempDir made %s: %v, %v; want a directory with mode 0711", dir, fi.Mode(), err)
+	}
+}

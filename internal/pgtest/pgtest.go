@@ -128,14 +128,8 @@ func startServer(ctx context.Context) (string, func() error, error) {
 	if dsn := os.Getenv(EnvDatabaseURL); dsn != "" {
 		return dsn, func() error { return nil }, nil
 	}
-	dir, err := os.MkdirTemp("", "mediation-pgtest-")
+	dir, err := pgembed.TempDir("mediation-pgtest-")
 	if err != nil {
-		return "", nil, fmt.Errorf("create directory for throwaway PostgreSQL: %w", err)
-	}
-	// A root test run hands the server to an unprivileged account, which
-	// must be able to pass through this directory.
-	if err := os.Chmod(dir, 0o711); err != nil {
-		os.RemoveAll(dir)
 		return "", nil, fmt.Errorf("create directory for throwaway PostgreSQL: %w", err)
 	}
 	cluster, err := pgembed.Start(ctx, pgembed.Options{
