@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mediationd/mediationd/internal/auth"
+	"github.com/mediationd/mediationd/internal/caseflow"
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/reqinfo"
 	"github.com/mediationd/mediationd/internal/store"
@@ -19,6 +20,11 @@ import (
 func access(ctx context.Context) store.Access {
 	p := auth.FromContext(ctx)
 	return store.Access{Scope: auth.ScopeOf(p), Principal: p, Audit: auditContext(ctx)}
+}
+
+// caller is on whose behalf the pipeline acts for the request of ctx.
+func caller(ctx context.Context) caseflow.Caller {
+	return caseflow.Caller{Principal: auth.FromContext(ctx), Audit: auditContext(ctx)}
 }
 
 func auditContext(ctx context.Context) *store.AuditContext {

@@ -9,53 +9,8 @@ import (
 
 	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
-	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
-
-// autoAssign assigns a just-accepted case to its best suggestion when its
-// region asks for that. It is a separate step by the system: if it cannot
-// be done (no candidate, a concurrent change), the case stays accepted and
-// awaits a person, and the caller's acceptance stands.
-func (s *CaseService) autoAssign(ctx context.Context, c casework.Case) casework.Case {
-	on, err := s.store.RegionAutoAssign(ctx, c.RegionCode)
-	if err != nil || !on {
-		if err != nil {
-			s.log.WarnContext(ctx, "auto-assignment skipped", "case", c.Number, "error", err.Error())
-		}
-		return c
-	}
-	suggestions, err := s.suggest(ctx, c, 1)
-	if err != nil || len(suggestions) == 0 {
-		s.log.InfoContext(ctx, "auto-assignment found no candidate", "case", c.Number)
-		return c
-	}
-	best := suggestions[0]
-	reasons := make([]string, len(best.Reasons))
-	for i, r := range best.Reasons {
-		reasons[i] = r.Message
-	}
-	system := store.Access{Scope: store.Internal.Scope, Principal: auth.System, Audit: auditContext(ctx)}
-	next, _, _, err := s.apply(ctx, c.ID, c.Version, "", casework.Command{
-		Action:       casework.ActionAssign,
-		Organization: best.Organization.Name(),
-		Mediator:     best.Mediator.Name(),
-		Reason:       "按规则自动分派：" + strings.Join(reasons, "；"),
-	}, system)
-	if err != nil {
-		s.log.WarnContext(ctx, "auto-assignment failed", "case", c.Number, "error", err.Error())
-		return c
-	}
-	return next
-}
-
-func (s *CaseService) suggest(ctx context.Context, c casework.Case, max int) ([]casework.Suggestion, error) {
-	candidates, err := s.store.Candidates(ctx, c.RegionCode)
-	if err != nil {
-		return nil, err
-	}
-	return casework.Suggest(c, candidates, max), nil
-}
 
 // SuggestAssignment ranks who could take a case.
 func (s *CaseService) SuggestAssignment(ctx context.Context, req *mediationv1.SuggestAssignmentRequest) (*mediationv1.SuggestAssignmentResponse, error) {
@@ -74,7 +29,7 @@ func (s *CaseService) SuggestAssignment(ctx context.Context, req *mediationv1.Su
 	case max > 100:
 		max = 100
 	}
-	suggestions, err := s.suggest(ctx, c, max)
+	suggestions, err := s.flow.Suggest(ctx, c, max)
 	if err != nil {
 		return nil, err
 	}
@@ -123,11 +78,11 @@ func (s *CaseService) UpdateCase(ctx context.Context, req *mediationv1.UpdateCas
 		FamilyViolence: pc.GetFamilyViolence(),
 		MinorsInvolved: pc.GetMinorsInvolved(),
 	}
-	c, ev, _, err := s.apply(ctx, id, version, req.GetRequestId(), casework.Command{Action: casework.ActionUpdate, Update: u}, access(ctx))
+	res, err := s.flow.Act(ctx, caller(ctx), id, version, casework.Command{Action: casework.ActionUpdate, Update: u, RequestID: req.GetRequestId()})
 	if err != nil {
-		return nil, err
+		return nil, notFound(err, caseName(id))
 	}
-	out, pev, err := s.respond(ctx, c, ev)
+	out, pev, err := s.respond(ctx, res.Case, res.Event)
 	if err != nil {
 		return nil, err
 	}
@@ -371,7 +326,7 @@ func (s *CaseService) agreementDocument(ctx context.Context, c casework.Case) (c
 	for _, p := range c.Parties {
 		names[p.ID] = p.Name
 	}
-	now := s.now().In(s.policy.Location)
+	now := s.clock().In(s.policy.Location)
 	for _, p := range c.Parties {
 		dp := casework.DocumentParty{
 			Role: roleNames[p.Role], Name: p.Name, Ethnicity: p.Ethnicity, Occupation: p.Occupation,

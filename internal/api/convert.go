@@ -184,7 +184,7 @@ func (s *CaseService) deadlineToProto(dl *casework.Deadline) *mediationv1.Deadli
 	}
 	return &mediationv1.Deadline{
 		DueTime:        timeToProto(dl.DueTime),
-		DaysRemaining:  int32(casework.DaysRemaining(dl.DueTime, s.now(), s.policy.Location)),
+		DaysRemaining:  int32(casework.DaysRemaining(dl.DueTime, s.clock(), s.policy.Location)),
 		Overdue:        dl.Overdue,
 		ExtensionCount: int32(dl.ExtensionCount),
 		MaxExtensions:  int32(dl.MaxExtensions),

@@ -3,10 +3,8 @@ package api
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/store"
 )
 
 // ErrorDomain is the domain of the google.rpc.ErrorInfo details the service
@@ -74,11 +73,13 @@ func ToStatus(err error) *status.Status {
 		return status.New(codes.Canceled, "the request was canceled")
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.New(codes.DeadlineExceeded, "the request took longer than its deadline")
-	case pgCode(err) == "23514":
+	}
+	if constraint, ok := store.ViolatedConstraint(err); ok {
 		// A check constraint caught input the code above it let through.
-		return withDetails(codes.InvalidArgument, "the request breaks a rule of the stored data ("+pgConstraint(err)+"); check the values given",
-			&errdetails.ErrorInfo{Reason: "CONSTRAINT_VIOLATED", Domain: ErrorDomain, Metadata: map[string]string{"constraint": pgConstraint(err)}})
-	case databaseUnavailable(err):
+		return withDetails(codes.InvalidArgument, "the request breaks a rule of the stored data ("+constraint+"); check the values given",
+			&errdetails.ErrorInfo{Reason: "CONSTRAINT_VIOLATED", Domain: ErrorDomain, Metadata: map[string]string{"constraint": constraint}})
+	}
+	if store.Unavailable(err) {
 		return withDetails(codes.Unavailable, "the database is unavailable; retry with backoff",
 			&errdetails.ErrorInfo{Reason: "DATABASE_UNAVAILABLE", Domain: ErrorDomain})
 	}
@@ -91,37 +92,4 @@ func withDetails(c codes.Code, msg string, details ...protoadapt.MessageV1) *sta
 		return d
 	}
 	return s
-}
-
-func pgCode(err error) string {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code
-	}
-	return ""
-}
-
-func pgConstraint(err error) string {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.ConstraintName
-	}
-	return ""
-}
-
-// databaseUnavailable reports errors that mean the database could not be
-// reached or is shutting down, as opposed to a refused statement.
-func databaseUnavailable(err error) bool {
-	var connectErr *pgconn.ConnectError
-	var netErr net.Error
-	var pgErr *pgconn.PgError
-	switch {
-	case errors.As(err, &connectErr), errors.As(err, &netErr), pgconn.Timeout(err):
-		return true
-	case errors.As(err, &pgErr):
-		// Class 08: connection exception; 57P01-57P03: shutdown, crash, cannot connect now.
-		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "closed pool") || strings.Contains(msg, "conn closed") || strings.Contains(msg, "unexpected EOF")
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/mediationd/mediationd/internal/auth"
+	"github.com/mediationd/mediationd/internal/caseflow"
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
@@ -26,30 +26,22 @@ type Clock func() time.Time
 type CaseService struct {
 	mediationv1.UnimplementedCaseServiceServer
 
+	flow   *caseflow.Flow
 	store  *store.Store
-	now    Clock
 	policy casework.Policy // its Location is the bureau's time zone: case-number years, due dates
 	log    *slog.Logger
 }
 
-// NewCaseService returns the service.
-func NewCaseService(st *store.Store, now Clock, policy casework.Policy, log *slog.Logger) *CaseService {
-	if now == nil {
-		now = time.Now
-	}
-	if policy.Location == nil {
-		policy.Location = time.UTC
-	}
-	if policy.GroupDisputeApplicants <= 0 {
-		policy.GroupDisputeApplicants = casework.DefaultPolicy.GroupDisputeApplicants
-	}
+// NewCaseService returns the service. Every change of a case goes
+// through flow; reads go to the store.
+func NewCaseService(flow *caseflow.Flow, st *store.Store, log *slog.Logger) *CaseService {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &CaseService{store: st, now: now, policy: policy, log: log}
+	return &CaseService{flow: flow, store: st, policy: flow.Policy(), log: log}
 }
 
-func (s *CaseService) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+func (s *CaseService) clock() time.Time { return s.flow.Now() }
 
 // parseCaseName extracts the id from `cases/{uuid}`.
 func parseCaseName(field, name string) (uuid.UUID, error) {
@@ -76,32 +68,7 @@ func parseEtag(field, etag string) (int64, error) {
 
 // CreateCase registers a dispute.
 func (s *CaseService) CreateCase(ctx context.Context, req *mediationv1.CreateCaseRequest) (*mediationv1.CreateCaseResponse, error) {
-	n := newCaseFromProto(req.GetCase())
-	now := s.clock()
-	if err := n.Validate(now); err != nil {
-		return nil, err
-	}
-	p := auth.FromContext(ctx)
-	if err := auth.MayCreate(p, n); err != nil {
-		return nil, err
-	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return nil, fmt.Errorf("new case id: %w", err)
-	}
-	c, _, err := s.store.CreateCase(ctx, store.CreateParams{
-		New:       n,
-		ID:        id,
-		Actor:     p.Name,
-		ActorRole: p.Role,
-		RequestID: req.GetRequestId(),
-		Now:       now,
-		Year:      now.In(s.policy.Location).Year(),
-		Policy:    s.policy,
-
-		IntakeOrganization: p.OrganizationName(),
-		Audit:              auditContext(ctx),
-	})
+	c, _, err := s.flow.Create(ctx, caller(ctx), newCaseFromProto(req.GetCase()), req.GetRequestId())
 	if err != nil {
 		return nil, err
 	}
@@ -278,46 +245,31 @@ type actionRequest interface {
 	GetRequestId() string
 }
 
-// act runs one action: parse the name and etag, decide and store.
-func (s *CaseService) act(ctx context.Context, req actionRequest, cmd casework.Command) (casework.Case, casework.Event, error) {
-	c, ev, _, err := s.actReplayed(ctx, req, cmd)
-	return c, ev, err
-}
-
-// actReplayed is act, also saying whether the request id had been used:
-// the action was then not taken again, and what came back is the first
-// call's event with the case as it is now.
-func (s *CaseService) actReplayed(ctx context.Context, req actionRequest, cmd casework.Command) (casework.Case, casework.Event, bool, error) {
+// act runs one action: parse the name and etag, then the pipeline.
+func (s *CaseService) act(ctx context.Context, req actionRequest, cmd casework.Command) (caseflow.Result, error) {
 	id, err := parseCaseName("name", req.GetName())
 	if err != nil {
-		return casework.Case{}, casework.Event{}, false, err
+		return caseflow.Result{}, err
 	}
 	version, err := parseEtag("etag", req.GetEtag())
 	if err != nil {
-		return casework.Case{}, casework.Event{}, false, err
+		return caseflow.Result{}, err
 	}
-	return s.apply(ctx, id, version, req.GetRequestId(), cmd, access(ctx))
-}
-
-func (s *CaseService) apply(ctx context.Context, id uuid.UUID, version int64, requestID string, cmd casework.Command, a store.Access) (casework.Case, casework.Event, bool, error) {
-	cmd.Actor = a.Principal.Name
-	cmd.Time = s.clock()
-	cmd.RequestID = requestID
-	cmd.Policy = s.policy
-	c, ev, replayed, err := s.store.Act(ctx, id, version, cmd, a)
+	cmd.RequestID = req.GetRequestId()
+	res, err := s.flow.Act(ctx, caller(ctx), id, version, cmd)
 	if err != nil {
-		return c, ev, false, notFound(err, caseName(id))
+		return res, notFound(err, caseName(id))
 	}
-	return c, ev, replayed, nil
+	return res, nil
 }
 
 // do runs an action and renders its result for the caller.
 func (s *CaseService) do(ctx context.Context, req actionRequest, cmd casework.Command) (*mediationv1.Case, *mediationv1.CaseEvent, error) {
-	c, ev, err := s.act(ctx, req, cmd)
+	res, err := s.act(ctx, req, cmd)
 	if err != nil {
 		return nil, nil, err
 	}
-	return s.respond(ctx, c, ev)
+	return s.respond(ctx, res.Case, res.Event)
 }
 
 // respond renders an action's result for the caller.
@@ -331,16 +283,7 @@ func (s *CaseService) respond(ctx context.Context, c casework.Case, ev casework.
 
 // AcceptCase accepts a registered dispute.
 func (s *CaseService) AcceptCase(ctx context.Context, req *mediationv1.AcceptCaseRequest) (*mediationv1.AcceptCaseResponse, error) {
-	c, ev, replayed, err := s.actReplayed(ctx, req, casework.Command{Action: casework.ActionAccept, Reason: req.GetComment()})
-	if err != nil {
-		return nil, err
-	}
-	// A replayed acceptance acted the first time, auto-assignment included;
-	// acting again would not be a replay.
-	if !replayed && c.State == casework.StateAccepted {
-		c = s.autoAssign(ctx, c)
-	}
-	pc, pev, err := s.respond(ctx, c, ev)
+	pc, pev, err := s.do(ctx, req, casework.Command{Action: casework.ActionAccept, Reason: req.GetComment()})
 	if err != nil {
 		return nil, err
 	}

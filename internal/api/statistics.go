@@ -31,7 +31,7 @@ func (s *CaseService) GetCaseStatistics(ctx context.Context, req *mediationv1.Ge
 		return nil, &casework.FieldError{Field: "group_by", Message: "must be one of the StatisticsGrouping values"}
 	}
 	scope := access(ctx).Scope
-	computed := s.now()
+	computed := s.clock()
 	st, err := s.store.CaseStatistics(ctx, store.StatisticsParams{
 		Filter:   req.GetFilter(),
 		GroupBy:  grouping,

@@ -165,38 +165,6 @@ func roleWords(r Role) string {
 	return "the role " + string(r)
 }
 
-// CaseScope is the part of all cases a principal can see. The store turns
-// it into a condition of its queries, so that nothing out of scope is ever
-// read. The zero value sees nothing.
-type CaseScope struct {
-	All bool
-	// RegionPrefix: cases whose region code starts with it (a supervisor's
-	// region and the regions below it).
-	RegionPrefix string
-	// Organization: cases assigned to it or registered by it.
-	Organization string
-	// Mediator: cases assigned to this mediator; with IntakeOrganization,
-	// also that organization's cases not yet assigned.
-	Mediator           string
-	IntakeOrganization string
-	// CourtCode: cases referred by this court.
-	CourtCode string
-}
-
-// RegionPrefix strips the trailing zero pairs of a GB/T 2260 code: a
-// province (62) or city (6210) covers every code that starts with it.
-func RegionPrefix(code string) string {
-	switch {
-	case len(code) != 6:
-		return code
-	case strings.HasSuffix(code, "0000"):
-		return code[:2]
-	case strings.HasSuffix(code, "00"):
-		return code[:4]
-	}
-	return code
-}
-
 // ScopeOf returns the cases a principal can see.
 func ScopeOf(p Principal) CaseScope {
 	switch p.Role {
@@ -212,24 +180,6 @@ func ScopeOf(p Principal) CaseScope {
 		return CaseScope{CourtCode: p.CourtCode}
 	}
 	return CaseScope{}
-}
-
-// Sees reports whether the scope covers a case, as the store's condition
-// does; it is used where a case is at hand.
-func (s CaseScope) Sees(c casework.Case) bool {
-	switch {
-	case s.All:
-		return true
-	case s.RegionPrefix != "":
-		return strings.HasPrefix(c.RegionCode, s.RegionPrefix)
-	case s.Organization != "":
-		return c.Organization == s.Organization || c.IntakeOrganization == s.Organization
-	case s.Mediator != "":
-		return c.Mediator == s.Mediator || (s.IntakeOrganization != "" && c.Organization == "" && c.IntakeOrganization == s.IntakeOrganization)
-	case s.CourtCode != "":
-		return c.CourtReferral != nil && c.CourtReferral.CourtCode == s.CourtCode
-	}
-	return false
 }
 
 // intakeActions are what a mediator may do with an unassigned case that

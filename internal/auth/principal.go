@@ -7,66 +7,43 @@ package auth
 import (
 	"context"
 	"errors"
+
+	"github.com/mediationd/mediationd/internal/identity"
 )
 
-// Role is what a principal may do.
-type Role string
+// The identity types are package identity's; auth names them too, so that
+// the policy and its callers read as one vocabulary.
+type (
+	// Role is what a principal may do.
+	Role = identity.Role
+	// Principal is the caller of a request: a signed-in user or an API key.
+	Principal = identity.Principal
+	// CaseScope is the part of all cases a principal can see.
+	CaseScope = identity.CaseScope
+)
 
 // The roles.
 const (
-	RoleAdmin            Role = "ADMIN"
-	RoleSupervisor       Role = "SUPERVISOR"
-	RoleOrganizationLead Role = "ORGANIZATION_LEAD"
-	RoleMediator         Role = "MEDIATOR"
-	RoleCourtDesk        Role = "COURT_DESK"
-	RoleAuditor          Role = "AUDITOR"
+	RoleAdmin            = identity.RoleAdmin
+	RoleSupervisor       = identity.RoleSupervisor
+	RoleOrganizationLead = identity.RoleOrganizationLead
+	RoleMediator         = identity.RoleMediator
+	RoleCourtDesk        = identity.RoleCourtDesk
+	RoleAuditor          = identity.RoleAuditor
 )
 
-// Roles lists every role.
-var Roles = []Role{RoleAdmin, RoleSupervisor, RoleOrganizationLead, RoleMediator, RoleCourtDesk, RoleAuditor}
+var (
+	// Roles lists every role.
+	Roles = identity.Roles
+	// Anonymous is the principal of a request that did not authenticate.
+	Anonymous = identity.Anonymous
+	// System is the principal of what the service does by itself.
+	System = identity.System
+)
 
-// Principal is the caller of a request: a signed-in user or an API key.
-type Principal struct {
-	// Name identifies the caller in history and the audit trail:
-	// users/{username} or apiKeys/{id}.
-	Name string
-	Role Role
-	// The scope. RegionCode: a supervisor's region (and everything below
-	// it). OrganizationID: a lead's, a mediator's or a court desk's
-	// organization. MediatorID: a mediator's directory entry. CourtCode: a
-	// court desk's court.
-	RegionCode     string
-	OrganizationID string
-	MediatorID     string
-	CourtCode      string
-}
-
-// Anonymous is the principal of a request that did not authenticate.
-var Anonymous = Principal{Name: "anonymous"}
-
-// System is the principal of what the service does by itself.
-var System = Principal{Name: "system", Role: RoleAdmin}
-
-// Authenticated reports whether the principal proved who it is.
-func (p Principal) Authenticated() bool { return p.Role != "" }
-
-// OrganizationName is the principal's organization as a resource name, ""
-// if none.
-func (p Principal) OrganizationName() string {
-	if p.OrganizationID == "" {
-		return ""
-	}
-	return "organizations/" + p.OrganizationID
-}
-
-// MediatorName is the principal's mediator entry as a resource name, "" if
-// none.
-func (p Principal) MediatorName() string {
-	if p.MediatorID == "" {
-		return ""
-	}
-	return "mediators/" + p.MediatorID
-}
+// RegionPrefix strips the trailing zero pairs of a GB/T 2260 code: a
+// province (62) or city (6210) covers every code that starts with it.
+func RegionPrefix(code string) string { return identity.RegionPrefix(code) }
 
 // ErrUnauthenticated reports a missing, unknown, expired or revoked
 // credential.

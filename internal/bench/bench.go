@@ -257,7 +257,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 		}
 		defer r.st.Close()
 		rep.Notes = append(rep.Notes, fmt.Sprintf(
-			"baseline: this process calls the store as the service's handlers do (store.CreateCase, store.Act with an admin principal and an audit context, store.RegionAutoAssign after an acceptance; GetCaseIn, ListCases, ListEventsIn for reads) on the same database with a pool of %d connections, the service's: the same SQL statements per call, without gRPC, HTTP, authentication, masking or encoding", poolSize))
+			"baseline: this process calls the action pipeline and the store as the service's handlers do (caseflow.Create and caseflow.Act with an admin principal and an audit context, automatic assignment after an acceptance included; GetCaseIn, ListCases, ListEventsIn for reads) on the same database with a pool of %d connections, the service's: the same SQL statements per call, without gRPC, HTTP, authentication, masking or encoding", poolSize))
 	} else if dsn == "" {
 		rep.Notes = append(rep.Notes, "baseline: skipped (no --database-url), so there are no ratios")
 	}

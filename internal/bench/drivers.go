@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/mediationd/mediationd/internal/auth"
+	"github.com/mediationd/mediationd/internal/caseflow"
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/reqinfo"
 	"github.com/mediationd/mediationd/internal/store"
@@ -247,21 +248,21 @@ func (d *restDriver) events(ctx context.Context, name string) error {
 	return d.do(ctx, http.MethodGet, name+"/events", nil, nil)
 }
 
-// storeDriver is the baseline: it calls the store as the service's
-// handlers do (internal/api), in this process, without gRPC, HTTP,
-// authentication, masking or encoding. Its changes carry an audit context
-// as the service's do, so that every statement is the one the service
-// sends; an acceptance also reads the region's auto-assignment setting, as
-// AcceptCase does.
+// storeDriver is the baseline: it calls the action pipeline
+// (internal/caseflow) and the store as the service's handlers do
+// (internal/api), in this process, without gRPC, HTTP, authentication,
+// masking or encoding. Its changes carry an audit context as the service's
+// do, so that every statement is the one the service sends, automatic
+// assignment after an acceptance included.
 type storeDriver struct {
-	st     *store.Store
-	p      auth.Principal
-	scope  auth.CaseScope
-	policy casework.Policy
+	st    *store.Store
+	flow  *caseflow.Flow
+	p     auth.Principal
+	scope auth.CaseScope
 }
 
 func newStoreDriver(st *store.Store, p auth.Principal) *storeDriver {
-	return &storeDriver{st: st, p: p, scope: auth.ScopeOf(p), policy: servicePolicy()}
+	return &storeDriver{st: st, flow: caseflow.New(st, nil, servicePolicy(), nil), p: p, scope: auth.ScopeOf(p)}
 }
 
 // servicePolicy is the policy mediationd runs with by default.
@@ -273,28 +274,18 @@ func servicePolicy() casework.Policy {
 	return casework.Policy{GroupDisputeApplicants: casework.DefaultPolicy.GroupDisputeApplicants, Location: loc}
 }
 
-// audit is the audit context the service would attach to call k.
-func (d *storeDriver) audit(k opKind) *store.AuditContext {
-	return &store.AuditContext{
+// caller is the principal with the audit context the service would attach
+// to call k.
+func (d *storeDriver) caller(k opKind) caseflow.Caller {
+	return caseflow.Caller{Principal: d.p, Audit: &store.AuditContext{
 		ClientAddress: "127.0.0.1:0",
 		Method:        "/mediation.v1.CaseService/" + grpcMethod[k],
 		RequestID:     reqinfo.NewID(),
-	}
+	}}
 }
 
-func (d *storeDriver) now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
 func (d *storeDriver) create(ctx context.Context, n int) (caseRef, error) {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return caseRef{}, fmt.Errorf("new case id: %w", err)
-	}
-	now := d.now()
-	c, _, err := d.st.CreateCase(ctx, store.CreateParams{
-		New: domainCase(n), ID: id, Actor: d.p.Name, ActorRole: d.p.Role,
-		RequestID: uuid.NewString(), Now: now, Year: now.In(d.policy.Location).Year(), Policy: d.policy,
-		IntakeOrganization: d.p.OrganizationName(), Audit: d.audit(opCreate),
-	})
+	c, _, err := d.flow.Create(ctx, d.caller(opCreate), domainCase(n), uuid.NewString())
 	if err != nil {
 		return caseRef{}, fmt.Errorf("store create: %w", err)
 	}
@@ -314,16 +305,11 @@ func (d *storeDriver) act(ctx context.Context, c *caseRef, k opKind) error {
 			return err
 		}
 	}
-	cmd.Actor, cmd.Time, cmd.Policy = d.p.Name, d.now(), d.policy
-	next, _, _, err := d.st.Act(ctx, c.id, c.version, cmd, store.Access{Scope: d.scope, Principal: d.p, Audit: d.audit(k)})
+	res, err := d.flow.Act(ctx, d.caller(k), c.id, c.version, cmd)
 	if err != nil {
 		return fmt.Errorf("store %s %s: %w", k, c.name, err)
 	}
-	if k == opAccept && next.State == casework.StateAccepted {
-		if _, err := d.st.RegionAutoAssign(ctx, next.RegionCode); err != nil {
-			return fmt.Errorf("store %s %s: %w", k, c.name, err)
-		}
-	}
+	next := res.Case
 	c.version, c.etag = next.Version, store.Etag(next.Version)
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/mediationd/mediationd/internal/caseflow"
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/store"
 )
@@ -243,8 +244,9 @@ func createCases(ctx context.Context, st *store.Store, p Plan, idx []int, number
 // version the step before produced.
 func applySteps(ctx context.Context, st *store.Store, p Plan, i int, number string) error {
 	c := p.Cases[i]
+	flow := caseflow.New(st, nil, p.Policy, nil)
 	for j, cmd := range c.Steps {
-		if _, _, _, err := st.ApplyAction(ctx, c.ID, int64(j+1), cmd); err != nil {
+		if _, err := flow.Act(ctx, caseflow.System, c.ID, int64(j+1), cmd); err != nil {
 			return fmt.Errorf("demo: case %s (%d of %d): step %d of %d, %s at %s: %w",
 				number, i+1, len(p.Cases), j+1, len(c.Steps), cmd.Action, cmd.Time.In(p.Location).Format(time.DateTime), err)
 		}

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	"github.com/mediationd/mediationd/internal/caseflow"
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/casework/caseworktest"
 	"github.com/mediationd/mediationd/internal/store"
@@ -637,9 +638,11 @@ func dirAssign(t *testing.T, st *store.Store, dt casework.DisputeType, org, med 
 		if a == casework.ActionAssign {
 			cmd.Organization, cmd.Mediator = org, med
 		}
-		if c, _, _, err = st.ApplyAction(ctx, c.ID, 0, cmd); err != nil {
+		res, err := caseflow.New(st, nil, cmd.Policy, nil).Act(ctx, caseflow.System, c.ID, 0, cmd)
+		if err != nil {
 			t.Fatalf("%s: %v", a, err)
 		}
+		c = res.Case
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 
 	"github.com/mediationd/mediationd/internal/api"
 	"github.com/mediationd/mediationd/internal/authn"
+	"github.com/mediationd/mediationd/internal/caseflow"
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/metrics"
 	"github.com/mediationd/mediationd/internal/store"
@@ -86,6 +87,7 @@ type Server struct {
 	loopback *loopback
 	http     http.Handler
 	accounts *authn.Authenticator
+	flow     *caseflow.Flow
 	ready    atomic.Bool
 	closing  atomic.Bool
 	metrics  *metrics.Metrics
@@ -155,7 +157,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.cfg = cfg
 	policy := casework.Policy{GroupDisputeApplicants: cfg.GroupDisputeApplicants, Location: cfg.Location}
-	cases := api.NewCaseService(cfg.Store, cfg.Clock, policy, s.log)
+	s.flow = caseflow.New(cfg.Store, cfg.Clock, policy, s.log)
+	cases := api.NewCaseService(s.flow, cfg.Store, s.log)
 	directory := api.NewDirectoryService(cfg.Store, cfg.Clock)
 	auth := api.NewAuthService(accounts, cfg.Store)
 	users := api.NewUserService(cfg.Store, accounts, cfg.Clock)
@@ -344,7 +347,7 @@ func (s *Server) runHousekeeping(ctx context.Context) {
 func (s *Server) MarkOverdue(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		n, err := s.cfg.Store.MarkOverdue(ctx, s.cfg.Clock().UTC(), overdueBatch)
+		n, err := s.flow.MarkOverdue(ctx, s.cfg.Clock().UTC(), overdueBatch)
 		total += n
 		if err != nil || n < overdueBatch {
 			s.metrics.ObserveOverdueRun(total, err)

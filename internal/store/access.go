@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/identity"
 )
 
 // Who may sign in and call the API: users with their password hashes and
@@ -29,8 +29,8 @@ import (
 type User struct {
 	Username    string
 	DisplayName string
-	Role        auth.Role
-	// The scope, as in auth.Principal. For a mediator, OrganizationID is
+	Role        identity.Role
+	// The scope, as in identity.Principal. For a mediator, OrganizationID is
 	// the organization of the mediator entry, read when the user is.
 	RegionCode     string
 	OrganizationID string
@@ -47,8 +47,8 @@ type User struct {
 func (u User) Name() string { return "users/" + u.Username }
 
 // Principal is the user as the caller of a request.
-func (u User) Principal() auth.Principal {
-	return auth.Principal{
+func (u User) Principal() identity.Principal {
+	return identity.Principal{
 		Name:           u.Name(),
 		Role:           u.Role,
 		RegionCode:     u.RegionCode,
@@ -70,7 +70,7 @@ type UserPage struct {
 // given a value here that the role does not use is refused.
 type UserChange struct {
 	DisplayName    *string
-	Role           *auth.Role
+	Role           *identity.Role
 	RegionCode     *string
 	OrganizationID *string
 	MediatorID     *string
@@ -92,7 +92,7 @@ type AuthSession struct {
 type APIKey struct {
 	ID          string
 	DisplayName string
-	Role        auth.Role
+	Role        identity.Role
 	// The scope: CourtCode for a court desk (with an optional
 	// OrganizationID, its litigation–mediation centre), OrganizationID for
 	// an organization lead, RegionCode for a supervisor.
@@ -113,8 +113,8 @@ type APIKey struct {
 func (k APIKey) Name() string { return "apiKeys/" + k.ID }
 
 // Principal is the key as the caller of a request.
-func (k APIKey) Principal() auth.Principal {
-	return auth.Principal{
+func (k APIKey) Principal() identity.Principal {
+	return identity.Principal{
 		Name:           k.Name(),
 		Role:           k.Role,
 		RegionCode:     k.RegionCode,
@@ -190,21 +190,21 @@ type scopeRule struct {
 // mediator a mediator entry (and its organization), a court desk a court
 // (and optionally its litigation–mediation centre); administrators and
 // auditors have none.
-var userScopes = map[auth.Role]scopeRule{
-	auth.RoleAdmin:            {},
-	auth.RoleAuditor:          {},
-	auth.RoleSupervisor:       {region: scopeRequired},
-	auth.RoleOrganizationLead: {organization: scopeRequired},
-	auth.RoleMediator:         {mediator: scopeRequired, organization: scopeDerived},
-	auth.RoleCourtDesk:        {court: scopeRequired, organization: scopeOptional},
+var userScopes = map[identity.Role]scopeRule{
+	identity.RoleAdmin:            {},
+	identity.RoleAuditor:          {},
+	identity.RoleSupervisor:       {region: scopeRequired},
+	identity.RoleOrganizationLead: {organization: scopeRequired},
+	identity.RoleMediator:         {mediator: scopeRequired, organization: scopeDerived},
+	identity.RoleCourtDesk:        {court: scopeRequired, organization: scopeOptional},
 }
 
 // apiKeyScopes: keys are for systems of courts, organizations and
 // supervising bureaus.
-var apiKeyScopes = map[auth.Role]scopeRule{
-	auth.RoleSupervisor:       {region: scopeRequired},
-	auth.RoleOrganizationLead: {organization: scopeRequired},
-	auth.RoleCourtDesk:        {court: scopeRequired, organization: scopeOptional},
+var apiKeyScopes = map[identity.Role]scopeRule{
+	identity.RoleSupervisor:       {region: scopeRequired},
+	identity.RoleOrganizationLead: {organization: scopeRequired},
+	identity.RoleCourtDesk:        {court: scopeRequired, organization: scopeOptional},
 }
 
 // scopeFields are a user's or key's scope, while it is checked.
@@ -212,9 +212,9 @@ type scopeFields struct {
 	region, organization, mediator, court string
 }
 
-func roleList(rules map[auth.Role]scopeRule) string {
+func roleList(rules map[identity.Role]scopeRule) string {
 	var names []string
-	for _, r := range auth.Roles {
+	for _, r := range identity.Roles {
 		if _, ok := rules[r]; ok {
 			names = append(names, string(r))
 		}
@@ -229,7 +229,7 @@ func roleList(rules map[auth.Role]scopeRule) string {
 // that changing a role drops the old role's scope). A mediator's
 // organization is that of the mediator entry. Errors are
 // *casework.FieldError on prefix.field.
-func resolveScope(ctx context.Context, q accessQuerier, prefix string, rules map[auth.Role]scopeRule, role auth.Role, cur, given scopeFields) (scopeFields, error) {
+func resolveScope(ctx context.Context, q accessQuerier, prefix string, rules map[identity.Role]scopeRule, role identity.Role, cur, given scopeFields) (scopeFields, error) {
 	rule, ok := rules[role]
 	if !ok {
 		return scopeFields{}, &casework.FieldError{Field: prefix + ".role", Message: fmt.Sprintf("required: one of %s", roleList(rules))}

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/identity"
 	"github.com/mediationd/mediationd/internal/store"
 )
 
@@ -54,20 +54,20 @@ func TestAccessUsers(t *testing.T) {
 	st, _ := newStore(t)
 	ctx := context.Background()
 
-	admin := accessCreateUser(t, st, store.User{Username: "admin", DisplayName: " 管理员 ", Role: auth.RoleAdmin})
-	if admin.Name() != "users/admin" || admin.DisplayName != "管理员" || admin.Role != auth.RoleAdmin || !admin.Active ||
+	admin := accessCreateUser(t, st, store.User{Username: "admin", DisplayName: " 管理员 ", Role: identity.RoleAdmin})
+	if admin.Name() != "users/admin" || admin.DisplayName != "管理员" || admin.Role != identity.RoleAdmin || !admin.Active ||
 		admin.Version != 1 || !admin.CreateTime.Equal(t0) || !admin.LastLoginTime.IsZero() {
 		t.Errorf("created %+v", admin)
 	}
-	_, err := st.CreateUser(ctx, store.User{Username: "admin", DisplayName: "again", Role: auth.RoleAuditor}, accessHash, t0)
+	_, err := st.CreateUser(ctx, store.User{Username: "admin", DisplayName: "again", Role: identity.RoleAuditor}, accessHash, t0)
 	accessWantAlreadyExists(t, err)
-	_, err = st.CreateUser(ctx, store.User{Username: "Admin", DisplayName: "x", Role: auth.RoleAdmin}, accessHash, t0)
+	_, err = st.CreateUser(ctx, store.User{Username: "Admin", DisplayName: "x", Role: identity.RoleAdmin}, accessHash, t0)
 	dirWantField(t, err, "user_id")
-	_, err = st.CreateUser(ctx, store.User{Username: "blank", DisplayName: "  ", Role: auth.RoleAdmin}, accessHash, t0)
+	_, err = st.CreateUser(ctx, store.User{Username: "blank", DisplayName: "  ", Role: identity.RoleAdmin}, accessHash, t0)
 	dirWantField(t, err, "user.display_name")
 	_, err = st.CreateUser(ctx, store.User{Username: "nobody", DisplayName: "x", Role: "JANITOR"}, accessHash, t0)
 	dirWantField(t, err, "user.role")
-	if _, err := st.CreateUser(ctx, store.User{Username: "plain", DisplayName: "x", Role: auth.RoleAdmin}, "secret", t0); err == nil {
+	if _, err := st.CreateUser(ctx, store.User{Username: "plain", DisplayName: "x", Role: identity.RoleAdmin}, "secret", t0); err == nil {
 		t.Error("CreateUser accepted a password hash that is not an argon2id PHC string")
 	}
 
@@ -85,7 +85,7 @@ func TestAccessUsers(t *testing.T) {
 	dirWantNotFound(t, err, "users/ghost")
 
 	for _, name := range []string{"carol", "bob", "dave", "erin"} {
-		accessCreateUser(t, st, store.User{Username: name, Role: auth.RoleAuditor})
+		accessCreateUser(t, st, store.User{Username: name, Role: identity.RoleAuditor})
 	}
 	var names []string
 	after := ""
@@ -161,32 +161,32 @@ func TestAccessUserScopes(t *testing.T) {
 		user  store.User
 		field string
 	}{
-		{store.User{Username: "s1", Role: auth.RoleSupervisor}, "user.region_code"},
-		{store.User{Username: "s2", Role: auth.RoleSupervisor, RegionCode: "629999"}, "user.region_code"},
-		{store.User{Username: "l1", Role: auth.RoleOrganizationLead}, "user.organization"},
-		{store.User{Username: "l2", Role: auth.RoleOrganizationLead, OrganizationID: "no-such-room"}, "user.organization"},
-		{store.User{Username: "m1", Role: auth.RoleMediator}, "user.mediator"},
-		{store.User{Username: "m2", Role: auth.RoleMediator, MediatorID: "no-such-mediator"}, "user.mediator"},
-		{store.User{Username: "c1", Role: auth.RoleCourtDesk}, "user.court_code"},
-		{store.User{Username: "c2", Role: auth.RoleCourtDesk, CourtCode: "甘1002", OrganizationID: "no-such-room"}, "user.organization"},
-		{store.User{Username: "a1", Role: auth.RoleAdmin, RegionCode: "621000"}, "user.region_code"},
-		{store.User{Username: "a2", Role: auth.RoleAuditor, MediatorID: "li-hong"}, "user.mediator"},
-		{store.User{Username: "s3", Role: auth.RoleSupervisor, RegionCode: "621000", CourtCode: "甘1002"}, "user.court_code"},
+		{store.User{Username: "s1", Role: identity.RoleSupervisor}, "user.region_code"},
+		{store.User{Username: "s2", Role: identity.RoleSupervisor, RegionCode: "629999"}, "user.region_code"},
+		{store.User{Username: "l1", Role: identity.RoleOrganizationLead}, "user.organization"},
+		{store.User{Username: "l2", Role: identity.RoleOrganizationLead, OrganizationID: "no-such-room"}, "user.organization"},
+		{store.User{Username: "m1", Role: identity.RoleMediator}, "user.mediator"},
+		{store.User{Username: "m2", Role: identity.RoleMediator, MediatorID: "no-such-mediator"}, "user.mediator"},
+		{store.User{Username: "c1", Role: identity.RoleCourtDesk}, "user.court_code"},
+		{store.User{Username: "c2", Role: identity.RoleCourtDesk, CourtCode: "甘1002", OrganizationID: "no-such-room"}, "user.organization"},
+		{store.User{Username: "a1", Role: identity.RoleAdmin, RegionCode: "621000"}, "user.region_code"},
+		{store.User{Username: "a2", Role: identity.RoleAuditor, MediatorID: "li-hong"}, "user.mediator"},
+		{store.User{Username: "s3", Role: identity.RoleSupervisor, RegionCode: "621000", CourtCode: "甘1002"}, "user.court_code"},
 	} {
 		_, err := create(tt.user)
 		dirWantField(t, err, tt.field)
 	}
 
-	sup, err := create(store.User{Username: "supervisor", Role: auth.RoleSupervisor, RegionCode: "621000"})
+	sup, err := create(store.User{Username: "supervisor", Role: identity.RoleSupervisor, RegionCode: "621000"})
 	if err != nil || sup.RegionCode != "621000" || sup.Principal().RegionCode != "621000" {
 		t.Errorf("supervisor = %+v, %v", sup, err)
 	}
-	lead, err := create(store.User{Username: "lead", Role: auth.RoleOrganizationLead, OrganizationID: "xifeng-women-studio"})
+	lead, err := create(store.User{Username: "lead", Role: identity.RoleOrganizationLead, OrganizationID: "xifeng-women-studio"})
 	if err != nil || lead.Principal().OrganizationName() != "organizations/xifeng-women-studio" {
 		t.Errorf("lead = %+v, %v", lead, err)
 	}
 	// A mediator's organization is the mediator entry's, stored on the row.
-	med, err := create(store.User{Username: "lihong", Role: auth.RoleMediator, MediatorID: "li-hong", OrganizationID: "xifeng-medical"})
+	med, err := create(store.User{Username: "lihong", Role: identity.RoleMediator, MediatorID: "li-hong", OrganizationID: "xifeng-medical"})
 	if err != nil || med.OrganizationID != "xifeng-women-studio" || med.MediatorID != "li-hong" {
 		t.Errorf("mediator = %+v, %v", med, err)
 	}
@@ -194,22 +194,22 @@ func TestAccessUserScopes(t *testing.T) {
 	if err := st.Pool().QueryRow(ctx, `SELECT organization_id FROM users WHERE username = 'lihong'`).Scan(&storedOrg); err != nil || storedOrg != "xifeng-women-studio" {
 		t.Errorf("stored organization_id = %q, %v", storedOrg, err)
 	}
-	desk, err := create(store.User{Username: "desk", Role: auth.RoleCourtDesk, CourtCode: "甘1002"})
+	desk, err := create(store.User{Username: "desk", Role: identity.RoleCourtDesk, CourtCode: "甘1002"})
 	if err != nil || desk.CourtCode != "甘1002" {
 		t.Errorf("court desk = %+v, %v", desk, err)
 	}
 
 	// Changing the role drops the old role's scope; the new one needs its own.
-	admin := auth.RoleAdmin
+	admin := identity.RoleAdmin
 	up, err := st.UpdateUser(ctx, "supervisor", store.UserChange{Role: &admin}, 0, t0)
-	if err != nil || up.RegionCode != "" || up.Role != auth.RoleAdmin {
+	if err != nil || up.RegionCode != "" || up.Role != identity.RoleAdmin {
 		t.Errorf("supervisor → admin = %+v, %v", up, err)
 	}
 	var region *string
 	if err := st.Pool().QueryRow(ctx, `SELECT region_code FROM users WHERE username = 'supervisor'`).Scan(&region); err != nil || region != nil {
 		t.Errorf("region_code after becoming admin = %v, %v; want NULL", region, err)
 	}
-	mediator := auth.RoleMediator
+	mediator := identity.RoleMediator
 	_, err = st.UpdateUser(ctx, "supervisor", store.UserChange{Role: &mediator}, 0, t0)
 	dirWantField(t, err, "user.mediator")
 	wang := "wang-fang"
@@ -240,8 +240,8 @@ func TestAccessUserScopes(t *testing.T) {
 func TestAccessSessions(t *testing.T) {
 	st, _ := newStore(t)
 	ctx := context.Background()
-	accessCreateUser(t, st, store.User{Username: "alice", Role: auth.RoleAdmin})
-	accessCreateUser(t, st, store.User{Username: "bob", Role: auth.RoleAuditor})
+	accessCreateUser(t, st, store.User{Username: "alice", Role: identity.RoleAdmin})
+	accessCreateUser(t, st, store.User{Username: "bob", Role: identity.RoleAuditor})
 	expire := t0.Add(12 * time.Hour)
 	for _, s := range []struct{ token, user string }{{"a1", "alice"}, {"a2", "alice"}, {"a3", "alice"}, {"b1", "bob"}} {
 		if err := st.CreateAuthSession(ctx, accessTokenHash(s.token), s.user, "192.0.2.7", t0, expire); err != nil {
@@ -322,11 +322,11 @@ func TestAccessAPIKeys(t *testing.T) {
 	st, _ := newStore(t)
 	ctx := context.Background()
 	seedDirectory(t, st)
-	key := func(id string, role auth.Role) store.APIKey {
+	key := func(id string, role identity.Role) store.APIKey {
 		return store.APIKey{ID: id, DisplayName: "西峰区人民法院诉调对接系统", Role: role, SecretPrefix: "mdk_" + id, Creator: "users/admin"}
 	}
 
-	court := key("court-1", auth.RoleCourtDesk)
+	court := key("court-1", identity.RoleCourtDesk)
 	court.CourtCode = "甘1002"
 	court.OrganizationID = "xifeng-women-studio"
 	k, err := st.CreateAPIKey(ctx, court, accessTokenHash("secret-1"), t0)
@@ -334,7 +334,7 @@ func TestAccessAPIKeys(t *testing.T) {
 		!k.CreateTime.Equal(t0) || !k.LastUseTime.IsZero() || !k.RevokeTime.IsZero() || k.Creator != "users/admin" {
 		t.Fatalf("CreateAPIKey = %+v, %v", k, err)
 	}
-	if p := k.Principal(); p.Name != "apiKeys/court-1" || p.Role != auth.RoleCourtDesk || p.CourtCode != "甘1002" {
+	if p := k.Principal(); p.Name != "apiKeys/court-1" || p.Role != identity.RoleCourtDesk || p.CourtCode != "甘1002" {
 		t.Errorf("principal = %+v", p)
 	}
 	_, err = st.CreateAPIKey(ctx, court, accessTokenHash("secret-other"), t0)
@@ -344,22 +344,22 @@ func TestAccessAPIKeys(t *testing.T) {
 		key   store.APIKey
 		field string
 	}{
-		{key("k-admin", auth.RoleAdmin), "api_key.role"},
-		{key("k-mediator", auth.RoleMediator), "api_key.role"},
-		{key("k-desk", auth.RoleCourtDesk), "api_key.court_code"},
-		{key("k-lead", auth.RoleOrganizationLead), "api_key.organization"},
-		{key("k-sup", auth.RoleSupervisor), "api_key.region_code"},
-		{store.APIKey{ID: "Bad_Id", DisplayName: "x", Role: auth.RoleSupervisor, RegionCode: "621000", SecretPrefix: "p", Creator: "c"}, "api_key_id"},
+		{key("k-admin", identity.RoleAdmin), "api_key.role"},
+		{key("k-mediator", identity.RoleMediator), "api_key.role"},
+		{key("k-desk", identity.RoleCourtDesk), "api_key.court_code"},
+		{key("k-lead", identity.RoleOrganizationLead), "api_key.organization"},
+		{key("k-sup", identity.RoleSupervisor), "api_key.region_code"},
+		{store.APIKey{ID: "Bad_Id", DisplayName: "x", Role: identity.RoleSupervisor, RegionCode: "621000", SecretPrefix: "p", Creator: "c"}, "api_key_id"},
 	} {
 		_, err := st.CreateAPIKey(ctx, tt.key, accessTokenHash(tt.key.ID), t0)
 		dirWantField(t, err, tt.field)
 	}
-	sup := key("sup-1", auth.RoleSupervisor)
+	sup := key("sup-1", identity.RoleSupervisor)
 	sup.RegionCode = "621000"
 	if _, err := st.CreateAPIKey(ctx, sup, accessTokenHash("secret-2"), t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	lead := key("lead-1", auth.RoleOrganizationLead)
+	lead := key("lead-1", identity.RoleOrganizationLead)
 	lead.OrganizationID = "xifeng-medical"
 	if _, err := st.CreateAPIKey(ctx, lead, accessTokenHash("secret-3"), t0.Add(2*time.Minute)); err != nil {
 		t.Fatal(err)

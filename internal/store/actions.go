@@ -11,13 +11,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/identity"
 )
-
-// maxActionAttempts bounds how often an action without an etag is decided
-// again after losing a race to a concurrent change of the same case.
-const maxActionAttempts = 8
 
 // loadForActionSQL reads the case and, when the command carries a request
 // id, the history row an earlier call with that id wrote.
@@ -111,81 +107,6 @@ var applyStatements = func() map[[2]any]string {
 	return m
 }()
 
-// ApplyAction decides cmd against the case and stores the result in one
-// statement. ifVersion > 0 makes it conditional on the case still being at
-// that version (the caller's etag); a mismatch is a *casework.ConflictError.
-// Without it, losing a race to a concurrent change means the action is
-// decided again against the new state, so a retried "accept" that lost to
-// another "accept" gets *casework.NotAllowedError, never a second history
-// row.
-//
-// A command with a request id that was already applied to the case returns
-// that earlier event and the case as it is now, with replayed=true.
-func (s *Store) ApplyAction(ctx context.Context, id uuid.UUID, ifVersion int64, cmd casework.Command) (c casework.Case, ev casework.Event, replayed bool, err error) {
-	return s.Act(ctx, id, ifVersion, cmd, Internal)
-}
-
-// Act is ApplyAction on behalf of someone: a case outside their scope is
-// casework.ErrNotFound; an action they may not take on the case as read is
-// an *auth.PermissionError; with an audit context the change writes its
-// audit row in the same statement.
-func (s *Store) Act(ctx context.Context, id uuid.UUID, ifVersion int64, cmd casework.Command, access Access) (c casework.Case, ev casework.Event, replayed bool, err error) {
-	var requestID *uuid.UUID
-	if cmd.RequestID != "" {
-		rid, err := uuid.Parse(cmd.RequestID)
-		if err != nil {
-			return c, ev, false, &casework.FieldError{Field: "request_id", Message: "must be a UUID, e.g. " + uuid.NewString()}
-		}
-		requestID = &rid
-	}
-	for attempt := 1; ; attempt++ {
-		cur, prior, err := s.loadForAction(ctx, id, requestID, access.Scope)
-		if err != nil {
-			return c, ev, false, err
-		}
-		if prior != nil {
-			if prior.Action != cmd.Action {
-				return c, ev, false, &casework.AlreadyExistsError{
-					Reason:  "REQUEST_ID_REUSED",
-					Message: fmt.Sprintf("request_id %s was already used for %q on this case (version %d); send a new request_id for a new action", cmd.RequestID, prior.Action, prior.Version),
-				}
-			}
-			prior.CaseID, prior.RequestID = id, cmd.RequestID
-			return cur, *prior, true, nil
-		}
-		if ifVersion > 0 && cur.Version != ifVersion {
-			return c, ev, false, staleError(cur)
-		}
-		if err := s.prepare(ctx, cur, &cmd); err != nil {
-			return c, ev, false, err
-		}
-		if err := auth.MayAct(access.Principal, cur, cmd); err != nil {
-			return c, ev, false, err
-		}
-		next, event, err := casework.Apply(cur, cmd)
-		if err != nil {
-			return c, ev, false, err
-		}
-		ok, err := s.writeAction(ctx, cur.Version, next, event, access)
-		if err != nil {
-			return c, ev, false, err
-		}
-		if ok {
-			return next, event, false, nil
-		}
-		if ifVersion > 0 {
-			return c, ev, false, staleError(cur)
-		}
-		if attempt == maxActionAttempts {
-			return c, ev, false, &casework.ConflictError{Message: fmt.Sprintf("case %s kept changing under %d attempts to %s it; read it and try again", cur.Number, attempt, cmd.Action)}
-		}
-	}
-}
-
-func staleError(cur casework.Case) error {
-	return &casework.ConflictError{Message: fmt.Sprintf("case %s changed since the etag was read (it is now at etag %q, state %s); read it again and decide again", cur.Number, Etag(cur.Version), cur.State)}
-}
-
 // Etag renders a case version as the etag clients send back.
 func Etag(version int64) string { return fmt.Sprintf("v%d", version) }
 
@@ -199,7 +120,11 @@ func ParseEtag(etag string) (int64, bool) {
 	return v, true
 }
 
-func (s *Store) loadForAction(ctx context.Context, id uuid.UUID, requestID *uuid.UUID, scope auth.CaseScope) (casework.Case, *casework.Event, error) {
+// LoadForAction reads a case in scope for deciding an action on it and,
+// when requestID is not nil, the history row an earlier call with that
+// request id wrote (nil if none). A case outside the scope is
+// casework.ErrNotFound.
+func (s *Store) LoadForAction(ctx context.Context, id uuid.UUID, requestID *uuid.UUID, scope identity.CaseScope) (casework.Case, *casework.Event, error) {
 	var (
 		pVersion   *int64
 		pAction    *casework.Action
@@ -228,56 +153,13 @@ func (s *Store) loadForAction(ctx context.Context, id uuid.UUID, requestID *uuid
 	}, nil
 }
 
-// prepare looks up what deciding cmd needs beyond the case: the deadline
-// rule at acceptance and assignment, the organization and mediator of an
-// assignment, the session a session action names.
-func (s *Store) prepare(ctx context.Context, cur casework.Case, cmd *casework.Command) error {
-	if !casework.Allowed(cur.State, cmd.Action) {
-		return nil // the decision refuses it, naming the state
-	}
-	var procedure casework.CourtProcedure
-	if cur.CourtReferral != nil {
-		procedure = cur.CourtReferral.Procedure
-	}
-	switch cmd.Action {
-	case casework.ActionAccept:
-		rule, err := s.MatchDeadlineRule(ctx, cur.Source, "", procedure)
-		if err != nil {
-			return err
-		}
-		cmd.Rule = &rule
-	case casework.ActionAssign:
-		if cmd.Organization == "" || cmd.Mediator == "" {
-			return nil // the decision says what is missing
-		}
-		org, med, err := s.Assignee(ctx, cmd.Organization, cmd.Mediator)
-		if err != nil {
-			return err
-		}
-		cmd.Assignee = &casework.Assignee{Organization: org, Mediator: med}
-		if cur.Deadline != nil {
-			rule, err := s.MatchDeadlineRule(ctx, cur.Source, org.Type, procedure)
-			if err != nil {
-				return err
-			}
-			cmd.Rule = &rule
-		}
-	case casework.ActionRecordSession, casework.ActionCancelSession:
-		if cmd.Session == nil || cmd.Session.Number <= 0 {
-			return &casework.FieldError{Field: "session", Message: "required: the session, cases/{case}/sessions/{n}"}
-		}
-		ses, err := s.session(ctx, cur.ID, cmd.Session.Number)
-		if err != nil && !errors.Is(err, casework.ErrNotFound) {
-			return err
-		}
-		if err == nil {
-			cmd.StoredSession = &ses
-		}
-	}
-	return nil
-}
-
-func (s *Store) writeAction(ctx context.Context, fromVersion int64, next casework.Case, ev casework.Event, access Access) (bool, error) {
+// WriteAction stores a decided action in one statement: the case moved
+// from fromVersion to next, its history row ev, its outbox row, the
+// session or follow-up the action recorded, and, with an audit context,
+// the audit row. It reports false, writing nothing, when the case is no
+// longer at fromVersion (a concurrent change won): the caller decides
+// again or reports the conflict.
+func (s *Store) WriteAction(ctx context.Context, fromVersion int64, next casework.Case, ev casework.Event, access Access) (bool, error) {
 	payload, err := outboxPayload(next, ev)
 	if err != nil {
 		return false, err

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mediationd/mediationd/internal/aipfilter"
-	"github.com/mediationd/mediationd/internal/auth"
+	"github.com/mediationd/mediationd/internal/identity"
 )
 
 // AuditKind classifies audit records.
@@ -30,7 +30,7 @@ type AuditRecord struct {
 	Time          time.Time
 	Kind          AuditKind
 	Actor         string
-	ActorRole     auth.Role
+	ActorRole     identity.Role
 	ClientAddress string
 	// ClientCert is the CN of the client certificate the service verified,
 	// "" without one.
@@ -88,7 +88,7 @@ var auditKinds = []AuditKind{AuditWrite, AuditLogin, AuditLoginFailed, AuditLogo
 var auditFilter = aipfilter.Schema{
 	"kind":           enumField("a.kind", "AUDIT_EVENT_KIND_", auditKinds),
 	"actor":          {Column: "a.actor", Type: aipfilter.String},
-	"actor_role":     enumField("a.actor_role", "ROLE_", auth.Roles),
+	"actor_role":     enumField("a.actor_role", "ROLE_", identity.Roles),
 	"client_address": {Column: "a.client_address", Type: aipfilter.String},
 	"client_cert":    {Column: "a.client_cert", Type: aipfilter.String},
 	"method":         {Column: "a.method", Type: aipfilter.String},

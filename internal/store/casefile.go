@@ -9,8 +9,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/identity"
 )
 
 const sessionColumns = `number, kind, start_time, place, online, participants, status, minutes, result,
@@ -23,8 +23,8 @@ func scanSession(row pgx.Row) (casework.Session, error) {
 	return s, err
 }
 
-// session returns one session of a case, or casework.ErrNotFound.
-func (s *Store) session(ctx context.Context, caseID uuid.UUID, number int) (casework.Session, error) {
+// Session returns one session of a case, or casework.ErrNotFound.
+func (s *Store) Session(ctx context.Context, caseID uuid.UUID, number int) (casework.Session, error) {
 	ses, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM case_sessions WHERE case_id = $1 AND number = $2`, caseID, number))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ses, fmt.Errorf("cases/%s/sessions/%d: %w", caseID, number, casework.ErrNotFound)
@@ -37,7 +37,7 @@ func (s *Store) session(ctx context.Context, caseID uuid.UUID, number int) (case
 
 // caseExists distinguishes a case without rows in a sub-collection from a
 // case that does not exist (or is outside the scope).
-func (s *Store) caseExists(ctx context.Context, caseID uuid.UUID, scope auth.CaseScope) error {
+func (s *Store) caseExists(ctx context.Context, caseID uuid.UUID, scope identity.CaseScope) error {
 	var one int
 	args := []any{caseID}
 	cond := scopeCondition(scope, &args)
@@ -53,7 +53,7 @@ func (s *Store) caseExists(ctx context.Context, caseID uuid.UUID, scope auth.Cas
 
 // ListSessions returns a case's sessions in order; a case that does not
 // exist, or is outside the scope, is casework.ErrNotFound.
-func (s *Store) ListSessions(ctx context.Context, caseID uuid.UUID, scope auth.CaseScope) ([]casework.Session, error) {
+func (s *Store) ListSessions(ctx context.Context, caseID uuid.UUID, scope identity.CaseScope) ([]casework.Session, error) {
 	if err := s.caseExists(ctx, caseID, scope); err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func (s *Store) ListSessions(ctx context.Context, caseID uuid.UUID, scope auth.C
 
 // ListFollowUps returns a case's follow-up visits in order; a case that
 // does not exist, or is outside the scope, is casework.ErrNotFound.
-func (s *Store) ListFollowUps(ctx context.Context, caseID uuid.UUID, scope auth.CaseScope) ([]casework.FollowUp, error) {
+func (s *Store) ListFollowUps(ctx context.Context, caseID uuid.UUID, scope identity.CaseScope) ([]casework.FollowUp, error) {
 	if err := s.caseExists(ctx, caseID, scope); err != nil {
 		return nil, err
 	}

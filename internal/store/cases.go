@@ -11,8 +11,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/identity"
 )
 
 // caseColumns are the columns scanCase reads, in order. needs_reassignment
@@ -64,7 +64,7 @@ type CreateParams struct {
 	New       casework.NewCase
 	ID        uuid.UUID
 	Actor     string
-	ActorRole auth.Role
+	ActorRole identity.Role
 	RequestID string // optional UUID; makes the create idempotent
 	Now       time.Time
 	Year      int // the year of the case number, in the service's time zone
@@ -86,10 +86,10 @@ const (
 	INSERT INTO case_create_requests (request_id, body_hash, case_id) VALUES (@request_id::uuid, @hash::bytea, @id::uuid)
 	ON CONFLICT (request_id) DO NOTHING RETURNING case_id)`
 	claimCourt = `claim AS (
-	INSERT INTO court_referral_claims (court_code, court_case_number, case_id) VALUES (@court_code::text, @court_case_number::text, @id::uuid)
+	INSERT INTO court_referral_claims (court_code, court_case_number, case_id, body_hash) VALUES (@court_code::text, @court_case_number::text, @id::uuid, @hash::bytea)
 	ON CONFLICT DO NOTHING RETURNING case_id)`
 	claimBoth = `court_claim AS (
-	INSERT INTO court_referral_claims (court_code, court_case_number, case_id) VALUES (@court_code::text, @court_case_number::text, @id::uuid)
+	INSERT INTO court_referral_claims (court_code, court_case_number, case_id, body_hash) VALUES (@court_code::text, @court_case_number::text, @id::uuid, @hash::bytea)
 	ON CONFLICT DO NOTHING RETURNING case_id),
 claim AS (
 	INSERT INTO case_create_requests (request_id, body_hash, case_id) SELECT @request_id::uuid, @hash::bytea, case_id FROM court_claim
@@ -232,9 +232,17 @@ func (s *Store) CreateCase(ctx context.Context, p CreateParams) (c casework.Case
 		return casework.Case{}, false, fmt.Errorf("create case: %w", err)
 	}
 	if ref != nil {
-		prev, err := scanCase(s.pool.QueryRow(ctx, `SELECT `+caseColumns+`
+		var prevHash []byte
+		prev, err := scanCase(s.pool.QueryRow(ctx, `SELECT `+caseColumns+`, r.body_hash
 			FROM court_referral_claims r JOIN cases c ON c.id = r.case_id
-			WHERE r.court_code = $1 AND r.court_case_number = $2`, ref.CourtCode, ref.CourtCaseNumber))
+			WHERE r.court_code = $1 AND r.court_case_number = $2`, ref.CourtCode, ref.CourtCaseNumber), &prevHash)
+		if err == nil && prevHash != nil && string(prevHash) != string(p.New.Hash()) {
+			return casework.Case{}, false, &casework.AlreadyExistsError{
+				Reason: "COURT_REFERRAL_EXISTS",
+				Message: fmt.Sprintf("the court %s already referred %s, registered as %s (cases/%s) with other data; "+
+					"send the referral unchanged to get that case, or change the registered case with UpdateCase", ref.CourtCode, ref.CourtCaseNumber, prev.Number, prev.ID),
+			}
+		}
 		if err == nil {
 			return prev, true, nil
 		}
@@ -269,7 +277,7 @@ func (s *Store) GetCase(ctx context.Context, id uuid.UUID) (casework.Case, error
 
 // GetCaseIn returns a case within the scope; a case outside it is
 // casework.ErrNotFound, as if it did not exist.
-func (s *Store) GetCaseIn(ctx context.Context, id uuid.UUID, scope auth.CaseScope) (casework.Case, error) {
+func (s *Store) GetCaseIn(ctx context.Context, id uuid.UUID, scope identity.CaseScope) (casework.Case, error) {
 	args := []any{id}
 	cond := scopeCondition(scope, &args)
 	c, err := scanCase(s.pool.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases c WHERE c.id = $1 AND `+cond, args...))

@@ -198,7 +198,7 @@ func bring(t *testing.T, st *store.Store, state casework.State) casework.Case {
 	for i, a := range caseworktest.PathTo(state) {
 		cmd := caseworktest.Command(a, i)
 		cmd.Actor, cmd.Time = "tester", t0.Add(time.Duration(i+1)*time.Minute)
-		next, _, _, err := st.ApplyAction(context.Background(), c.ID, 0, cmd)
+		next, _, _, err := applyAction(st, context.Background(), c.ID, 0, cmd)
 		if err != nil {
 			t.Fatalf("path to %s: %s: %v", state, a, err)
 		}
@@ -216,7 +216,7 @@ func TestEveryStateEveryAction(t *testing.T) {
 				c := bring(t, st, state)
 				if _, allowed := caseworktest.Contract[state][action]; allowed {
 					for _, a := range caseworktest.Setup(action) {
-						next, _, _, err := st.ApplyAction(ctx, c.ID, c.Version, caseworktest.Command(a, 98))
+						next, _, _, err := applyAction(st, ctx, c.ID, c.Version, caseworktest.Command(a, 98))
 						if err != nil {
 							t.Fatalf("setup %s: %v", a, err)
 						}
@@ -229,7 +229,7 @@ func TestEveryStateEveryAction(t *testing.T) {
 				if action != casework.ActionMarkOverdue {
 					cmd.Time = t0.Add(time.Hour)
 				}
-				next, ev, _, err := st.ApplyAction(ctx, c.ID, c.Version, cmd)
+				next, ev, _, err := applyAction(st, ctx, c.ID, c.Version, cmd)
 				want, allowed := caseworktest.Contract[state][action]
 				if !allowed {
 					var na *casework.NotAllowedError
@@ -275,7 +275,7 @@ func TestStaleEtagChangesNothing(t *testing.T) {
 	c := bring(t, st, casework.StateAccepted)
 	before := snapshot(t, st, c.ID)
 	cmd := caseworktest.Command(casework.ActionAssign, 1)
-	_, _, _, err := st.ApplyAction(ctx, c.ID, c.Version-1, cmd)
+	_, _, _, err := applyAction(st, ctx, c.ID, c.Version-1, cmd)
 	var ce *casework.ConflictError
 	if !errors.As(err, &ce) {
 		t.Fatalf("stale etag: %v, want ConflictError", err)
@@ -283,10 +283,10 @@ func TestStaleEtagChangesNothing(t *testing.T) {
 	if after := snapshot(t, st, c.ID); after != before {
 		t.Error("stale action changed the database")
 	}
-	if _, _, _, err := st.ApplyAction(ctx, c.ID, c.Version, cmd); err != nil {
+	if _, _, _, err := applyAction(st, ctx, c.ID, c.Version, cmd); err != nil {
 		t.Fatalf("current etag: %v", err)
 	}
-	if _, _, _, err := st.ApplyAction(ctx, uuid.New(), 0, cmd); !errors.Is(err, casework.ErrNotFound) {
+	if _, _, _, err := applyAction(st, ctx, uuid.New(), 0, cmd); !errors.Is(err, casework.ErrNotFound) {
 		t.Errorf("unknown case: %v", err)
 	}
 }
@@ -297,11 +297,11 @@ func TestActionRequestIDReplays(t *testing.T) {
 	c := bring(t, st, casework.StateIntake)
 	cmd := caseworktest.Command(casework.ActionAccept, 0)
 	cmd.RequestID = uuid.NewString()
-	_, first, replayed, err := st.ApplyAction(ctx, c.ID, 0, cmd)
+	_, first, replayed, err := applyAction(st, ctx, c.ID, 0, cmd)
 	if err != nil || replayed {
 		t.Fatalf("first: %v replayed=%v", err, replayed)
 	}
-	got, again, replayed, err := st.ApplyAction(ctx, c.ID, c.Version, cmd) // the old etag too: a retry
+	got, again, replayed, err := applyAction(st, ctx, c.ID, c.Version, cmd) // the old etag too: a retry
 	if err != nil || !replayed || again.Version != first.Version || again.Action != casework.ActionAccept || got.State != casework.StateAccepted {
 		t.Fatalf("retry: %v replayed=%v event %+v", err, replayed, again)
 	}
@@ -311,7 +311,7 @@ func TestActionRequestIDReplays(t *testing.T) {
 	other := caseworktest.Command(casework.ActionWithdraw, 0)
 	other.RequestID = cmd.RequestID
 	var ae *casework.AlreadyExistsError
-	if _, _, _, err := st.ApplyAction(ctx, c.ID, 0, other); !errors.As(err, &ae) {
+	if _, _, _, err := applyAction(st, ctx, c.ID, 0, other); !errors.As(err, &ae) {
 		t.Errorf("same request id, other action: %v", err)
 	}
 }
@@ -347,7 +347,7 @@ func TestRaceOneWinnerPerStep(t *testing.T) {
 					ifVersion = read.Version
 				}
 				<-start
-				_, _, _, err := st.ApplyAction(ctx, c.ID, ifVersion, cmd)
+				_, _, _, err := applyAction(st, ctx, c.ID, ifVersion, cmd)
 				var ce *casework.ConflictError
 				var na *casework.NotAllowedError
 				var pe *casework.PreconditionError
@@ -409,7 +409,7 @@ func TestRaceMixedActions(t *testing.T) {
 				action := casework.Actions[(i*7+j*3)%len(casework.Actions)]
 				cmd := caseworktest.Command(action, (i+j)%10)
 				cmd.Actor, cmd.Time = fmt.Sprintf("racer-%d", i), t0
-				_, _, _, err := st.ApplyAction(ctx, c.ID, 0, cmd)
+				_, _, _, err := applyAction(st, ctx, c.ID, 0, cmd)
 				var na *casework.NotAllowedError
 				var ce *casework.ConflictError
 				var pe *casework.PreconditionError

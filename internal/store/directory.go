@@ -308,6 +308,18 @@ func (s *Store) RegionAutoAssign(ctx context.Context, regionCode string) (bool, 
 	return settings[regionCode], nil
 }
 
+// RegionKnown reports whether the directory has a region with the code
+// (from the same cache as RegionAutoAssign: the directory's regions come
+// with the schema and are never deleted).
+func (s *Store) RegionKnown(ctx context.Context, regionCode string) (bool, error) {
+	settings, err := s.regionAutoAssign(ctx)
+	if err != nil {
+		return false, fmt.Errorf("look up %s: %w", regionName(regionCode), err)
+	}
+	_, ok := settings[regionCode]
+	return ok, nil
+}
+
 // explainMiss says why a conditional change touched no row: the row does
 // not exist (an error wrapping casework.ErrNotFound), or its version is
 // not the one the caller read (*casework.ConflictError), or else

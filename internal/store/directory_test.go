@@ -380,7 +380,7 @@ func dirAssignCase(t *testing.T, st *store.Store, dt casework.DisputeType, org, 
 		if a == casework.ActionAssign {
 			cmd.Organization, cmd.Mediator = org, med
 		}
-		next, _, _, err := st.ApplyAction(ctx, c.ID, 0, cmd)
+		next, _, _, err := applyAction(st, ctx, c.ID, 0, cmd)
 		if err != nil {
 			t.Fatalf("%s: %v", a, err)
 		}

@@ -11,8 +11,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mediationd/mediationd/internal/aipfilter"
-	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/identity"
 )
 
 // enumField accepts a value as stored (MEDIATING) or with the API's enum
@@ -103,7 +103,7 @@ func compileFilter(filter string, schema aipfilter.Schema, firstArg int) (string
 
 // caseCondition compiles a ListCases filter and a scope (nil: every case)
 // into a SQL condition on cases aliased c, with its arguments.
-func caseCondition(filter string, scope *auth.CaseScope) (string, []any, error) {
+func caseCondition(filter string, scope *identity.CaseScope) (string, []any, error) {
 	where, args, err := compileFilter(filter, caseFilter, 1)
 	if err != nil {
 		return "", nil, err
@@ -122,7 +122,7 @@ type ListCasesParams struct {
 	Limit     int
 	// Scope limits the cases to those the caller may see; nil is every
 	// case (the service's own work).
-	Scope *auth.CaseScope
+	Scope *identity.CaseScope
 }
 
 // CasePage is one page of cases; Next is the cursor of the following page,
@@ -186,7 +186,7 @@ func (s *Store) ListEvents(ctx context.Context, caseID uuid.UUID, after int64, l
 
 // ListEventsIn is ListEvents of a case within the scope; a case outside it
 // is casework.ErrNotFound.
-func (s *Store) ListEventsIn(ctx context.Context, caseID uuid.UUID, after int64, limit int, scope auth.CaseScope) ([]casework.Event, bool, error) {
+func (s *Store) ListEventsIn(ctx context.Context, caseID uuid.UUID, after int64, limit int, scope identity.CaseScope) ([]casework.Event, bool, error) {
 	args := []any{caseID, after, limit + 1}
 	cond := scopeCondition(scope, &args)
 	rows, err := s.pool.Query(ctx, `SELECT e.version, e.action, e.from_state, e.to_state, e.outcome, e.actor, e.occur_time, e.request_id, e.data

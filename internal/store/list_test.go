@@ -73,7 +73,7 @@ func TestListFilters(t *testing.T) {
 		n.RegionCode, n.DisputeType = region, dt
 		c, _ := create(t, st, n, "")
 		for i, a := range caseworktest.PathTo(state) {
-			next, _, _, err := st.ApplyAction(ctx, c.ID, 0, caseworktest.Command(a, i))
+			next, _, _, err := applyAction(st, ctx, c.ID, 0, caseworktest.Command(a, i))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/google/uuid"
 
+	"github.com/mediationd/mediationd/internal/caseflow"
+	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/pgtest"
 	"github.com/mediationd/mediationd/internal/store"
 )
@@ -64,4 +66,11 @@ func seedAssignee(t *testing.T, st *store.Store, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// applyAction runs cmd through the action pipeline as the service's own
+// work (every case, no permission check), as the service would.
+func applyAction(st *store.Store, ctx context.Context, id uuid.UUID, ifVersion int64, cmd casework.Command) (casework.Case, casework.Event, bool, error) {
+	res, err := caseflow.New(st, nil, cmd.Policy, nil).Act(ctx, caseflow.System, id, ifVersion, cmd)
+	return res.Case, res.Event, res.Replayed, err
 }

@@ -3,7 +3,7 @@ package store
 import (
 	"fmt"
 
-	"github.com/mediationd/mediationd/internal/auth"
+	"github.com/mediationd/mediationd/internal/identity"
 )
 
 // Access says on whose behalf the store works with cases: what they may
@@ -12,8 +12,8 @@ import (
 // and where the request came from (for the audit row written in the same
 // statement as a change).
 type Access struct {
-	Scope     auth.CaseScope
-	Principal auth.Principal
+	Scope     identity.CaseScope
+	Principal identity.Principal
 	// Audit, when set, makes every change write its audit row in the same
 	// statement.
 	Audit *AuditContext
@@ -30,11 +30,11 @@ type AuditContext struct {
 
 // Internal is the access of the service's own work (demo data, jobs,
 // tests): every case, no permission check, no audit row.
-var Internal = Access{Scope: auth.CaseScope{All: true}, Principal: auth.System}
+var Internal = Access{Scope: identity.CaseScope{All: true}, Principal: identity.System}
 
 // scopeCondition renders a scope as a SQL condition on cases aliased c,
 // appending its arguments to args.
-func scopeCondition(sc auth.CaseScope, args *[]any) string {
+func scopeCondition(sc identity.CaseScope, args *[]any) string {
 	bind := func(v any) string {
 		*args = append(*args, v)
 		return fmt.Sprintf("$%d", len(*args))

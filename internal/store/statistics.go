@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/identity"
 )
 
 // Grouping is what CaseStatistics groups the cases by.
@@ -49,7 +49,7 @@ type StatisticsParams struct {
 	GroupBy Grouping
 	// Scope limits the cases to those the caller may see; nil is every
 	// case.
-	Scope *auth.CaseScope
+	Scope *identity.CaseScope
 	// TimeZone is the IANA name of the zone GroupCreateMonth reads months
 	// in; empty is UTC.
 	TimeZone string

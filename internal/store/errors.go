@@ -1,0 +1,41 @@
+package store
+
+import (
+	"errors"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// The database's error codes are read here and nowhere else: the API maps
+// errors to statuses by asking these questions, never by SQLSTATE.
+
+// ViolatedConstraint names the check constraint a statement broke, if err
+// is such a refusal (SQLSTATE 23514): input the code above the store let
+// through, which the schema caught.
+func ViolatedConstraint(err error) (string, bool) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23514" {
+		return pe.ConstraintName, true
+	}
+	return "", false
+}
+
+// Unavailable reports errors that mean the database could not be reached
+// or is shutting down, as opposed to a refused statement: the caller may
+// retry later.
+func Unavailable(err error) bool {
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &connectErr), errors.As(err, &netErr), pgconn.Timeout(err):
+		return true
+	case errors.As(err, &pgErr):
+		// Class 08: connection exception; 57P01-57P03: shutdown, crash, cannot connect now.
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "closed pool") || strings.Contains(msg, "conn closed") || strings.Contains(msg, "unexpected EOF")
+}
