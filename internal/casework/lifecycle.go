@@ -596,11 +596,29 @@ func (d *decision) markOverdue(State) error {
 	return nil
 }
 
+// SessionWindow is how far from now a session may be scheduled: ahead, or
+// behind when it is entered after it took place.
+const SessionWindow = 366 * 24 * time.Hour
+
+// notAhead refuses a time given for something that has happened (a visit,
+// a court's request or decision) when it lies ahead of now; a day of slack
+// covers clocks and time zones.
+func (d *decision) notAhead(field string, t time.Time) error {
+	if t.After(d.cmd.Time.Add(24 * time.Hour)) {
+		return &FieldError{Field: field, Message: fmt.Sprintf("%s is in the future: record what has happened, when it happened (now is %s)",
+			t.UTC().Format(time.RFC3339), d.cmd.Time.UTC().Format(time.RFC3339))}
+	}
+	return nil
+}
+
 func (d *decision) scheduleSession(State) error {
 	s := d.cmd.Session
 	switch {
 	case s == nil || s.StartTime.IsZero():
 		return &FieldError{Field: "start_time", Message: "required: when the session starts"}
+	case s.StartTime.Before(d.cmd.Time.Add(-SessionWindow)) || s.StartTime.After(d.cmd.Time.Add(SessionWindow)):
+		return &FieldError{Field: "start_time", Message: fmt.Sprintf("%s is not within a year of now (%s): a session is scheduled, or entered afterwards, within a year",
+			s.StartTime.UTC().Format(time.RFC3339), d.cmd.Time.UTC().Format(time.RFC3339))}
 	case !s.Online && isBlank(s.Place):
 		return &FieldError{Field: "place", Message: "required unless the session is online: where it takes place"}
 	}
@@ -697,6 +715,9 @@ func (d *decision) requestConfirmation(State) error {
 	if requested.IsZero() {
 		requested = d.cmd.Time
 	}
+	if err := d.notAhead("request_time", requested); err != nil {
+		return err
+	}
 	deadline := a.ConfirmationDeadline()
 	if requested.In(d.cmd.Policy.Location).Format(time.DateOnly) > deadline {
 		return &PreconditionError{Reason: "CONFIRMATION_DEADLINE_PASSED", Message: fmt.Sprintf("judicial confirmation must be requested within %d days of signing (by %s); it is now too late", ConfirmationWindowDays, deadline)}
@@ -722,6 +743,12 @@ func (d *decision) recordConfirmation(State) error {
 	c.DecisionTime = in.DecisionTime
 	if c.DecisionTime.IsZero() {
 		c.DecisionTime = d.cmd.Time
+	}
+	if err := d.notAhead("decision_time", c.DecisionTime); err != nil {
+		return err
+	}
+	if c.DecisionTime.Before(c.RequestTime) {
+		return &FieldError{Field: "decision_time", Message: fmt.Sprintf("the decision cannot come before the request (%s)", c.RequestTime.UTC().Format(time.RFC3339))}
 	}
 	c.DocumentNumber = strings.TrimSpace(in.DocumentNumber)
 	c.Remarks = strings.TrimSpace(in.Remarks)
@@ -761,6 +788,9 @@ func (d *decision) recordFollowUp(State) error {
 	f.Purpose = strings.TrimSpace(in.Purpose)
 	if f.VisitTime.IsZero() {
 		f.VisitTime = d.cmd.Time
+	}
+	if err := d.notAhead("visit_time", f.VisitTime); err != nil {
+		return err
 	}
 	if isBlank(f.Visitor) {
 		f.Visitor = d.cmd.Actor

@@ -1,0 +1,121 @@
+package server_test
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/mediationd/mediationd/internal/casework"
+	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
+)
+
+// TestCourtReferralResentWithOtherData: a court that sends the same court
+// case number again with a different body must learn that its changes were
+// not taken (ALREADY_EXISTS naming the case it made, HTTP 409), not get the
+// first case back as if they were; the same body still returns that case.
+func TestCourtReferralResentWithOtherData(t *testing.T) {
+	e := start(t)
+	referral := func(summary string) *mediationv1.Case {
+		c := familyCase("621002")
+		c.Summary = summary
+		c.Source = mediationv1.CaseSource_CASE_SOURCE_COURT_DELEGATED
+		c.CourtReferral = &mediationv1.CourtReferral{CourtCode: "甘1002", CourtCaseNumber: "（2026）甘1002民诉前调301号"}
+		return c
+	}
+	first := grpcClient{e}.create(t, referral("借款纠纷：本金三万元"), "")
+	if first.st != nil {
+		t.Fatal(first.st)
+	}
+	if again := (restClient{e}).create(t, referral("借款纠纷：本金三万元"), ""); again.st != nil || again.c.GetName() != first.c.GetName() {
+		t.Fatalf("the same referral again: %v, %s (want %s)", again.st, again.c.GetName(), first.c.GetName())
+	}
+	for _, cl := range clients(e) {
+		r := cl.create(t, referral("借款纠纷：本金五万元"), "")
+		if r.code() != codes.AlreadyExists {
+			t.Fatalf("%s: a changed referral: %v, want ALREADY_EXISTS", cl.name(), r.st)
+		}
+		if cl.name() == "rest" && r.httpStatus != http.StatusConflict {
+			t.Errorf("rest: HTTP %d, want 409", r.httpStatus)
+		}
+		if info := errorInfo(r); info.GetReason() != "COURT_REFERRAL_EXISTS" {
+			t.Errorf("%s: reason %v", cl.name(), info)
+		}
+		if !strings.Contains(r.st.Message(), first.c.GetName()) || !strings.Contains(r.st.Message(), first.c.GetCaseNumber()) {
+			t.Errorf("%s: the message does not name the existing case %s (%s): %s", cl.name(), first.c.GetName(), first.c.GetCaseNumber(), r.st.Message())
+		}
+	}
+	if n := countCases(t, e); n != 1 {
+		t.Errorf("%d cases, want the one referral", n)
+	}
+	got := grpcClient{e}.get(t, first.c.GetName())
+	if got.c.GetSummary() != "借款纠纷：本金三万元" {
+		t.Errorf("the stored referral changed: %q", got.c.GetSummary())
+	}
+}
+
+// TestRegionNotInTheDirectory: a case registered for a region code the
+// directory does not have is refused naming the field, over both
+// transports, and nothing is stored (before, it was numbered from the
+// default scheme and seen by nobody but the administrator).
+func TestRegionNotInTheDirectory(t *testing.T) {
+	e := start(t)
+	for _, cl := range clients(e) {
+		for _, code := range []string{"999999", "620199"} {
+			r := cl.create(t, familyCase(code), "")
+			if r.code() != codes.InvalidArgument || !slices.Contains(fieldViolations(r), "case.region_code") {
+				t.Errorf("%s: region %s: %v, want INVALID_ARGUMENT naming case.region_code", cl.name(), code, r.st)
+			}
+			if cl.name() == "rest" && r.httpStatus != http.StatusBadRequest {
+				t.Errorf("rest: region %s: HTTP %d", code, r.httpStatus)
+			}
+		}
+	}
+	if n := countCases(t, e); n != 0 {
+		t.Errorf("%d cases stored", n)
+	}
+	if r := (grpcClient{e}).create(t, familyCase("621027"), ""); r.st != nil {
+		t.Errorf("a region of the directory (镇原县): %v", r.st)
+	}
+}
+
+// TestTimesOutOfRange: a session in the year 9999, a follow-up visit or a
+// court's decision dated in the future are refused naming the field, and
+// change nothing.
+func TestTimesOutOfRange(t *testing.T) {
+	e := startCases(t)
+	for _, cl := range clients(e) {
+		t.Run(cl.name(), func(t *testing.T) {
+			c := bring(t, cl, casework.StateMediating)
+			events := len(cl.events(t, c.GetName()))
+			for _, at := range []time.Time{time.Date(9999, 1, 1, 2, 0, 0, 0, time.UTC), time.Now().AddDate(-2, 0, 0)} {
+				cmd := simple(casework.ActionScheduleSession)
+				cmd.Session = &casework.Session{StartTime: at, Place: "调解室"}
+				r := cl.act(t, c.GetName(), cmd, "")
+				if r.code() != codes.InvalidArgument || !slices.Contains(fieldViolations(r), "start_time") {
+					t.Errorf("a session at %s: %v, want INVALID_ARGUMENT naming start_time", at.Format(time.DateOnly), r.st)
+				}
+			}
+			cmd := simple(casework.ActionScheduleSession)
+			cmd.Session = &casework.Session{StartTime: time.Now().Add(48 * time.Hour), Place: "调解室"}
+			if r := cl.act(t, c.GetName(), cmd, ""); r.st != nil {
+				t.Fatalf("a session the day after tomorrow: %v", r.st)
+			}
+			if n := len(cl.events(t, c.GetName())); n != events+1 {
+				t.Errorf("history grew by %d, want the one session", n-events)
+			}
+		})
+	}
+	ctx := e.withToken(t.Context())
+	c := bring(t, grpcClient{e}, casework.StateAgreed)
+	_, err := e.cases.RecordFollowUp(ctx, &mediationv1.RecordFollowUpRequest{
+		Name: c.GetName(), Findings: "已履行", VisitTime: timestamppb.New(time.Now().AddDate(0, 1, 0)),
+	})
+	if r := grpcResult(nil, nil, err); r.code() != codes.InvalidArgument || !slices.Contains(fieldViolations(r), "visit_time") {
+		t.Errorf("a visit next month: %v, want INVALID_ARGUMENT naming visit_time", err)
+	}
+}
