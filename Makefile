@@ -7,7 +7,7 @@ FUZZTIME ?= 15s
 # Arguments passed to the service by `make run`, e.g. ARGS=--log-level=debug.
 ARGS     ?=
 
-.PHONY: run test deps check unit fuzz lint generate build clean
+.PHONY: run test deps check breaking unit fuzz lint generate build clean
 
 ## run: run the service; without DATABASE_URL it starts its own PostgreSQL
 ## and, on the first start, loads the demo data (MEDIATION_DEMO=42), whose
@@ -27,7 +27,7 @@ run:
 ## test: the whole suite: format and vet checks, buf lint and generation
 ## check, every test with the race detector against a throwaway PostgreSQL,
 ## and short fuzz runs (REST bodies, request validation, validators, filters)
-test: check unit fuzz
+test: check breaking unit fuzz
 
 ## deps: what the tests need besides Go: PostgreSQL's server binaries and a
 ## C compiler for the race detector, installed if missing and possible
@@ -40,6 +40,15 @@ check:
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) mod verify
+
+## breaking: the API stays compatible with the commit before (buf breaking,
+## FILE rules): courts code against it
+breaking:
+	@if git rev-parse -q --verify HEAD~1 >/dev/null 2>&1; then \
+		$(GO) tool buf breaking --against '.git#ref=HEAD~1'; \
+	else \
+		echo "buf breaking: skipped, this clone has no previous commit to compare with"; \
+	fi
 
 unit: deps
 	$(GO) run ./cmd/mediationd pg-exec -- $(GO) test -race -shuffle=on -count=1 -timeout=20m $(PKGS)
