@@ -27,7 +27,22 @@ func caller(ctx context.Context) caseflow.Caller {
 	return caseflow.Caller{Principal: auth.FromContext(ctx), Audit: auditContext(ctx)}
 }
 
+type auditKey struct{}
+
+// WithAudit returns a context whose request's writes are recorded with a:
+// the audit interceptor makes one per write, and afterwards records the
+// write itself unless a.Recorded says the store already did, in the
+// statement of the change.
+func WithAudit(ctx context.Context, a *store.AuditContext) context.Context {
+	return context.WithValue(ctx, auditKey{}, a)
+}
+
+// auditContext is the request's audit context: the one the interceptor
+// gave it, else a new one from the request's info.
 func auditContext(ctx context.Context) *store.AuditContext {
+	if a, ok := ctx.Value(auditKey{}).(*store.AuditContext); ok && a != nil {
+		return a
+	}
 	ri := reqinfo.From(ctx)
 	return &store.AuditContext{ClientAddress: ri.Peer, ClientCert: ri.ClientCert, Method: ri.Method, RequestID: ri.ID}
 }

@@ -81,6 +81,14 @@ type Caller struct {
 // action, no audit row.
 var System = Caller{Principal: auth.System}
 
+// recorded notes that the request's write is on record without a row of
+// its own.
+func (c Caller) recorded() {
+	if c.Audit != nil {
+		c.Audit.Recorded = true
+	}
+}
+
 func (c Caller) access() store.Access {
 	return store.Access{Scope: auth.ScopeOf(c.Principal), Principal: c.Principal, Audit: c.Audit}
 }
@@ -135,6 +143,7 @@ func (f *Flow) Act(ctx context.Context, who Caller, id uuid.UUID, ifVersion int6
 				}
 			}
 			prior.CaseID, prior.RequestID = id, cmd.RequestID
+			who.recorded() // the first call's audit row stands for the retry
 			return Result{Case: cur, Event: *prior, Replayed: true}, nil
 		}
 		if ifVersion > 0 && cur.Version != ifVersion {
@@ -300,7 +309,7 @@ func (f *Flow) Create(ctx context.Context, who Caller, n casework.NewCase, reque
 	if err != nil {
 		return c, false, fmt.Errorf("new case id: %w", err)
 	}
-	return f.st.CreateCase(ctx, store.CreateParams{
+	c, replayed, err = f.st.CreateCase(ctx, store.CreateParams{
 		New:       n,
 		ID:        id,
 		Actor:     who.Principal.Name,
@@ -313,6 +322,10 @@ func (f *Flow) Create(ctx context.Context, who Caller, n casework.NewCase, reque
 		IntakeOrganization: who.Principal.OrganizationName(),
 		Audit:              who.Audit,
 	})
+	if err == nil && replayed {
+		who.recorded() // the first call's audit row stands for the retry
+	}
+	return c, replayed, err
 }
 
 // MarkOverdue records the service's own action markOverdue on up to batch

@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
+	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/mediationd/mediationd/internal/api"
 	"github.com/mediationd/mediationd/internal/auth"
@@ -107,33 +110,54 @@ func authenticateStream(a Authenticator) grpc.StreamServerInterceptor {
 	}
 }
 
-// readMethods change nothing; every other method is a write and is audited.
+// readMethod reports whether a method only reads: its REST binding is a
+// GET (google.api.http). Every other method of the API is a write and is
+// audited. The protos say it, so a new method is classified with them.
 func readMethod(method string) bool {
-	name := method[strings.LastIndex(method, "/")+1:]
-	for _, prefix := range []string{"Get", "List", "Suggest"} {
-		if strings.HasPrefix(name, prefix) {
-			return true
-		}
+	read, ok := readMethods.Load(method)
+	if !ok {
+		read = httpVerbIsGet(method)
+		readMethods.Store(method, read)
 	}
-	return false
+	return read.(bool)
 }
 
-// caseWrites write their audit row in the same statement as the change.
-func caseWrite(method string) bool {
-	return strings.HasPrefix(method, "/mediation.v1.CaseService/") && !readMethod(method)
+var readMethods sync.Map // full method name → bool
+
+func httpVerbIsGet(method string) bool {
+	name := protoreflect.FullName(strings.ReplaceAll(strings.TrimPrefix(method, "/"), "/", "."))
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName(name)
+	if err != nil {
+		return false
+	}
+	md, ok := d.(protoreflect.MethodDescriptor)
+	if !ok {
+		return false
+	}
+	rule, _ := proto.GetExtension(md.Options(), annotations.E_Http).(*annotations.HttpRule)
+	return rule.GetGet() != ""
 }
 
-// audit records in the audit trail what the store does not record itself:
-// writes outside the case service, sign-ins and sign-outs, and refusals
-// for lack of permission. A write is only acknowledged once it is on
-// record; a refusal is recorded on a best-effort basis.
+// audit records in the audit trail every write, sign-in and sign-out, and
+// refusal for lack of permission. A write's row is written by the store in
+// the statement of the change when it can be (case changes: the request's
+// audit context says so once it is); otherwise here, after the handler. A
+// write is only acknowledged once it is on record; a refusal is recorded
+// on a best-effort basis.
 func audit(st *store.Store, now func() time.Time) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		resp, err := handler(ctx, req)
 		method := info.FullMethod
 		if !strings.HasPrefix(method, "/mediation.v1.") {
-			return resp, err // health checks and reflection
+			return handler(ctx, req) // health checks and reflection
 		}
+		ri := reqinfo.From(ctx)
+		write := !readMethod(method)
+		var ac *store.AuditContext
+		if write {
+			ac = &store.AuditContext{ClientAddress: ri.Peer, ClientCert: ri.ClientCert, Method: method, RequestID: ri.ID}
+			ctx = api.WithAudit(ctx, ac)
+		}
+		resp, err := handler(ctx, req)
 		p := auth.FromContext(ctx)
 		actor := p.Name
 		var kind store.AuditKind
@@ -149,18 +173,17 @@ func audit(st *store.Store, now func() time.Time) grpc.UnaryServerInterceptor {
 			}
 		case method == "/mediation.v1.AuthService/DeleteSession" && err == nil:
 			kind = store.AuditLogout
-		case err == nil && !readMethod(method) && !caseWrite(method):
+		case err == nil && write && !ac.Recorded:
 			kind = store.AuditWrite
 		default:
-			// Reads, and case writes, which the store audits in the
-			// statement that makes them.
+			// Reads, and writes the store recorded in the statement that
+			// made them.
 			return resp, err
 		}
 		code := codes.OK
 		if err != nil {
 			code = api.ToStatus(err).Code()
 		}
-		ri := reqinfo.From(ctx)
 		rec := store.AuditRecord{
 			Time: now().UTC(), Kind: kind, Actor: actor, ActorRole: p.Role, ClientAddress: ri.Peer, ClientCert: ri.ClientCert,
 			Method: method, RequestID: ri.ID, Resource: resourceOf(req), Code: code.String(),

@@ -210,6 +210,9 @@ func (s *Store) WriteAction(ctx context.Context, fromVersion int64, next casewor
 	err = s.pool.QueryRow(ctx, sql, args...).Scan(&n)
 	switch {
 	case err == nil:
+		if n == 1 && a != nil {
+			a.Recorded = true
+		}
 		return n == 1, nil
 	case pgCode(err) == codeUniqueViolation, pgCode(err) == codeSerializationFailure, pgCode(err) == codeDeadlockDetected:
 		// A concurrent change of the same case won; decide again.

@@ -224,6 +224,9 @@ func (s *Store) CreateCase(ctx context.Context, p CreateParams) (c casework.Case
 	err = s.pool.QueryRow(ctx, sql, args).Scan(&c.Number)
 	switch {
 	case err == nil:
+		if p.Audit != nil {
+			p.Audit.Recorded = true
+		}
 		return c, false, nil
 	case errors.Is(err, pgx.ErrNoRows), pgCode(err) == codeForeignKeyViolation && ref != nil && requestID != nil:
 		// A claim was made before: by an earlier referral, or (the foreign

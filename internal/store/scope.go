@@ -26,6 +26,11 @@ type AuditContext struct {
 	ClientCert    string // the verified client certificate's CN, "" if none
 	Method        string
 	RequestID     string
+	// Recorded is set once the request's write is on record: by the store
+	// when it wrote the audit row in the statement of the change, or by
+	// the action pipeline when a retried request changed nothing. Whoever
+	// audits the request afterwards writes no second row.
+	Recorded bool
 }
 
 // Internal is the access of the service's own work (demo data, jobs,
