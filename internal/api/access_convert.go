@@ -46,7 +46,7 @@ func userToProto(u store.User) *mediationv1.User {
 		Active:        u.Active,
 		CreateTime:    timeToProto(u.CreateTime),
 		LastLoginTime: timeToProto(u.LastLoginTime),
-		Etag:          store.Etag(u.Version),
+		Etag:          Etag(u.Version),
 	}
 }
 

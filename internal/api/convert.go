@@ -8,7 +8,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/mediationd/mediationd/internal/casework"
-	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
 
@@ -276,7 +275,7 @@ func (s *CaseService) caseToProto(c casework.Case) *mediationv1.Case {
 		CreateTime:           timeToProto(c.CreateTime),
 		UpdateTime:           timeToProto(c.UpdateTime),
 		CloseTime:            timeToProto(c.CloseTime),
-		Etag:                 store.Etag(c.Version),
+		Etag:                 Etag(c.Version),
 		GroupDispute:         c.GroupDispute,
 		EscalationRisk:       c.EscalationRisk,
 		FamilyViolence:       c.FamilyViolence,

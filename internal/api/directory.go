@@ -152,7 +152,7 @@ func maskPath(p string) string {
 // current.
 func checkVersion(name string, current, want int64) error {
 	if want > 0 && current != want {
-		return &casework.ConflictError{Message: fmt.Sprintf("%s changed since the etag was read (it is now at etag %q); read it again and decide again", name, store.Etag(current))}
+		return &casework.ConflictError{Message: fmt.Sprintf("%s changed since the etag was read (it is now at version %d); read it again and decide again", name, current), Version: current}
 	}
 	return nil
 }

@@ -18,7 +18,7 @@ func regionToProto(r store.Region) *mediationv1.Region {
 		DisplayName: r.DisplayName,
 		Level:       mediationv1.RegionLevel(enumFromDomain(mediationv1.RegionLevel_value, "REGION_LEVEL_", r.Level)),
 		AutoAssign:  r.EffectiveAutoAssign,
-		Etag:        store.Etag(r.Version),
+		Etag:        Etag(r.Version),
 	}
 	if r.ParentCode != "" {
 		out.Parent = "regions/" + r.ParentCode
@@ -64,7 +64,7 @@ func organizationToProto(o casework.Organization) *mediationv1.Organization {
 		OpenCaseCount: int32(o.OpenCases),
 		CreateTime:    timeToProto(o.CreateTime),
 		UpdateTime:    timeToProto(o.UpdateTime),
-		Etag:          store.Etag(o.Version),
+		Etag:          Etag(o.Version),
 	}
 }
 
@@ -94,7 +94,7 @@ func mediatorToProto(m casework.Mediator) *mediationv1.Mediator {
 		OpenCaseCount: int32(m.OpenCases),
 		CreateTime:    timeToProto(m.CreateTime),
 		UpdateTime:    timeToProto(m.UpdateTime),
-		Etag:          store.Etag(m.Version),
+		Etag:          Etag(m.Version),
 	}
 }
 
@@ -121,7 +121,7 @@ func deadlineRuleToProto(r casework.DeadlineRule) *mediationv1.DeadlineRule {
 		Days:             int32(r.Days),
 		MaxExtensions:    int32(r.MaxExtensions),
 		ExtensionDays:    int32(r.ExtensionDays),
-		Etag:             store.Etag(r.Version),
+		Etag:             Etag(r.Version),
 	}
 }
 

@@ -58,7 +58,11 @@ func ToStatus(err error) *status.Status {
 				Type: "STATE", Subject: string(notAllowed.State), Description: notAllowed.Error(),
 			}}})
 	case errors.As(err, &conflict):
-		return withDetails(codes.Aborted, conflict.Error(), &errdetails.ErrorInfo{Reason: "CONCURRENT_CHANGE", Domain: ErrorDomain})
+		info := &errdetails.ErrorInfo{Reason: "CONCURRENT_CHANGE", Domain: ErrorDomain}
+		if conflict.Version > 0 {
+			info.Metadata = map[string]string{"current_etag": Etag(conflict.Version)}
+		}
+		return withDetails(codes.Aborted, conflict.Error(), info)
 	case errors.As(err, &precond):
 		return withDetails(codes.FailedPrecondition, precond.Error(), &errdetails.ErrorInfo{Reason: precond.Reason, Domain: ErrorDomain})
 	case errors.As(err, &exists):

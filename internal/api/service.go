@@ -59,7 +59,7 @@ func parseEtag(field, etag string) (int64, error) {
 	if etag == "" {
 		return 0, nil
 	}
-	v, ok := store.ParseEtag(strings.Trim(strings.TrimPrefix(etag, "W/"), `"`))
+	v, ok := ParseEtag(strings.Trim(strings.TrimPrefix(etag, "W/"), `"`))
 	if !ok {
 		return 0, &casework.FieldError{Field: field, Message: fmt.Sprintf("%q is not an etag this service issued: send the etag as read, or leave it empty", etag)}
 	}

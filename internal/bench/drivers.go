@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/mediationd/mediationd/internal/api"
 	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/caseflow"
 	"github.com/mediationd/mediationd/internal/casework"
@@ -289,7 +290,7 @@ func (d *storeDriver) create(ctx context.Context, n int) (caseRef, error) {
 	if err != nil {
 		return caseRef{}, fmt.Errorf("store create: %w", err)
 	}
-	return caseRef{name: "cases/" + c.ID.String(), id: c.ID, version: c.Version, etag: store.Etag(c.Version), next: 1, n: n}, nil
+	return caseRef{name: "cases/" + c.ID.String(), id: c.ID, version: c.Version, etag: api.Etag(c.Version), next: 1, n: n}, nil
 }
 
 func (d *storeDriver) act(ctx context.Context, c *caseRef, k opKind) error {
@@ -310,7 +311,7 @@ func (d *storeDriver) act(ctx context.Context, c *caseRef, k opKind) error {
 		return fmt.Errorf("store %s %s: %w", k, c.name, err)
 	}
 	next := res.Case
-	c.version, c.etag = next.Version, store.Etag(next.Version)
+	c.version, c.etag = next.Version, api.Etag(next.Version)
 	return nil
 }
 
@@ -354,7 +355,7 @@ func parseName(name string) (uuid.UUID, error) {
 }
 
 func parseEtag(etag string) (int64, error) {
-	v, ok := store.ParseEtag(etag)
+	v, ok := api.ParseEtag(etag)
 	if !ok {
 		return 0, fmt.Errorf("%q is not an etag of the service", etag)
 	}

@@ -184,7 +184,7 @@ func (f *Flow) decide(ctx context.Context, who Caller, cur casework.Case, cmd ca
 }
 
 func staleError(cur casework.Case) error {
-	return &casework.ConflictError{Message: fmt.Sprintf("case %s changed since the etag was read (it is now at etag %q, state %s); read it again and decide again", cur.Number, store.Etag(cur.Version), cur.State)}
+	return &casework.ConflictError{Message: fmt.Sprintf("case %s changed since the etag was read (it is now at version %d, state %s); read it again and decide again", cur.Number, cur.Version, cur.State), Version: cur.Version}
 }
 
 // lookUp fetches what deciding cmd needs beyond the case: the deadline rule

@@ -44,6 +44,9 @@ func (e *NotAllowedError) Error() string {
 // ABORTED: read the case again and decide again.
 type ConflictError struct {
 	Message string
+	// Version is the version the record is at now, 0 if unknown: the API
+	// gives it back as the etag to read.
+	Version int64
 }
 
 func (e *ConflictError) Error() string { return e.Message }

@@ -44,7 +44,6 @@ import (
 
 	"github.com/mediationd/mediationd/internal/api"
 	"github.com/mediationd/mediationd/internal/casework"
-	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
 
@@ -383,7 +382,7 @@ func (s *slot) view() view {
 // observe updates the cache from a case the service returned, unless the
 // cache already holds a newer version.
 func (s *slot) observe(c *mediationv1.Case) {
-	v, ok := store.ParseEtag(c.GetEtag())
+	v, ok := api.ParseEtag(c.GetEtag())
 	if !ok {
 		return
 	}
@@ -833,9 +832,9 @@ func chooseEtag(rng *mrand.Rand, version int64) string {
 	case r < 0.40 || version <= 0:
 		return ""
 	case r < 0.75:
-		return store.Etag(version)
+		return api.Etag(version)
 	case r < 0.90:
-		return store.Etag(max(1, version-1-int64(rng.IntN(3))))
+		return api.Etag(max(1, version-1-int64(rng.IntN(3))))
 	}
 	return malformedEtags[rng.IntN(len(malformedEtags))]
 }

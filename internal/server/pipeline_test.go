@@ -119,3 +119,24 @@ func TestTimesOutOfRange(t *testing.T) {
 		t.Errorf("a visit next month: %v, want INVALID_ARGUMENT naming visit_time", err)
 	}
 }
+
+// TestStaleEtagNamesTheCurrentOne: a refusal for a stale etag gives the
+// etag to read (ErrorInfo metadata current_etag), so that a client can
+// tell the user how far the case moved; the message says it in words.
+func TestStaleEtagNamesTheCurrentOne(t *testing.T) {
+	e := startCases(t)
+	for _, cl := range clients(e) {
+		c := bring(t, cl, casework.StateAccepted)
+		r := cl.act(t, c.GetName(), simple(casework.ActionWithdraw), "v1")
+		if r.code() != codes.Aborted {
+			t.Fatalf("%s: stale etag: %v", cl.name(), r.st)
+		}
+		info := errorInfo(r)
+		if info.GetReason() != "CONCURRENT_CHANGE" || info.GetMetadata()["current_etag"] != c.GetEtag() {
+			t.Errorf("%s: %v, want CONCURRENT_CHANGE with current_etag %s", cl.name(), info, c.GetEtag())
+		}
+		if !strings.Contains(r.st.Message(), "version") {
+			t.Errorf("%s: message %q", cl.name(), r.st.Message())
+		}
+	}
+}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -106,19 +104,6 @@ var applyStatements = func() map[[2]any]string {
 	}
 	return m
 }()
-
-// Etag renders a case version as the etag clients send back.
-func Etag(version int64) string { return fmt.Sprintf("v%d", version) }
-
-// ParseEtag reads the version an etag made by Etag stands for; false for
-// anything Etag does not make.
-func ParseEtag(etag string) (int64, bool) {
-	v, err := strconv.ParseInt(strings.TrimPrefix(etag, "v"), 10, 64)
-	if err != nil || v <= 0 || Etag(v) != etag {
-		return 0, false
-	}
-	return v, true
-}
 
 // LoadForAction reads a case in scope for deciding an action on it and,
 // when requestID is not nil, the history row an earlier call with that

@@ -343,7 +343,7 @@ func (s *Store) explainMiss(ctx context.Context, versionSQL, name string, key an
 }
 
 func staleResource(name string, version int64) error {
-	return &casework.ConflictError{Message: fmt.Sprintf("%s changed since the etag was read (it is now at etag %q); read it again and decide again", name, Etag(version))}
+	return &casework.ConflictError{Message: fmt.Sprintf("%s changed since the etag was read (it is now at version %d); read it again and decide again", name, version), Version: version}
 }
 
 // ---- organizations
