@@ -200,7 +200,7 @@ func (s *DirectoryService) ListRegions(ctx context.Context, req *mediationv1.Lis
 	if err != nil {
 		return nil, err
 	}
-	p := store.DirectoryListParams{Filter: req.GetFilter(), Limit: pageSize(req.GetPageSize(), defaultPageSize)}
+	p := store.DirectoryListParams{Filter: req.GetFilter(), Spelling: regionSpelling, Limit: pageSize(req.GetPageSize(), defaultPageSize)}
 	if after > 0 {
 		p.After = strconv.FormatInt(after, 10)
 	}
@@ -307,7 +307,7 @@ func (s *DirectoryService) ListOrganizations(ctx context.Context, req *mediation
 		return nil, err
 	}
 	page, err := s.store.ListOrganizations(ctx, store.DirectoryListParams{
-		Filter: req.GetFilter(), After: after, Limit: pageSize(req.GetPageSize(), defaultPageSize),
+		Filter: req.GetFilter(), Spelling: organizationSpelling, After: after, Limit: pageSize(req.GetPageSize(), defaultPageSize),
 	})
 	if err != nil {
 		return nil, err
@@ -447,7 +447,7 @@ func (s *DirectoryService) ListMediators(ctx context.Context, req *mediationv1.L
 		return nil, err
 	}
 	page, err := s.store.ListMediators(ctx, store.DirectoryListParams{
-		Filter: req.GetFilter(), After: after, Limit: pageSize(req.GetPageSize(), defaultPageSize),
+		Filter: req.GetFilter(), Spelling: mediatorSpelling, After: after, Limit: pageSize(req.GetPageSize(), defaultPageSize),
 	})
 	if err != nil {
 		return nil, err
