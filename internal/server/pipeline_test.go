@@ -2,12 +2,14 @@ package server_test
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/mediationd/mediationd/internal/casework"
@@ -138,5 +140,61 @@ func TestStaleEtagNamesTheCurrentOne(t *testing.T) {
 		if !strings.Contains(r.st.Message(), "version") {
 			t.Errorf("%s: message %q", cl.name(), r.st.Message())
 		}
+	}
+}
+
+// TestFiltersTakeTheAPIsEnumNames: every list's filter takes an enum value
+// by its API name as well as by its stored one, over REST and gRPC (the
+// store knows the stored names only; the API spells its own onto them).
+func TestFiltersTakeTheAPIsEnumNames(t *testing.T) {
+	e := start(t)
+	qingyang(t, e)
+	if r := (grpcClient{e}).create(t, familyCase("621002"), ""); r.st != nil {
+		t.Fatal(r.st)
+	}
+	ctx := e.withToken(t.Context())
+	dir := mediationv1.NewDirectoryServiceClient(e.conn)
+	audits := mediationv1.NewAuditServiceClient(e.conn)
+	count := func(api, stored string, list func(filter string) (int, error)) {
+		t.Helper()
+		a, err := list(api)
+		if err != nil {
+			t.Fatalf("%s: %v", api, err)
+		}
+		b, err := list(stored)
+		if err != nil {
+			t.Fatalf("%s: %v", stored, err)
+		}
+		if a == 0 || a != b {
+			t.Errorf("%s: %d rows, %s: %d rows; want the same, more than none", api, a, stored, b)
+		}
+	}
+	count("state = CASE_STATE_INTAKE", "state = INTAKE", func(f string) (int, error) {
+		var out mediationv1.ListCasesResponse
+		r := restClient{e}.do(t, http.MethodGet, "/v1/cases?filter="+url.QueryEscape(f), nil, &out)
+		if r.st != nil {
+			return 0, r.st.Err()
+		}
+		return len(out.GetCases()), nil
+	})
+	count("level = REGION_LEVEL_CITY", "level = CITY", func(f string) (int, error) {
+		resp, err := dir.ListRegions(ctx, &mediationv1.ListRegionsRequest{Filter: f, PageSize: 100})
+		return len(resp.GetRegions()), err
+	})
+	count("type = ORGANIZATION_TYPE_WOMEN_STUDIO", "type = WOMEN_STUDIO", func(f string) (int, error) {
+		resp, err := dir.ListOrganizations(ctx, &mediationv1.ListOrganizationsRequest{Filter: f})
+		return len(resp.GetOrganizations()), err
+	})
+	count("specialty = DISPUTE_TYPE_MARRIAGE_FAMILY", "specialty = MARRIAGE_FAMILY", func(f string) (int, error) {
+		resp, err := dir.ListMediators(ctx, &mediationv1.ListMediatorsRequest{Filter: f})
+		return len(resp.GetMediators()), err
+	})
+	count("actor_role = ROLE_ADMIN AND kind = AUDIT_EVENT_KIND_WRITE", "actor_role = ADMIN AND kind = WRITE", func(f string) (int, error) {
+		resp, err := audits.ListAuditEvents(ctx, &mediationv1.ListAuditEventsRequest{Filter: f})
+		return len(resp.GetAuditEvents()), err
+	})
+	_, err := dir.ListRegions(ctx, &mediationv1.ListRegionsRequest{Filter: "level = CASE_STATE_CITY"})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "CASE_STATE_CITY") {
+		t.Errorf("another enum's prefix: %v, want INVALID_ARGUMENT quoting the value", err)
 	}
 }
