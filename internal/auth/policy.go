@@ -192,6 +192,12 @@ var courtActions = []casework.Action{casework.ActionRequestConfirmation, casewor
 // MayAct checks that a principal who can see case c may apply cmd to it.
 // It is checked against the case as stored, in the same read as the
 // decision, so that a concurrent reassignment cannot slip past it.
+//
+// A supervisor assigns inside their region; a lead acts only on the cases
+// their organization holds (Holder) and assigns inside it; a mediator works
+// the cases assigned to them and the unassigned intake of their
+// organization; a court desk requests judicial confirmation and records
+// the decision.
 func MayAct(p Principal, c casework.Case, cmd casework.Command) error {
 	switch p.Role {
 	case RoleAdmin:
@@ -205,20 +211,27 @@ func MayAct(p Principal, c casework.Case, cmd casework.Command) error {
 		}
 		return nil
 	case RoleOrganizationLead:
-		if cmd.Action == casework.ActionAssign && cmd.Organization != p.OrganizationName() {
-			return denied("an organization lead assigns inside %s; moving %s to %s is for a supervisor", p.OrganizationName(), c.Number, cmd.Organization)
+		org := p.OrganizationName()
+		if holder := Holder(c); holder != org {
+			if holder == "" {
+				holder = "no organization yet"
+			}
+			return denied("%s is held by %s, not by %s: a lead acts on the cases their organization handles (or holds at intake, before assignment); a case registered by %s and moved elsewhere may still be read", c.Number, holder, org, org)
+		}
+		if cmd.Action == casework.ActionAssign && cmd.Organization != org {
+			return denied("an organization lead assigns inside %s; moving %s to %s is for a supervisor", org, c.Number, cmd.Organization)
 		}
 		return nil
 	case RoleMediator:
 		switch {
 		case cmd.Action == casework.ActionAssign:
 			return denied("a mediator does not assign cases; recuse (:recuse) to give %s back", c.Number)
-		case c.Mediator == p.MediatorName():
+		case c.Mediator != "" && c.Mediator == p.MediatorName():
 			return nil
-		case slices.Contains(intakeActions, cmd.Action):
+		case c.Organization == "" && c.IntakeOrganization != "" && c.IntakeOrganization == p.OrganizationName() && slices.Contains(intakeActions, cmd.Action):
 			return nil // an unassigned intake of the mediator's organization
 		}
-		return denied("%s is not assigned to you; until it is, you may only %s it", c.Number, joinActions(intakeActions))
+		return denied("%s is not assigned to you; until it is, you may only %s it while it is an unassigned intake of your organization", c.Number, joinActions(intakeActions))
 	case RoleCourtDesk:
 		if slices.Contains(courtActions, cmd.Action) {
 			return nil
@@ -226,6 +239,17 @@ func MayAct(p Principal, c casework.Case, cmd casework.Command) error {
 		return denied("a court desk reads the cases it referred and requests judicial confirmation; %s is for the mediation organization", cmd.Action)
 	}
 	return denied("%s may not change cases", roleWords(p.Role))
+}
+
+// Holder is the organization that holds case c: the one handling it, or,
+// before it is assigned (or after its mediator recused), the one that
+// registered it. It is whose lead acts on the case and reads its personal
+// data; "" when nobody holds it (a court's referral not yet assigned).
+func Holder(c casework.Case) string {
+	if c.Organization != "" {
+		return c.Organization
+	}
+	return c.IntakeOrganization
 }
 
 // MayCreate checks that a principal may register case n. A court desk
@@ -252,15 +276,13 @@ type PersonalData struct {
 
 // Unmasked reports what personal data of case c the principal may read:
 // numbers for the assigned mediator and the lead of the organization
-// handling the case (or registering it, before assignment); addresses for
-// them too, except that in a family-violence case only the assigned
-// mediator sees addresses.
+// holding the case (Holder: handling it, or registering it before
+// assignment; not the registering organization once the case was moved
+// elsewhere); addresses for them too, except that in a family-violence
+// case only the assigned mediator sees addresses.
 func Unmasked(p Principal, c casework.Case) PersonalData {
 	assigned := p.Role == RoleMediator && c.Mediator != "" && c.Mediator == p.MediatorName()
-	org := c.Organization
-	if org == "" {
-		org = c.IntakeOrganization
-	}
+	org := Holder(c)
 	lead := p.Role == RoleOrganizationLead && org != "" && org == p.OrganizationName()
 	return PersonalData{
 		Numbers:   assigned || lead,

@@ -1,0 +1,94 @@
+package auth
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/mediationd/mediationd/internal/casework"
+)
+
+var (
+	studio    = Principal{Name: "users/lead", Role: RoleOrganizationLead, OrganizationID: "xifeng-women-studio"}
+	studioMed = Principal{Name: "users/med", Role: RoleMediator, OrganizationID: "xifeng-women-studio", MediatorID: "m-003"}
+)
+
+func permissionDenied(err error) bool {
+	var pe *PermissionError
+	return errors.As(err, &pe)
+}
+
+// TestLeadActsOnlyOnCasesTheOrganizationHolds: a case the studio
+// registered and a supervisor moved to another organization is out of the
+// lead's hands, while it stays readable; back at intake (after a recusal)
+// it is the studio's again.
+func TestLeadActsOnlyOnCasesTheOrganizationHolds(t *testing.T) {
+	registered := casework.Case{Number: "C1", IntakeOrganization: "organizations/xifeng-women-studio"}
+	handled := registered
+	handled.Organization, handled.Mediator = "organizations/xifeng-women-studio", "mediators/m-003"
+	moved := registered
+	moved.Organization, moved.Mediator = "organizations/xifeng-police-room", "mediators/m-096"
+	otherIntake := casework.Case{Number: "C2", IntakeOrganization: "organizations/xifeng-police-room"}
+	referral := casework.Case{Number: "C3"} // a court's referral, not yet assigned
+
+	back := casework.Command{Action: casework.ActionAssign, Organization: "organizations/xifeng-women-studio", Mediator: "mediators/m-003", Reason: "收回"}
+	for _, tt := range []struct {
+		what string
+		c    casework.Case
+		cmd  casework.Command
+		ok   bool
+	}{
+		{"accept its own intake", registered, casework.Command{Action: casework.ActionAccept}, true},
+		{"assign its own intake inside", registered, back, true},
+		{"withdraw a case it handles", handled, casework.Command{Action: casework.ActionWithdraw}, true},
+		{"fail a case it handles", handled, casework.Command{Action: casework.ActionRecordFailure, Reason: "x"}, true},
+		{"assign a case it handles to another organization", handled, casework.Command{Action: casework.ActionAssign, Organization: "organizations/xifeng-police-room"}, false},
+		{"record failure on a case moved away", moved, casework.Command{Action: casework.ActionRecordFailure, Reason: "x"}, false},
+		{"schedule a session on a case moved away", moved, casework.Command{Action: casework.ActionScheduleSession}, false},
+		{"withdraw a case moved away", moved, casework.Command{Action: casework.ActionWithdraw}, false},
+		{"assign a case moved away back", moved, back, false},
+		{"update a case moved away", moved, casework.Command{Action: casework.ActionUpdate}, false},
+		{"accept another organization's intake", otherIntake, casework.Command{Action: casework.ActionAccept}, false},
+		{"accept an unassigned court referral", referral, casework.Command{Action: casework.ActionAccept}, false},
+	} {
+		err := MayAct(studio, tt.c, tt.cmd)
+		if tt.ok && err != nil || !tt.ok && !permissionDenied(err) {
+			t.Errorf("lead: %s: %v, want allowed %v", tt.what, err, tt.ok)
+		}
+	}
+	// Reading stays with the registering organization; the numbers do not.
+	if !ScopeOf(studio).Sees(moved) {
+		t.Error("the registering organization's lead no longer sees a case moved away")
+	}
+	if see := Unmasked(studio, moved); see.Numbers || see.Addresses {
+		t.Errorf("the registering organization's lead reads %+v of a case moved away", see)
+	}
+	if see := Unmasked(studio, handled); !see.Numbers {
+		t.Errorf("the handling organization's lead reads %+v", see)
+	}
+	if err := MayAct(studio, moved, casework.Command{Action: casework.ActionWithdraw}); err == nil || !strings.Contains(err.Error(), "xifeng-police-room") {
+		t.Errorf("the refusal does not say who holds the case: %v", err)
+	}
+}
+
+// TestMediatorIntakeActionsNeedTheOrganizationsIntake: without the
+// assignment, a mediator's intake actions hold only on an unassigned case
+// their organization registered, whatever the scope let through.
+func TestMediatorIntakeActionsNeedTheOrganizationsIntake(t *testing.T) {
+	accept := casework.Command{Action: casework.ActionAccept}
+	for _, tt := range []struct {
+		what string
+		c    casework.Case
+		ok   bool
+	}{
+		{"its organization's intake", casework.Case{IntakeOrganization: "organizations/xifeng-women-studio"}, true},
+		{"another organization's intake", casework.Case{IntakeOrganization: "organizations/xifeng-police-room"}, false},
+		{"its organization's registration, now assigned elsewhere", casework.Case{IntakeOrganization: "organizations/xifeng-women-studio", Organization: "organizations/xifeng-police-room", Mediator: "mediators/m-096"}, false},
+		{"a court's referral", casework.Case{}, false},
+	} {
+		err := MayAct(studioMed, tt.c, accept)
+		if tt.ok && err != nil || !tt.ok && !permissionDenied(err) {
+			t.Errorf("mediator: %s: %v, want allowed %v", tt.what, err, tt.ok)
+		}
+	}
+}

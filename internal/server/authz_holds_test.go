@@ -1,0 +1,143 @@
+package server_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/mediationd/mediationd/internal/auth"
+	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/store"
+	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
+)
+
+// holdsWorld is the 西峰区 of the findings: the women's studio with its
+// lead and mediator, a township committee a supervisor may move cases to,
+// the county court's desk, and a second court's.
+type holdsWorld struct {
+	e                                  *env
+	lead, mediator, supervisor, court  string
+	otherCourt, auditor, otherMediator string
+}
+
+func newHoldsWorld(t *testing.T) *holdsWorld {
+	t.Helper()
+	e := start(t)
+	qingyang(t, e)
+	w := &holdsWorld{e: e}
+	w.lead = e.signIn(t, store.User{Username: "studio-lead", DisplayName: "工作室负责人", Role: auth.RoleOrganizationLead, OrganizationID: "xifeng-women"})
+	w.mediator = e.signIn(t, store.User{Username: "li-hong", DisplayName: "李红", Role: auth.RoleMediator, MediatorID: "li-hong"})
+	w.otherMediator = e.signIn(t, store.User{Username: "wang-qiang", DisplayName: "王强", Role: auth.RoleMediator, MediatorID: "wang-qiang"})
+	w.supervisor = e.signIn(t, store.User{Username: "qingyang-sup", DisplayName: "庆阳市司法局", Role: auth.RoleSupervisor, RegionCode: "621000"})
+	w.auditor = e.signIn(t, store.User{Username: "auditor", DisplayName: "审计员", Role: auth.RoleAuditor})
+	w.court = e.signIn(t, store.User{Username: "xifeng-court", DisplayName: "西峰区人民法院诉调对接中心", Role: auth.RoleCourtDesk, CourtCode: "甘1002"})
+	w.otherCourt = e.signIn(t, store.User{Username: "zhenyuan-court", DisplayName: "镇原县人民法院诉调对接中心", Role: auth.RoleCourtDesk, CourtCode: "甘1027"})
+	return w
+}
+
+// events counts a case's history, read as the administrator.
+func (w *holdsWorld) events(t *testing.T, name string) int {
+	t.Helper()
+	resp, err := w.e.cases.ListCaseEvents(context.Background(), &mediationv1.ListCaseEventsRequest{Parent: name, PageSize: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(resp.GetEvents())
+}
+
+// must fails the test on err, naming what was done.
+func must[T any](t *testing.T, what string) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return v
+	}
+}
+
+// refused checks that err is PERMISSION_DENIED and that it wrote nothing
+// to the case.
+func (w *holdsWorld) refused(t *testing.T, what, name string, before int, err error) {
+	t.Helper()
+	if status.Code(err) != codes.PermissionDenied {
+		t.Errorf("%s: %v, want PERMISSION_DENIED", what, err)
+	} else if status.Convert(err).Message() == "" {
+		t.Errorf("%s: a refusal without words", what)
+	}
+	if n := w.events(t, name); n != before {
+		t.Errorf("%s: the history went from %d to %d events", what, before, n)
+	}
+}
+
+// TestLeadActsOnlyOnCasesTheOrganizationHolds is finding 1 of issue 10: a
+// lead registers and assigns a case in the studio, a supervisor moves it
+// to another organization, and the lead may no longer act on it; the lead
+// may still read it, masked. A recusal puts it back at the studio's intake.
+func TestLeadActsOnlyOnCasesTheOrganizationHolds(t *testing.T) {
+	w := newHoldsWorld(t)
+	bg := context.Background()
+	cs := w.e.cases
+	lead := as(bg, w.lead)
+
+	in := familyCase("621002")
+	in.Parties[0].Phone = "13909341234"
+	c := must[*mediationv1.CreateCaseResponse](t, "lead registers")(cs.CreateCase(lead, &mediationv1.CreateCaseRequest{Case: in})).GetCase()
+	name := c.GetName()
+	must[*mediationv1.AcceptCaseResponse](t, "lead accepts")(cs.AcceptCase(lead, &mediationv1.AcceptCaseRequest{Name: name}))
+	must[*mediationv1.AssignCaseResponse](t, "lead assigns")(cs.AssignCase(lead, &mediationv1.AssignCaseRequest{Name: name, Organization: "organizations/xifeng-women", Mediator: "mediators/li-hong"}))
+	if got := must[*mediationv1.GetCaseResponse](t, "lead reads")(cs.GetCase(lead, &mediationv1.GetCaseRequest{Name: name})).GetCase(); got.GetParties()[0].GetPhone() != "13909341234" {
+		t.Errorf("the handling studio's lead reads the phone as %q", got.GetParties()[0].GetPhone())
+	}
+	leadReads := func() int {
+		t.Helper()
+		reads := must[*mediationv1.ListAuditEventsResponse](t, "audit")(mediationv1.NewAuditServiceClient(w.e.conn).ListAuditEvents(bg, &mediationv1.ListAuditEventsRequest{
+			Filter: `kind = READ_PERSONAL_DATA AND actor = "users/studio-lead" AND resource = "` + name + `"`, PageSize: 100}))
+		return len(reads.GetAuditEvents())
+	}
+	readsBefore := leadReads()
+	must[*mediationv1.AssignCaseResponse](t, "supervisor moves it")(cs.AssignCase(as(bg, w.supervisor), &mediationv1.AssignCaseRequest{
+		Name: name, Organization: "organizations/xifeng-township", Mediator: "mediators/wang-qiang", Reason: "当事人居住地在北街街道"}))
+	must[*mediationv1.StartMediationResponse](t, "the new mediator starts")(cs.StartMediation(as(bg, w.otherMediator), &mediationv1.StartMediationRequest{Name: name}))
+
+	before := w.events(t, name)
+	_, err := cs.RecordFailure(lead, &mediationv1.RecordFailureRequest{Name: name, Reason: "双方分歧过大"})
+	w.refused(t, "recordFailure", name, before, err)
+	if err != nil && !strings.Contains(status.Convert(err).Message(), "organizations/xifeng-township") {
+		t.Errorf("the refusal does not say who holds the case: %v", err)
+	}
+	_, err = cs.ScheduleSession(lead, &mediationv1.ScheduleSessionRequest{Name: name, StartTime: timestamppb.New(time.Now().Add(48 * time.Hour)), Place: "工作室"})
+	w.refused(t, "scheduleSession", name, before, err)
+	_, err = cs.WithdrawCase(lead, &mediationv1.WithdrawCaseRequest{Name: name, Reason: "申请人撤回"})
+	w.refused(t, "withdraw", name, before, err)
+	_, err = cs.AssignCase(lead, &mediationv1.AssignCaseRequest{Name: name, Organization: "organizations/xifeng-women", Mediator: "mediators/li-hong", Reason: "收回"})
+	w.refused(t, "assign back to the studio", name, before, err)
+	_, err = cs.UpdateCase(lead, &mediationv1.UpdateCaseRequest{Case: &mediationv1.Case{Name: name, Summary: "改"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"summary"}}})
+	w.refused(t, "update", name, before, err)
+	_, err = cs.ExtendDeadline(lead, &mediationv1.ExtendDeadlineRequest{Name: name, Reason: "双方同意", ConsentingPartyIds: []string{"p1", "p2"}})
+	w.refused(t, "extendDeadline", name, before, err)
+
+	// Reading stays: the studio registered the case and the parties came
+	// to it; their numbers are masked now and no unmasked read is on record.
+	got := must[*mediationv1.GetCaseResponse](t, "lead reads the case moved away")(cs.GetCase(lead, &mediationv1.GetCaseRequest{Name: name})).GetCase()
+	if phone := got.GetParties()[0].GetPhone(); phone != casework.MaskPhone("13909341234") {
+		t.Errorf("the registering studio's lead reads the phone of a case moved away as %q", phone)
+	}
+	must[*mediationv1.ListCaseEventsResponse](t, "lead reads the history")(cs.ListCaseEvents(lead, &mediationv1.ListCaseEventsRequest{Parent: name}))
+	if n := leadReads(); n != readsBefore {
+		t.Errorf("%d unmasked reads of the lead on record, want the %d made before the move", n, readsBefore)
+	}
+
+	// The new mediator recuses: unassigned, the case is back at the
+	// studio's intake, and its lead acts on it again.
+	must[*mediationv1.RecuseCaseResponse](t, "recuse")(cs.RecuseCase(as(bg, w.otherMediator), &mediationv1.RecuseCaseRequest{Name: name, Reason: "与当事人系亲属"}))
+	if _, err := cs.AssignCase(lead, &mediationv1.AssignCaseRequest{Name: name, Organization: "organizations/xifeng-women", Mediator: "mediators/zhang-min", Reason: "回避后重新指派"}); err != nil {
+		t.Errorf("the lead assigning the studio's intake after a recusal: %v", err)
+	}
+}
