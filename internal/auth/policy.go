@@ -197,7 +197,7 @@ var courtActions = []casework.Action{casework.ActionRequestConfirmation, casewor
 // their organization holds (Holder) and assigns inside it; a mediator works
 // the cases assigned to them and the unassigned intake of their
 // organization; a court desk requests judicial confirmation and records
-// the decision.
+// the decision in its own court's name only.
 func MayAct(p Principal, c casework.Case, cmd casework.Command) error {
 	switch p.Role {
 	case RoleAdmin:
@@ -233,10 +233,10 @@ func MayAct(p Principal, c casework.Case, cmd casework.Command) error {
 		}
 		return denied("%s is not assigned to you; until it is, you may only %s it while it is an unassigned intake of your organization", c.Number, joinActions(intakeActions))
 	case RoleCourtDesk:
-		if slices.Contains(courtActions, cmd.Action) {
-			return nil
+		if !slices.Contains(courtActions, cmd.Action) {
+			return denied("a court desk reads the cases it referred and requests judicial confirmation; %s is for the mediation organization", cmd.Action)
 		}
-		return denied("a court desk reads the cases it referred and requests judicial confirmation; %s is for the mediation organization", cmd.Action)
+		return mayActForCourt(p, c, cmd)
 	}
 	return denied("%s may not change cases", roleWords(p.Role))
 }
@@ -250,6 +250,34 @@ func Holder(c casework.Case) string {
 		return c.Organization
 	}
 	return c.IntakeOrganization
+}
+
+// mayActForCourt checks that a court desk's confirmation action is in its
+// own court's name: the confirmation is requested of its court, the
+// decision recorded is on a request made of its court, and the document
+// number, when it names a court, names its court.
+func mayActForCourt(p Principal, c casework.Case, cmd casework.Command) error {
+	in := cmd.Confirmation
+	switch cmd.Action {
+	case casework.ActionRequestConfirmation:
+		if in == nil || strings.TrimSpace(in.CourtCode) == "" {
+			return nil // the decision says court_code is required
+		}
+		if code := strings.TrimSpace(in.CourtCode); code != p.CourtCode {
+			return denied("this credential acts for the court %s: it requests judicial confirmation of %s, not of %s; the mediation organization applies to another court", p.CourtCode, p.CourtCode, code)
+		}
+	case casework.ActionRecordConfirmation:
+		if c.Confirmation != nil && c.Confirmation.CourtCode != p.CourtCode {
+			return denied("judicial confirmation of %s was requested of the court %s; this credential records the decisions of %s only", c.Number, c.Confirmation.CourtCode, p.CourtCode)
+		}
+		if in == nil {
+			return nil
+		}
+		if court, ok := casework.NumberCourt(in.DocumentNumber); ok && court != p.CourtCode {
+			return denied("the document number %s is of the court %s; this credential records the decisions of %s only", strings.TrimSpace(in.DocumentNumber), court, p.CourtCode)
+		}
+	}
+	return nil
 }
 
 // MayCreate checks that a principal may register case n. A court desk

@@ -9,8 +9,10 @@ import (
 )
 
 var (
-	studio    = Principal{Name: "users/lead", Role: RoleOrganizationLead, OrganizationID: "xifeng-women-studio"}
-	studioMed = Principal{Name: "users/med", Role: RoleMediator, OrganizationID: "xifeng-women-studio", MediatorID: "m-003"}
+	studio     = Principal{Name: "users/lead", Role: RoleOrganizationLead, OrganizationID: "xifeng-women-studio"}
+	studioMed  = Principal{Name: "users/med", Role: RoleMediator, OrganizationID: "xifeng-women-studio", MediatorID: "m-003"}
+	xifengDesk = Principal{Name: "apiKeys/k", Role: RoleCourtDesk, CourtCode: "甘1002"}
+	admin      = Principal{Name: "users/root", Role: RoleAdmin}
 )
 
 func permissionDenied(err error) bool {
@@ -89,6 +91,53 @@ func TestMediatorIntakeActionsNeedTheOrganizationsIntake(t *testing.T) {
 		err := MayAct(studioMed, tt.c, accept)
 		if tt.ok && err != nil || !tt.ok && !permissionDenied(err) {
 			t.Errorf("mediator: %s: %v, want allowed %v", tt.what, err, tt.ok)
+		}
+	}
+}
+
+// TestCourtDeskActsInItsOwnCourtsName: a court desk requests confirmation
+// of its own court and records decisions on requests made of it, under its
+// own numbers.
+func TestCourtDeskActsInItsOwnCourtsName(t *testing.T) {
+	own := casework.Case{Number: "C1", Confirmation: &casework.Confirmation{CourtCode: "甘1002"}}
+	other := casework.Case{Number: "C2", Confirmation: &casework.Confirmation{CourtCode: "甘1027"}}
+	request := func(code string) casework.Command {
+		return casework.Command{Action: casework.ActionRequestConfirmation, Confirmation: &casework.Confirmation{CourtCode: code}}
+	}
+	record := func(number string) casework.Command {
+		return casework.Command{Action: casework.ActionRecordConfirmation, Confirmation: &casework.Confirmation{Decision: casework.DecisionConfirmed, DocumentNumber: number}}
+	}
+	for _, tt := range []struct {
+		what string
+		c    casework.Case
+		cmd  casework.Command
+		ok   bool
+	}{
+		{"request of its court", casework.Case{}, request("甘1002"), true},
+		{"request of its court, spaced", casework.Case{}, request(" 甘1002 "), true},
+		{"request of another court", casework.Case{}, request("甘1027"), false},
+		{"request without a court (validation names it)", casework.Case{}, request(""), true},
+		{"record its decision", own, record("（2026）甘1002民特5号"), true},
+		{"record its decision without a number", own, record(""), true},
+		{"record its decision under a number of no known form", own, record("民特字第5号"), true},
+		{"record its decision under another court's number", own, record("（2026）甘1027民特5号"), false},
+		{"record another court's decision", other, record("（2026）甘1027民特5号"), false},
+		{"record another court's decision under its own number", other, record("（2026）甘1002民特5号"), false},
+		{"accept", casework.Case{}, casework.Command{Action: casework.ActionAccept}, false},
+	} {
+		err := MayAct(xifengDesk, tt.c, tt.cmd)
+		if tt.ok && err != nil || !tt.ok && !permissionDenied(err) {
+			t.Errorf("court desk: %s: %v, want allowed %v", tt.what, err, tt.ok)
+		}
+	}
+	// Others request and record for the parties, at any court.
+	for _, p := range []Principal{admin, studio} {
+		c := casework.Case{IntakeOrganization: studio.OrganizationName(), Confirmation: &casework.Confirmation{CourtCode: "甘1027"}}
+		if err := MayAct(p, c, request("甘1027")); err != nil {
+			t.Errorf("%s requesting of another court: %v", p.Role, err)
+		}
+		if err := MayAct(p, c, record("（2026）甘1027民特5号")); err != nil {
+			t.Errorf("%s recording another court's decision: %v", p.Role, err)
 		}
 	}
 }

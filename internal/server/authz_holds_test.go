@@ -141,3 +141,60 @@ func TestLeadActsOnlyOnCasesTheOrganizationHolds(t *testing.T) {
 		t.Errorf("the lead assigning the studio's intake after a recusal: %v", err)
 	}
 }
+
+// referral is a court's referral of a contract dispute in 西峰区.
+func referral(court, number string) *mediationv1.Case {
+	c := newCase("委派调解：民间借贷纠纷")
+	c.DisputeType = mediationv1.DisputeType_DISPUTE_TYPE_CONTRACT_DEBT
+	c.Source = mediationv1.CaseSource_CASE_SOURCE_COURT_DELEGATED
+	c.CourtReferral = &mediationv1.CourtReferral{CourtCode: court, CourtCaseNumber: number}
+	return c
+}
+
+// agreed brings a case to AGREED with a written agreement, as the
+// administrator.
+func (w *holdsWorld) agreed(t *testing.T, name string) {
+	t.Helper()
+	cs, bg := w.e.cases, context.Background()
+	must[*mediationv1.AcceptCaseResponse](t, "accept")(cs.AcceptCase(bg, &mediationv1.AcceptCaseRequest{Name: name}))
+	must[*mediationv1.AssignCaseResponse](t, "assign")(cs.AssignCase(bg, &mediationv1.AssignCaseRequest{Name: name, Organization: "organizations/xifeng-township", Mediator: "mediators/wang-qiang"}))
+	must[*mediationv1.StartMediationResponse](t, "start")(cs.StartMediation(bg, &mediationv1.StartMediationRequest{Name: name}))
+	must[*mediationv1.RecordAgreementResponse](t, "agree")(cs.RecordAgreement(bg, &mediationv1.RecordAgreementRequest{Name: name, Agreement: &mediationv1.Agreement{
+		Facts: "被申请人借款5000元逾期未还。", Terms: "被申请人于2026年12月31日前归还借款5000元。"}}))
+}
+
+// TestCourtDeskActsForItsOwnCourt is finding 2 of issue 10: the desk of
+// 甘1002, on its own referral, may not request confirmation of 甘1027, nor
+// record a decision under a 甘1027 number, nor record the decision on a
+// request made of 甘1027.
+func TestCourtDeskActsForItsOwnCourt(t *testing.T) {
+	w := newHoldsWorld(t)
+	bg := context.Background()
+	cs := w.e.cases
+	court := as(bg, w.court)
+
+	name := must[*mediationv1.CreateCaseResponse](t, "the court refers")(cs.CreateCase(court, &mediationv1.CreateCaseRequest{Case: referral("甘1002", "（2026）甘1002民诉前调7号")})).GetCase().GetName()
+	w.agreed(t, name)
+	before := w.events(t, name)
+	_, err := cs.RequestJudicialConfirmation(court, &mediationv1.RequestJudicialConfirmationRequest{Name: name, CourtCode: "甘1027"})
+	w.refused(t, "requesting confirmation of another court", name, before, err)
+	must[*mediationv1.RequestJudicialConfirmationResponse](t, "requesting confirmation of its court")(cs.RequestJudicialConfirmation(court, &mediationv1.RequestJudicialConfirmationRequest{Name: name, CourtCode: "甘1002"}))
+	before++
+	_, err = cs.RecordConfirmationDecision(court, &mediationv1.RecordConfirmationDecisionRequest{Name: name,
+		Decision: mediationv1.ConfirmationDecision_CONFIRMATION_DECISION_CONFIRMED, DocumentNumber: "（2026）甘1027民诉前调确3号"})
+	w.refused(t, "recording a decision under another court's number", name, before, err)
+	must[*mediationv1.RecordConfirmationDecisionResponse](t, "recording its decision")(cs.RecordConfirmationDecision(court, &mediationv1.RecordConfirmationDecisionRequest{Name: name,
+		Decision: mediationv1.ConfirmationDecision_CONFIRMATION_DECISION_CONFIRMED, DocumentNumber: "（2026）甘1002民诉前调确3号"}))
+
+	// The parties applied to 甘1027 instead: its decision is not 甘1002's
+	// to record; the organization (or an administrator) records it.
+	other := must[*mediationv1.CreateCaseResponse](t, "the court refers")(cs.CreateCase(court, &mediationv1.CreateCaseRequest{Case: referral("甘1002", "（2026）甘1002民诉前调8号")})).GetCase().GetName()
+	w.agreed(t, other)
+	must[*mediationv1.RequestJudicialConfirmationResponse](t, "the mediator applies to 甘1027")(cs.RequestJudicialConfirmation(as(bg, w.otherMediator), &mediationv1.RequestJudicialConfirmationRequest{Name: other, CourtCode: "甘1027"}))
+	before = w.events(t, other)
+	_, err = cs.RecordConfirmationDecision(court, &mediationv1.RecordConfirmationDecisionRequest{Name: other,
+		Decision: mediationv1.ConfirmationDecision_CONFIRMATION_DECISION_CONFIRMED, DocumentNumber: "（2026）甘1002民特4号"})
+	w.refused(t, "recording the decision of another court", other, before, err)
+	must[*mediationv1.RecordConfirmationDecisionResponse](t, "the mediator records 甘1027's decision")(cs.RecordConfirmationDecision(as(bg, w.otherMediator), &mediationv1.RecordConfirmationDecisionRequest{Name: other,
+		Decision: mediationv1.ConfirmationDecision_CONFIRMATION_DECISION_CONFIRMED, DocumentNumber: "（2026）甘1027民特4号"}))
+}
