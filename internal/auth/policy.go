@@ -280,17 +280,31 @@ func mayActForCourt(p Principal, c casework.Case, cmd casework.Command) error {
 	return nil
 }
 
-// MayCreate checks that a principal may register case n. A court desk
-// registers only referrals from its own court.
+// MayCreate checks that a principal may register case n. A court
+// referral is made by the referring court itself: a court desk registers
+// only referrals from its own court, under its own court's numbers, and
+// nothing else; an administrator may record one on a court's behalf (the
+// history and the audit trail name the administrator). Leads and mediators
+// register the disputes brought to their organization, never a court's
+// referral.
 func MayCreate(p Principal, n casework.NewCase) error {
-	if p.Role != RoleCourtDesk {
-		return nil
-	}
-	if !n.Source.IsCourtReferral() {
-		return denied("a court desk registers court referrals (source COURT_DELEGATED or COURT_ENTRUSTED), not %s", n.Source)
-	}
-	if n.CourtReferral != nil && n.CourtReferral.CourtCode != p.CourtCode {
-		return denied("this key refers cases of the court %s, not of %s", p.CourtCode, n.CourtReferral.CourtCode)
+	switch {
+	case p.Role == RoleCourtDesk:
+		if !n.Source.IsCourtReferral() {
+			return denied("a court desk registers court referrals (source COURT_DELEGATED or COURT_ENTRUSTED), not %s", n.Source)
+		}
+		r := n.CourtReferral
+		if r == nil {
+			return nil // validation says the referral is required
+		}
+		if r.CourtCode != p.CourtCode {
+			return denied("this credential refers cases of the court %s, not of %s", p.CourtCode, r.CourtCode)
+		}
+		if court, ok := casework.NumberCourt(r.CourtCaseNumber); ok && court != p.CourtCode {
+			return denied("the court case number %s is of the court %s; this credential refers cases of %s only", r.CourtCaseNumber, court, p.CourtCode)
+		}
+	case n.Source.IsCourtReferral() && p.Role != RoleAdmin:
+		return denied("a court referral (source %s) is registered by the referring court with its own credential (its court desk), or by an administrator on its behalf; %s registers the disputes brought to the organization (walk-in, online, hotline, police, petitions, grid sweeps, own initiative)", n.Source, roleWords(p.Role))
 	}
 	return nil
 }

@@ -141,3 +141,38 @@ func TestCourtDeskActsInItsOwnCourtsName(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlyTheCourtRegistersItsReferrals: a court referral comes from the
+// court's own credential, or from an administrator on its behalf.
+func TestOnlyTheCourtRegistersItsReferrals(t *testing.T) {
+	referral := func(code, number string) casework.NewCase {
+		return casework.NewCase{Source: casework.SourceCourtDelegated, CourtReferral: &casework.CourtReferral{CourtCode: code, CourtCaseNumber: number}}
+	}
+	walkIn := casework.NewCase{Source: casework.SourceWalkIn}
+	for _, tt := range []struct {
+		what string
+		p    Principal
+		n    casework.NewCase
+		ok   bool
+	}{
+		{"court desk, its own referral", xifengDesk, referral("甘1002", "（2026）甘1002民诉前调1号"), true},
+		{"court desk, another court's referral", xifengDesk, referral("甘1027", "（2026）甘1027民诉前调1号"), false},
+		{"court desk, its code with another court's number", xifengDesk, referral("甘1002", "（2026）甘1027民诉前调1号"), false},
+		{"court desk, a walk-in", xifengDesk, walkIn, false},
+		{"administrator on a court's behalf", admin, referral("甘1027", "（2026）甘1027民诉前调1号"), true},
+		{"lead, a walk-in", studio, walkIn, true},
+		{"lead, a court referral", studio, referral("甘1002", "（2026）甘1002民诉前调1号"), false},
+		{"mediator, a walk-in", studioMed, walkIn, true},
+		{"mediator, a court referral", studioMed, referral("甘1002", "（2026）甘1002民诉前调1号"), false},
+		{"mediator, an entrusted case", studioMed, casework.NewCase{Source: casework.SourceCourtEntrusted, CourtReferral: &casework.CourtReferral{CourtCode: "甘1002"}}, false},
+	} {
+		err := MayCreate(tt.p, tt.n)
+		if tt.ok && err != nil || !tt.ok && !permissionDenied(err) {
+			t.Errorf("%s: %v, want allowed %v", tt.what, err, tt.ok)
+		}
+	}
+	err := MayCreate(studioMed, referral("甘1002", "（2026）甘1002民诉前调1号"))
+	if err == nil || !strings.Contains(err.Error(), "court desk") || !strings.Contains(err.Error(), "administrator") {
+		t.Errorf("the refusal does not say who may: %v", err)
+	}
+}

@@ -198,3 +198,51 @@ func TestCourtDeskActsForItsOwnCourt(t *testing.T) {
 	must[*mediationv1.RecordConfirmationDecisionResponse](t, "the mediator records 甘1027's decision")(cs.RecordConfirmationDecision(as(bg, w.otherMediator), &mediationv1.RecordConfirmationDecisionRequest{Name: other,
 		Decision: mediationv1.ConfirmationDecision_CONFIRMATION_DECISION_CONFIRMED, DocumentNumber: "（2026）甘1027民特4号"}))
 }
+
+// TestCourtReferralsComeFromTheCourt is finding 3 of issue 10: a lead or a
+// mediator may not register a court's referral (it would show in the
+// court's list as the court's), nor may a court desk under another court's
+// number; an administrator may record one on the court's behalf, and the
+// history and the audit trail name the administrator.
+func TestCourtReferralsComeFromTheCourt(t *testing.T) {
+	w := newHoldsWorld(t)
+	bg := context.Background()
+	cs := w.e.cases
+	for _, who := range []struct{ role, token string }{{"lead", w.lead}, {"mediator", w.mediator}} {
+		for _, source := range []mediationv1.CaseSource{mediationv1.CaseSource_CASE_SOURCE_COURT_DELEGATED, mediationv1.CaseSource_CASE_SOURCE_COURT_ENTRUSTED} {
+			c := referral("甘1002", "（2026）甘1002民诉前调9号")
+			c.Source = source
+			_, err := cs.CreateCase(as(bg, who.token), &mediationv1.CreateCaseRequest{Case: c})
+			if msg := status.Convert(err).Message(); status.Code(err) != codes.PermissionDenied || !strings.Contains(msg, "court desk") || !strings.Contains(msg, "administrator") {
+				t.Errorf("%s registering a %s referral: %v, want PERMISSION_DENIED saying who may", who.role, source, err)
+			}
+		}
+		if _, err := cs.CreateCase(as(bg, who.token), &mediationv1.CreateCaseRequest{Case: familyCase("621002")}); err != nil {
+			t.Errorf("%s registering a walk-in: %v", who.role, err)
+		}
+	}
+	if _, err := cs.CreateCase(as(bg, w.court), &mediationv1.CreateCaseRequest{Case: referral("甘1002", "（2026）甘1027民诉前调9号")}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("court desk of 甘1002 registering under a number of 甘1027: %v, want PERMISSION_DENIED", err)
+	}
+	listed := must[*mediationv1.ListCasesResponse](t, "the court's list")(cs.ListCases(as(bg, w.court), &mediationv1.ListCasesRequest{PageSize: 100}))
+	if n := len(listed.GetCases()); n != 0 {
+		t.Errorf("the court lists %d referrals it never made", n)
+	}
+
+	// On the court's behalf: the administrator.
+	c := must[*mediationv1.CreateCaseResponse](t, "administrator records a referral")(cs.CreateCase(bg, &mediationv1.CreateCaseRequest{Case: referral("甘1002", "（2026）甘1002民诉前调10号")})).GetCase()
+	listed = must[*mediationv1.ListCasesResponse](t, "the court's list")(cs.ListCases(as(bg, w.court), &mediationv1.ListCasesRequest{PageSize: 100}))
+	if n := len(listed.GetCases()); n != 1 || listed.GetCases()[0].GetName() != c.GetName() {
+		t.Errorf("the court lists %d referrals, want the one recorded on its behalf", n)
+	}
+	history := must[*mediationv1.ListCaseEventsResponse](t, "history")(cs.ListCaseEvents(bg, &mediationv1.ListCaseEventsRequest{Parent: c.GetName()}))
+	if a := history.GetEvents()[0].GetActor(); a != "users/root" {
+		t.Errorf("the registration's actor is %q, want the administrator users/root", a)
+	}
+	audit := must[*mediationv1.ListAuditEventsResponse](t, "audit")(mediationv1.NewAuditServiceClient(w.e.conn).ListAuditEvents(as(bg, w.auditor), &mediationv1.ListAuditEventsRequest{
+		Filter: `kind = WRITE AND resource = "` + c.GetName() + `"`}))
+	if evs := audit.GetAuditEvents(); len(evs) != 1 || evs[0].GetActor() != "users/root" || evs[0].GetActorRole() != mediationv1.Role_ROLE_ADMIN ||
+		evs[0].GetMethod() != "/mediation.v1.CaseService/CreateCase" {
+		t.Errorf("audit of the registration: %v, want one WRITE of users/root (ROLE_ADMIN) through CreateCase", evs)
+	}
+}

@@ -69,11 +69,15 @@ var (
 	caseWorkers     = roleTable(admin, allowed, lead, scoped, mediator, scoped)
 	confirmers      = roleTable(admin, allowed, lead, scoped, mediator, scoped, court, scoped)
 	assigners       = roleTable(admin, allowed, supervisor, scoped, lead, scoped)
-	creators        = roleTable(admin, allowed, lead, allowed, mediator, allowed, court, scopedRefused)
 	regionUpdaters  = roleTable(admin, allowed, supervisor, scopedRefused)
 	auditReaders    = roleTable(admin, allowed, auditor, allowed)
 	caseListReaders = roleTable(admin, allowed, supervisor, allowed, lead, allowed, mediator, allowed, court, allowed)
 )
+
+// creators may register the matrix's CreateCase request, a court
+// referral: leads and mediators may not (TestCourtReferralsComeFromTheCourt
+// covers their walk-ins).
+var creators = roleTable(admin, allowed, court, scopedRefused)
 
 // matrix is the expected access of every method of the API.
 var matrix = map[string]map[string]expectation{
@@ -193,13 +197,14 @@ func newWorld(t *testing.T) *world {
 }
 
 // newCase registers a court referral in region, from court, assigned to
-// the organization and mediator, registered (intake) by the lead when
-// inScope, and returns it.
+// the organization and mediator, registered by the court when inScope
+// (by the administrator on the other court's behalf otherwise), and
+// returns it.
 func (w *world) newCase(t *testing.T, inScope bool) *mediationv1.Case {
 	t.Helper()
 	w.n++
 	region, courtCode, org, med := "621002", "甘1002", "xifeng-room", "xf-1"
-	token := w.tokens[lead]
+	token := w.tokens[court]
 	if !inScope {
 		region, courtCode, org, med, token = "621027", "甘1027", "zhenyuan-room", "zy-1", w.tokens[admin]
 	}
