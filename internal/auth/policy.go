@@ -339,3 +339,22 @@ func joinActions(as []casework.Action) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// SeesMediatorPhone reports whether the principal reads a mediator's
+// telephone number unmasked: the administrator, who keeps the directory;
+// the lead of the mediator's organization, who runs the room and
+// assigns its cases; and the mediator themself. Everyone else (other
+// mediators, supervisors, court desks, auditors) sees it masked: they
+// reach a room through its public telephone number and its lead, and a
+// mediator's work number is often their own mobile.
+func SeesMediatorPhone(p Principal, m casework.Mediator) bool {
+	switch p.Role {
+	case RoleAdmin:
+		return true
+	case RoleOrganizationLead:
+		return p.OrganizationID != "" && p.OrganizationID == m.OrganizationID
+	case RoleMediator:
+		return p.MediatorID != "" && p.MediatorID == m.ID
+	}
+	return false
+}

@@ -176,3 +176,29 @@ func TestOnlyTheCourtRegistersItsReferrals(t *testing.T) {
 		t.Errorf("the refusal does not say who may: %v", err)
 	}
 }
+
+// TestSeesMediatorPhone: the administrator, the lead of the mediator's
+// organization and the mediator themself read the number.
+func TestSeesMediatorPhone(t *testing.T) {
+	m003 := casework.Mediator{ID: "m-003", OrganizationID: "xifeng-women-studio", Phone: "13909341234"}
+	m096 := casework.Mediator{ID: "m-096", OrganizationID: "xifeng-police-room", Phone: "13909349999"}
+	for _, tt := range []struct {
+		p    Principal
+		m    casework.Mediator
+		sees bool
+	}{
+		{admin, m096, true},
+		{studio, m003, true},
+		{studio, m096, false},
+		{studioMed, m003, true},
+		{Principal{Role: RoleMediator, MediatorID: "m-004", OrganizationID: "xifeng-women-studio"}, m003, false},
+		{Principal{Role: RoleSupervisor, RegionCode: "621000"}, m003, false},
+		{xifengDesk, m003, false},
+		{Principal{Role: RoleAuditor}, m003, false},
+		{Principal{Role: RoleOrganizationLead}, casework.Mediator{ID: "x"}, false},
+	} {
+		if got := SeesMediatorPhone(tt.p, tt.m); got != tt.sees {
+			t.Errorf("%s %s reading %s: %v, want %v", tt.p.Role, tt.p.Name, tt.m.ID, got, tt.sees)
+		}
+	}
+}
