@@ -162,7 +162,8 @@ var restPathVar = regexp.MustCompile(`\{([a-z_.]+)(?:=([^}]*))?\}`)
 // restText places text at leaf of a request of method md where the
 // method's HTTP rule reads it (path, body or query), as a REST client
 // would write it, with the other path variables filled with well-formed
-// names. The body is JSON written by hand, so text goes in as it is, UTF-8
+// names; in the path, a slash of text becomes an underscore. The body is
+// JSON written by hand, so text goes in as it is, UTF-8
 // or not. ok is false if the rule cannot carry the leaf (a list of
 // messages in the query).
 func restText(md protoreflect.MethodDescriptor, leaf textLeaf, text string) (verb, target string, body []byte, ok bool) {
@@ -194,7 +195,10 @@ func restText(md protoreflect.MethodDescriptor, leaf textLeaf, text string) (ver
 		if plain && sub[1] == dotted {
 			inPath = true
 			i := strings.LastIndex(value, "*")
-			return value[:i] + url.PathEscape(text) + strings.ReplaceAll(value[i+1:], "*", "x")
+			// A slash, even escaped, would make another path: the routes
+			// match segments of the unescaped path.
+			segment := url.PathEscape(strings.ReplaceAll(text, "/", "_"))
+			return value[:i] + segment + strings.ReplaceAll(value[i+1:], "*", "x")
 		}
 		return strings.ReplaceAll(value, "*", "x")
 	})
