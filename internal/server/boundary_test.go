@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,15 +19,21 @@ import (
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/metadata"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
 
+	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
@@ -589,5 +596,178 @@ func TestGRPCNotUTF8(t *testing.T) {
 	}
 	if !utf8.ValidString(status.Convert(err).Message()) {
 		t.Errorf("the refusal's message is not UTF-8")
+	}
+}
+
+// reflectionClient resolves symbols as grpcurl does, through the server's
+// reflection service, on one stream.
+type reflectionClient struct {
+	t      *testing.T
+	stream reflectionpb.ServerReflection_ServerReflectionInfoClient
+	files  map[string]*descriptorpb.FileDescriptorProto
+}
+
+func (r *reflectionClient) ask(req *reflectionpb.ServerReflectionRequest) (*reflectionpb.ServerReflectionResponse, error) {
+	if err := r.stream.Send(req); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	// After a refusal, Send says io.EOF and Recv says why.
+	resp, err := r.stream.Recv()
+	if err != nil {
+		return nil, err
+	}
+	if e := resp.GetErrorResponse(); e != nil {
+		return nil, status.Error(codes.Code(e.GetErrorCode()), e.GetErrorMessage())
+	}
+	return resp, nil
+}
+
+// list is grpcurl's `list`: the names of the services.
+func (r *reflectionClient) list() ([]string, error) {
+	resp, err := r.ask(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, s := range resp.GetListServicesResponse().GetService() {
+		names = append(names, s.GetName())
+	}
+	return names, nil
+}
+
+// describe is grpcurl's `describe`: the descriptor of a symbol, built
+// from the files the server sends (the symbol's and those it imports).
+func (r *reflectionClient) describe(symbol string) (protoreflect.Descriptor, error) {
+	resp, err := r.ask(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_FileContainingSymbol{FileContainingSymbol: symbol}})
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range resp.GetFileDescriptorResponse().GetFileDescriptorProto() {
+		var fd descriptorpb.FileDescriptorProto
+		if err := proto.Unmarshal(b, &fd); err != nil {
+			return nil, err
+		}
+		r.files[fd.GetName()] = &fd
+	}
+	set := &descriptorpb.FileDescriptorSet{}
+	for _, fd := range r.files {
+		set.File = append(set.File, fd)
+	}
+	files, err := protodesc.NewFiles(set)
+	if err != nil {
+		return nil, err
+	}
+	return files.FindDescriptorByName(protoreflect.FullName(symbol))
+}
+
+// invoke calls a method as grpcurl does with -d: the request is JSON
+// decoded into a message built from the reflected descriptor, the answer
+// a message of the same kind.
+func invokeDynamic(ctx context.Context, conn *grpc.ClientConn, sd protoreflect.ServiceDescriptor, method, reqJSON string) (*dynamicpb.Message, error) {
+	md := sd.Methods().ByName(protoreflect.Name(method))
+	if md == nil {
+		return nil, fmt.Errorf("%s has no method %s", sd.FullName(), method)
+	}
+	in := dynamicpb.NewMessage(md.Input())
+	if err := protojson.Unmarshal([]byte(reqJSON), in); err != nil {
+		return nil, err
+	}
+	out := dynamicpb.NewMessage(md.Output())
+	return out, conn.Invoke(ctx, "/"+string(sd.FullName())+"/"+method, in, out)
+}
+
+// TestGRPCurlWithoutToken does what the README's grpcurl section does,
+// with a client that has no token and no compiled protos, only what
+// reflection tells it: list the services, describe the case service and a
+// message, sign in, check health; then, with the token, list cases. Every
+// other method still wants a token.
+func TestGRPCurlWithoutToken(t *testing.T) {
+	e := start(t)
+	waitReady(t, e)
+	e.signIn(t, store.User{Username: "demo-supervisor", DisplayName: "庆阳市司法局", Role: auth.RoleSupervisor, RegionCode: "621000"})
+	conn, err := grpc.NewClient(e.conn.Target(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := t.Context()
+	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.CloseSend()
+	r := &reflectionClient{t: t, stream: stream, files: map[string]*descriptorpb.FileDescriptorProto{}}
+
+	// grpcurl -plaintext localhost:9090 list
+	services, err := r.list()
+	if err != nil {
+		t.Fatalf("list without a token: %v", err)
+	}
+	for _, want := range []string{"mediation.v1.AuthService", "mediation.v1.CaseService", "mediation.v1.DirectoryService",
+		"mediation.v1.UserService", "mediation.v1.AuditService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"} {
+		if !slices.Contains(services, want) {
+			t.Errorf("list: %v lacks %s", services, want)
+		}
+	}
+
+	// grpcurl -plaintext localhost:9090 describe mediation.v1.CaseService
+	d, err := r.describe("mediation.v1.CaseService")
+	if err != nil {
+		t.Fatalf("describe mediation.v1.CaseService: %v", err)
+	}
+	cases, ok := d.(protoreflect.ServiceDescriptor)
+	if !ok || cases.Methods().ByName("CreateCase") == nil || cases.Methods().Len() != mediationv1.File_mediation_v1_case_service_proto.Services().ByName("CaseService").Methods().Len() {
+		t.Errorf("describe mediation.v1.CaseService: %v", d)
+	}
+	// grpcurl -plaintext localhost:9090 describe mediation.v1.Case
+	d, err = r.describe("mediation.v1.Case")
+	if err != nil {
+		t.Fatalf("describe mediation.v1.Case: %v", err)
+	}
+	if m, ok := d.(protoreflect.MessageDescriptor); !ok || m.Fields().ByName("summary") == nil {
+		t.Errorf("describe mediation.v1.Case: %v", d)
+	}
+
+	// grpcurl -plaintext -d '{"username": ..., "password": ...}' localhost:9090 mediation.v1.AuthService/CreateSession
+	d, err = r.describe("mediation.v1.AuthService")
+	if err != nil {
+		t.Fatalf("describe mediation.v1.AuthService: %v", err)
+	}
+	session, err := invokeDynamic(ctx, conn, d.(protoreflect.ServiceDescriptor), "CreateSession",
+		`{"username": "demo-supervisor", "password": "`+testPassword+`"}`)
+	if err != nil {
+		t.Fatalf("CreateSession without a token: %v", err)
+	}
+	token := session.Get(session.Descriptor().Fields().ByName("token")).String()
+	if token == "" {
+		t.Fatalf("CreateSession answered %v", session)
+	}
+
+	// grpcurl -plaintext localhost:9090 grpc.health.v1.Health/Check
+	d, err = r.describe("grpc.health.v1.Health")
+	if err != nil {
+		t.Fatalf("describe grpc.health.v1.Health: %v", err)
+	}
+	health, err := invokeDynamic(ctx, conn, d.(protoreflect.ServiceDescriptor), "Check", `{}`)
+	if err != nil {
+		t.Fatalf("Health/Check without a token: %v", err)
+	}
+	if st := health.Get(health.Descriptor().Fields().ByName("status")).Enum(); st != 1 {
+		t.Errorf("Health/Check: status %d, want SERVING", st)
+	}
+
+	// grpcurl -plaintext -H "authorization: Bearer $TOKEN" -d '{"filter": "state = MEDIATING", "page_size": 10}' ... ListCases
+	withToken := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+	if _, err := invokeDynamic(withToken, conn, cases, "ListCases", `{"filter": "state = MEDIATING", "page_size": 10}`); err != nil {
+		t.Errorf("ListCases with the token: %v", err)
+	}
+	// Without it, the API's other methods still want one.
+	for _, m := range []string{"ListCases", "GetWorkflow"} {
+		if _, err := invokeDynamic(ctx, conn, cases, m, `{}`); status.Code(err) != codes.Unauthenticated {
+			t.Errorf("%s without a token: %v, want UNAUTHENTICATED", m, err)
+		}
+	}
+	if _, err := invokeDynamic(ctx, conn, d.(protoreflect.ServiceDescriptor), "Check", `{}`); err != nil {
+		t.Errorf("Health/Check again: %v", err)
 	}
 }
