@@ -477,20 +477,54 @@ func TestTextEveryMethod(t *testing.T) {
 	t.Logf("%d methods, %d gRPC calls, %d REST calls", len(methods), grpcCalls, restCalls)
 }
 
-// TestRESTBodyNotUTF8 sends a JSON body that is not UTF-8: the gateway's
-// decoder refuses it with 400, saying what is wrong.
+// TestRESTBodyNotUTF8 sends a JSON body that is not UTF-8, and one with a
+// lone surrogate escape (no character): the gateway's decoder refuses
+// them with 400, saying what is wrong and where.
 func TestRESTBodyNotUTF8(t *testing.T) {
 	e := start(t)
-	for _, body := range []string{
-		"{\"summary\": \"a\xffb\"}",
+	for body, want := range map[string]string{
+		"{\"summary\": \"a\xffb\"}": "not UTF-8: byte 14",
+		`{"summary": "\ud800"}`:     `lone surrogate escape \ud800 at byte 13`,
 	} {
 		code, st, raw := restCall(t, e.http, e.baseURL, http.MethodPost, "/v1/cases", []byte(body))
 		if code != http.StatusBadRequest || st.Code() != codes.InvalidArgument {
 			t.Errorf("%q: %d %s, want 400 INVALID_ARGUMENT", body, code, raw)
 			continue
 		}
-		if msg := st.Message(); !strings.Contains(msg, "UTF-8") && !strings.Contains(msg, "escape") {
-			t.Errorf("%q: %q does not say what is wrong", body, msg)
+		if !strings.Contains(st.Message(), want) {
+			t.Errorf("%q: %q does not say %q", body, st.Message(), want)
+		}
+	}
+}
+
+// TestRESTBodyTrailingData sends JSON bodies followed by something else:
+// 400 saying so, where the body alone is taken (whitespace after it is
+// fine).
+func TestRESTBodyTrailingData(t *testing.T) {
+	e := start(t)
+	qingyang(t, e)
+	e.signIn(t, store.User{Username: "trailing", DisplayName: "负责人", Role: roleLead, OrganizationID: "xifeng-women"})
+	created, err := e.cases.CreateCase(t.Context(), &mediationv1.CreateCaseRequest{Case: familyCase("621002")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := created.GetCase().GetName()
+	newCase := `{"disputeType": "DISPUTE_TYPE_NEIGHBOR", "source": "CASE_SOURCE_WALK_IN", "summary": "邻里纠纷", "regionCode": "621002",
+		"parties": [{"name": "张三", "role": "PARTY_ROLE_APPLICANT"}, {"name": "李四", "role": "PARTY_ROLE_RESPONDENT"}]}`
+	for _, tc := range []struct{ verb, path, body string }{
+		{http.MethodPost, "/v1/cases", newCase},
+		{http.MethodPatch, "/v1/" + name + "?updateMask=summary", `{"summary": "更正"}`},
+		{http.MethodPost, "/v1/sessions", `{"username": "trailing", "password": "` + testPassword + `"}`},
+	} {
+		for _, tail := range []string{"xx", "{}", `"more"`, "\x00"} {
+			body := tc.body + tail
+			code, st, raw := restCall(t, e.http, e.baseURL, tc.verb, tc.path, []byte(body))
+			if code != http.StatusBadRequest || st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "data after its JSON value") {
+				t.Errorf("%s %s with %q after the body: %d %s, want 400 saying there is data after the JSON", tc.verb, tc.path, tail, code, raw)
+			}
+		}
+		if code, _, raw := restCall(t, e.http, e.baseURL, tc.verb, tc.path, []byte(tc.body+" \r\n")); code != http.StatusOK {
+			t.Errorf("%s %s with whitespace after the body: %d %s", tc.verb, tc.path, code, raw)
 		}
 	}
 }

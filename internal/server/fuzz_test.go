@@ -385,7 +385,8 @@ func fuzzRouteIndex(tb testing.TB, method, path string) uint8 {
 // it.
 //
 // The server must never answer 5xx (503 included: the database is there)
-// nor fail to answer; every refusal must be a JSON google.rpc.Status with
+// nor fail to answer; a route's own method may take only a body that is
+// one JSON value (or empty); every refusal must be a JSON google.rpc.Status with
 // a code and a message; a refused request must change no table other than
 // the audit trail and the failed sign-ins; and /healthz must answer
 // afterwards.
@@ -428,6 +429,9 @@ func FuzzRESTBodies(f *testing.F) {
 		{"/v1/{case}:scheduleSession", post, `{"startTime": "2026-03-02T09:00:00+08:00", "place": "调解室\u0000", "participants": ["王秀英"]}`, 2},
 		{"/v1/apiKeys", post, `{"displayName": "\u0000", "role": "ROLE_COURT_DESK", "courtCode": "甘1002"}`, 0},
 		{"/v1/organizations/fuzz-patch-org", http.MethodPatch, `{"displayName": "西峰区\u0000"}`, 0},
+		// Data after the JSON value.
+		{"/v1/sessions", post, `{"username": "root", "password": "wrong password"}xx`, 0},
+		{"/v1/{case}:accept", post, `{"comment": "符合受理条件"}{}`, 0},
 		{"/v1/cases", post, `[]`, 0},
 		{"/v1/cases", post, `{"disputeType": "DISPUTE_TYPE_MARRIAGE_FAMILY", "parties": {}}`, 0},
 		{"/v1/{case}:assign", post, `{"organization": 7}`, 5},
@@ -467,6 +471,11 @@ func FuzzRESTBodies(f *testing.F) {
 			delete(fs.cases, state) // the input may have changed it
 			if !json.Valid(raw) {
 				t.Fatalf("%s %s %q: %d with a body that is not JSON: %q", verb, path, body, code, raw)
+			}
+			// The route's own method reads the body: what it took was one
+			// JSON value, or nothing. (Other methods may ignore the body.)
+			if b := bytes.TrimSpace(body); verb == r.method && len(b) > 0 && !json.Valid(b) {
+				t.Fatalf("%s %s %q: %d for a body that is not one JSON value", verb, path, body, code)
 			}
 			return
 		}
