@@ -1,11 +1,13 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -35,6 +37,8 @@ import (
 
 	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/pgtest"
+	"github.com/mediationd/mediationd/internal/server"
 	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
@@ -804,4 +808,72 @@ func TestGRPCurlWithoutToken(t *testing.T) {
 	if _, err := invokeDynamic(ctx, conn, d.(protoreflect.ServiceDescriptor), "Check", `{}`); err != nil {
 		t.Errorf("Health/Check again: %v", err)
 	}
+}
+
+// TestBodyOverLimit sends bodies over the size limit with a Content-Length
+// and chunked (no length): both are 413 saying the limit. Bodies at the
+// limit, chunked or not, are read.
+func TestBodyOverLimit(t *testing.T) {
+	const limit = 2048
+	e := startWith(t, pgtest.NewDatabase(t), func(c *server.Config) { c.MaxRequestBytes = limit })
+	e.signIn(t, store.User{Username: "limit", DisplayName: "系统管理员", Role: auth.RoleAdmin})
+	signIn := func(size int) string {
+		body := `{"username": "limit", "password": "` + testPassword + `"}`
+		return body + strings.Repeat(" ", size-len(body))
+	}
+	for _, tc := range []struct {
+		size    int
+		chunked bool
+		want    int
+	}{
+		{limit + 1, false, http.StatusRequestEntityTooLarge},
+		{limit + 1, true, http.StatusRequestEntityTooLarge},
+		{10 * limit, true, http.StatusRequestEntityTooLarge},
+		{limit, false, http.StatusOK},
+		{limit, true, http.StatusOK},
+	} {
+		resp := postRaw(t, e.baseURL, "/v1/sessions", signIn(tc.size), tc.chunked)
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%d bytes, chunked %v: %d %s, want %d", tc.size, tc.chunked, resp.StatusCode, raw, tc.want)
+			continue
+		}
+		if tc.want == http.StatusRequestEntityTooLarge && !strings.Contains(string(raw), "exceeds the limit of 2048 bytes") {
+			t.Errorf("%d bytes, chunked %v: %s does not say the limit", tc.size, tc.chunked, raw)
+		}
+	}
+}
+
+// postRaw writes a POST request on a connection of its own, the body sent
+// with a Content-Length or chunked (Transfer-Encoding: chunked, in chunks
+// of 1000 bytes), and reads the response.
+func postRaw(t *testing.T, baseURL, path, body string, chunked bool) *http.Response {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(baseURL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	var b strings.Builder
+	fmt.Fprintf(&b, "POST %s HTTP/1.1\r\nHost: mediationd\r\nContent-Type: application/json\r\nConnection: close\r\n", path)
+	if !chunked {
+		fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
+	} else {
+		b.WriteString("Transfer-Encoding: chunked\r\n\r\n")
+		for rest := body; rest != ""; {
+			n := min(len(rest), 1000)
+			fmt.Fprintf(&b, "%x\r\n%s\r\n", n, rest[:n])
+			rest = rest[n:]
+		}
+		b.WriteString("0\r\n\r\n")
+	}
+	if _, err := io.WriteString(conn, b.String()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
