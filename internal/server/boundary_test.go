@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -38,6 +40,7 @@ import (
 	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/pgtest"
+	"github.com/mediationd/mediationd/internal/reqinfo"
 	"github.com/mediationd/mediationd/internal/server"
 	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
@@ -876,4 +879,80 @@ func postRaw(t *testing.T, baseURL, path, body string, chunked bool) *http.Respo
 		t.Fatal(err)
 	}
 	return resp
+}
+
+// TestClientAddressSameForm signs in and registers a case over gRPC and
+// over REST from the loopback: the audit trail and the log lines give the
+// client's address in one form, the IP address without a port.
+func TestClientAddressSameForm(t *testing.T) {
+	var logs piiLogBuffer
+	e := startWith(t, pgtest.NewDatabase(t), func(c *server.Config) {
+		c.Logger = slog.New(reqinfo.LogHandler(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	})
+	qingyang(t, e)
+	e.signIn(t, store.User{Username: "address", DisplayName: "负责人", Role: roleLead, OrganizationID: "xifeng-women"})
+	ctx := t.Context()
+
+	// gRPC
+	md := metadata.Pairs("x-request-id", "address-grpc-login")
+	if _, err := mediationv1.NewAuthServiceClient(e.conn).CreateSession(metadata.NewOutgoingContext(ctx, md),
+		&mediationv1.CreateSessionRequest{Username: "address", Password: testPassword}); err != nil {
+		t.Fatal(err)
+	}
+	md = metadata.Pairs("x-request-id", "address-grpc-case")
+	if _, err := e.cases.CreateCase(metadata.NewOutgoingContext(ctx, md), &mediationv1.CreateCaseRequest{Case: familyCase("621002")}); err != nil {
+		t.Fatal(err)
+	}
+	// REST
+	for id, call := range map[string][2]string{
+		"address-rest-login": {"/v1/sessions", `{"username": "address", "password": "` + testPassword + `"}`},
+		"address-rest-case": {"/v1/cases", `{"disputeType": "DISPUTE_TYPE_NEIGHBOR", "source": "CASE_SOURCE_WALK_IN", "summary": "邻里纠纷", "regionCode": "621002",
+			"parties": [{"name": "张三", "role": "PARTY_ROLE_APPLICANT"}, {"name": "李四", "role": "PARTY_ROLE_RESPONDENT"}]}`},
+	} {
+		resp, raw := httpDo(t, e, http.MethodPost, call[0], call[1], map[string]string{"X-Request-Id": id})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s", call[0], resp.StatusCode, raw)
+		}
+	}
+
+	rows, err := e.store.Pool().Query(ctx, `SELECT request_id, kind, client_address FROM audit_events WHERE request_id LIKE 'address-%' ORDER BY request_id, kind`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for rows.Next() {
+		var id, kind, addr string
+		if err := rows.Scan(&id, &kind, &addr); err != nil {
+			t.Fatal(err)
+		}
+		seen[id] = true
+		if addr != "127.0.0.1" {
+			t.Errorf("audit %s %s: client address %q, want 127.0.0.1", id, kind, addr)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"address-grpc-login", "address-grpc-case", "address-rest-login", "address-rest-case"} {
+		if !seen[id] {
+			t.Errorf("no audit row for %s", id)
+		}
+	}
+
+	peers := map[string]string{}
+	for line := range strings.SplitSeq(string(logs.Bytes()), "\n") {
+		var rec struct {
+			Msg       string `json:"msg"`
+			RequestID string `json:"request_id"`
+			Peer      string `json:"peer"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "rpc" && strings.HasPrefix(rec.RequestID, "address-") {
+			peers[rec.RequestID] = rec.Peer
+		}
+	}
+	for _, id := range []string{"address-grpc-login", "address-grpc-case", "address-rest-login", "address-rest-case"} {
+		if peers[id] != "127.0.0.1" {
+			t.Errorf("log line of %s: peer %q, want 127.0.0.1 (all: %v)", id, peers[id], peers)
+		}
+	}
 }
