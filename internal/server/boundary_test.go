@@ -482,6 +482,22 @@ func TestTextEveryMethod(t *testing.T) {
 		}
 	}
 	t.Logf("%d methods, %d gRPC calls, %d REST calls", len(methods), grpcCalls, restCalls)
+
+	// The pages served beside the gateway call the API through the same
+	// loopback.
+	for target, field := range map[string]string{
+		"/v1/cases/a%00b/agreement.html":         "name",
+		"/v1/caseStatistics.csv?filter=a%00b":    "filter",
+		"/v1/caseStatistics.csv?filter=a%FFb":    "filter",
+		"/v1/cases/6f1c%FF/agreement.html":       "name",
+		"/v1/caseStatistics.csv?groupBy=a%00b":   "group_by",
+		"/v1/caseStatistics.csv?group_by=%00%FF": "group_by",
+	} {
+		code, st, _ := restCall(t, e.http, e.baseURL, http.MethodGet, target, nil)
+		if st == nil || code != http.StatusBadRequest || st.Code() != codes.InvalidArgument || violation(st, field) == nil {
+			t.Errorf("GET %s: %d %v, want 400 INVALID_ARGUMENT naming %s", target, code, st.Err(), field)
+		}
+	}
 }
 
 // TestRESTBodyNotUTF8 sends a JSON body that is not UTF-8, and one with a
