@@ -26,7 +26,8 @@ run:
 
 ## test: the whole suite: format and vet checks, buf lint and generation
 ## check, every test with the race detector against a throwaway PostgreSQL,
-## and short fuzz runs (REST bodies, request validation, validators, filters)
+## and short fuzz runs (REST bodies, request validation, request text,
+## validators, filters)
 test: check breaking unit fuzz
 
 ## deps: what the tests need besides Go: PostgreSQL's server binaries and a
@@ -58,7 +59,8 @@ fuzz: deps
 	$(GO) test -run='^$$' -fuzz=FuzzValidators -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/casework/
 	$(GO) run ./cmd/mediationd pg-exec -- sh -c '\
 		$(GO) test -run="^$$" -fuzz=FuzzRESTBodies -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s -parallel=2 ./internal/server/ && \
-		$(GO) test -run="^$$" -fuzz=FuzzProtoValidation -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/server/'
+		$(GO) test -run="^$$" -fuzz=FuzzProtoValidation -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/server/ && \
+		$(GO) test -run="^$$" -fuzz=FuzzRequestText -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s -parallel=2 ./internal/server/'
 
 ## lint: buf lint (STANDARD) and vet
 lint:

@@ -117,15 +117,16 @@ var methodRoles = map[string][]Role{
 	directoryService + "DeleteDeadlineRule":     admins,
 }
 
-// Public reports whether a method needs no credential.
-func Public(fullMethod string) bool { return slices.Contains(publicMethods, fullMethod) }
+// Public reports whether a method needs no credential: signing in, the
+// health checks, and server reflection, which describes the public API
+// (as /openapi.json does) so that grpcurl can sign in and check health.
+func Public(fullMethod string) bool {
+	return slices.Contains(publicMethods, fullMethod) || strings.HasPrefix(fullMethod, "/grpc.reflection.")
+}
 
 // MayCall checks that the principal's role may call the method at all.
 func MayCall(p Principal, fullMethod string) error {
 	if Public(fullMethod) {
-		return nil
-	}
-	if strings.HasPrefix(fullMethod, "/grpc.reflection.") && p.Authenticated() {
 		return nil
 	}
 	if !slices.Contains(methodRoles[fullMethod], p.Role) {
