@@ -300,6 +300,10 @@ func (f *Flow) Create(ctx context.Context, who Caller, n casework.NewCase, reque
 	if err := auth.MayCreate(who.Principal, n); err != nil {
 		return c, false, err
 	}
+	intake, err := f.intake(ctx, who, n)
+	if err != nil {
+		return c, false, err
+	}
 	if known, err := f.st.RegionKnown(ctx, n.RegionCode); err != nil {
 		return c, false, err
 	} else if !known {
@@ -319,13 +323,36 @@ func (f *Flow) Create(ctx context.Context, who Caller, n casework.NewCase, reque
 		Year:      now.In(f.policy.Location).Year(),
 		Policy:    f.policy,
 
-		IntakeOrganization: who.Principal.OrganizationName(),
+		IntakeOrganization: intake,
 		Audit:              who.Audit,
 	})
 	if err == nil && replayed {
 		who.recorded() // the first call's audit row stands for the retry
 	}
 	return c, replayed, err
+}
+
+// intake is the organization whose intake a registration is: the invited
+// organization a court refers the dispute to, which must be active and on
+// the courts' roster, else the registrant's own organization ("" if none).
+func (f *Flow) intake(ctx context.Context, who Caller, n casework.NewCase) (string, error) {
+	r := n.CourtReferral
+	if r == nil || r.Organization == "" {
+		return who.Principal.OrganizationName(), nil
+	}
+	const field = "case.court_referral.organization"
+	org, err := f.st.GetOrganization(ctx, strings.TrimPrefix(r.Organization, "organizations/"))
+	switch {
+	case errors.Is(err, casework.ErrNotFound):
+		return "", &casework.FieldError{Field: field, Message: fmt.Sprintf("%s is not in the directory; GET /v1/organizations?filter=court_roster%%20%%3D%%20true lists the invited organizations", r.Organization)}
+	case err != nil:
+		return "", err
+	case !org.Active:
+		return "", &casework.PreconditionError{Reason: "ORGANIZATION_INACTIVE", Message: fmt.Sprintf("%s (%s) is deactivated and takes no new cases", r.Organization, org.DisplayName)}
+	case !org.CourtRoster:
+		return "", &casework.PreconditionError{Reason: "NOT_ON_COURT_ROSTER", Message: fmt.Sprintf("%s (%s) is not on the courts' roster of invited mediation organizations (特邀调解组织); refer the dispute to one that is", r.Organization, org.DisplayName)}
+	}
+	return org.Name(), nil
 }
 
 // MarkOverdue records the service's own action markOverdue on up to batch

@@ -12,7 +12,9 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
 
@@ -196,5 +198,66 @@ func TestFiltersTakeTheAPIsEnumNames(t *testing.T) {
 	_, err := dir.ListRegions(ctx, &mediationv1.ListRegionsRequest{Filter: "level = CASE_STATE_CITY"})
 	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "CASE_STATE_CITY") {
 		t.Errorf("another enum's prefix: %v, want INVALID_ARGUMENT quoting the value", err)
+	}
+}
+
+// TestCourtReferralToAnInvitedOrganization: a court refers a dispute to an
+// invited organization on the roster; that organization's lead and
+// mediators then hold it as their intake (they see and accept it), while
+// another organization sees nothing. An organization that is unknown,
+// inactive or not on the roster is refused, and nothing is stored.
+func TestCourtReferralToAnInvitedOrganization(t *testing.T) {
+	e := start(t)
+	qingyang(t, e)
+	ctx := t.Context()
+	court := as(ctx, e.signIn(t, store.User{Username: "court-desk", DisplayName: "西峰区人民法院诉调对接中心", Role: auth.RoleCourtDesk, CourtCode: "甘1002"}))
+	lead := as(ctx, e.signIn(t, store.User{Username: "studio-lead", DisplayName: "巾帼工作室负责人", Role: auth.RoleOrganizationLead, OrganizationID: "xifeng-women"}))
+	mediator := as(ctx, e.signIn(t, store.User{Username: "li-hong", DisplayName: "李红", Role: auth.RoleMediator, MediatorID: "li-hong"}))
+	other := as(ctx, e.signIn(t, store.User{Username: "township-lead", DisplayName: "街道调委会负责人", Role: auth.RoleOrganizationLead, OrganizationID: "xifeng-township"}))
+	referral := func(number, org string) *mediationv1.CreateCaseRequest {
+		c := familyCase("621002")
+		c.Source = mediationv1.CaseSource_CASE_SOURCE_COURT_DELEGATED
+		c.CourtReferral = &mediationv1.CourtReferral{CourtCode: "甘1002", CourtCaseNumber: "（2026）甘1002民诉前调" + number + "号", Organization: org}
+		return &mediationv1.CreateCaseRequest{Case: c}
+	}
+	for _, bad := range []struct {
+		org  string
+		code codes.Code
+	}{
+		{"organizations/no-such-room", codes.InvalidArgument},
+		{"rooms/xifeng-women", codes.InvalidArgument},
+		{"organizations/xifeng-township", codes.FailedPrecondition}, // not on the roster
+	} {
+		_, err := e.cases.CreateCase(court, referral("401", bad.org))
+		if status.Code(err) != bad.code || !strings.Contains(status.Convert(err).Message(), strings.TrimPrefix(bad.org, "rooms/")) {
+			t.Errorf("referral to %s: %v, want %v naming it", bad.org, err, bad.code)
+		}
+	}
+	if n := countCases(t, e); n != 0 {
+		t.Fatalf("%d cases stored by refused referrals", n)
+	}
+	resp, err := e.cases.CreateCase(court, referral("402", "organizations/xifeng-women"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := resp.GetCase().GetName()
+	if got := resp.GetCase().GetCourtReferral().GetOrganization(); got != "organizations/xifeng-women" {
+		t.Errorf("the referral's organization reads %q", got)
+	}
+	if _, err := e.cases.GetCase(other, &mediationv1.GetCaseRequest{Name: name}); status.Code(err) != codes.NotFound {
+		t.Errorf("another organization's lead reads the referral: %v", err)
+	}
+	if _, err := e.cases.GetCase(mediator, &mediationv1.GetCaseRequest{Name: name}); err != nil {
+		t.Errorf("a mediator of the invited studio cannot read its intake: %v", err)
+	}
+	acc, err := e.cases.AcceptCase(lead, &mediationv1.AcceptCaseRequest{Name: name})
+	if err != nil || acc.GetCase().GetState() != mediationv1.CaseState_CASE_STATE_ACCEPTED {
+		t.Fatalf("the invited studio's lead accepts the referral: %v", err)
+	}
+	if _, err := e.cases.AssignCase(lead, &mediationv1.AssignCaseRequest{Name: name, Organization: "organizations/xifeng-women", Mediator: "mediators/li-hong"}); err != nil {
+		t.Errorf("the lead assigns it inside the studio: %v", err)
+	}
+	if _, err := e.cases.GetCase(court, &mediationv1.GetCaseRequest{Name: name}); err != nil {
+		t.Errorf("the court follows its referral: %v", err)
 	}
 }
