@@ -5,10 +5,11 @@
 // (acceptance, assignment, sessions, agreement or failure, judicial
 // confirmation, follow-up visits, closure, time limits and extensions).
 //
-// Generate plans the data from a seed, without I/O; Load writes a plan
-// through the store's own functions, so that case numbers, history, outbox
-// and the database's invariants are exactly what the service itself
-// produces. The proportions follow the city's published statistics: the
+// Generate plans the data from a seed, without I/O; Load decides every
+// planned step with the lifecycle's own rules, as the service decides a
+// request, and writes the cases in batches through the store, so that
+// case numbers, history, outbox and the database's invariants are exactly
+// what the service itself produces. The proportions follow the city's published statistics: the
 // success rate (see Report) is the 91.57% of 2023, and the city-wide
 // totals depend only on the number of cases, not on the day the plan is
 // made.

@@ -2,6 +2,7 @@ package demo_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
@@ -296,26 +297,125 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-func TestLoadRefusesChangedRules(t *testing.T) {
-	ctx := t.Context()
-	dsn := pgtest.NewDatabase(t)
-	st, err := store.Open(ctx, dsn, store.Options{})
+func TestLoadRefusesChangedSettings(t *testing.T) {
+	for _, tc := range []struct {
+		name, sql, want string
+	}{
+		{"deadline rules", `UPDATE deadline_rules SET days = 20 WHERE id = 'peoples-mediation'`, "deadline rules"},
+		{"automatic assignment", `UPDATE regions SET auto_assign = true WHERE code = '621000'`, "assigns accepted cases automatically"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			st := open(t)
+			if _, err := st.Pool().Exec(ctx, tc.sql); err != nil {
+				t.Fatal(err)
+			}
+			_, err := demo.Load(ctx, st, demo.Generate(1, 50, now), nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Load after %s: %v, want a refusal saying %q", tc.sql, err, tc.want)
+			}
+			var orgs int
+			if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM organizations`).Scan(&orgs); err != nil {
+				t.Fatal(err)
+			}
+			if orgs > 0 {
+				t.Errorf("a refused Load wrote %d organizations", orgs)
+			}
+		})
+	}
+}
+
+// open opens a store on a fresh database with the connections Load uses.
+func open(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(t.Context(), pgtest.NewDatabase(t), store.Options{MaxConns: demo.Conns})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
-	if _, err := st.Pool().Exec(ctx, `UPDATE deadline_rules SET days = 20 WHERE id = 'peoples-mediation'`); err != nil {
+	return st
+}
+
+// dump renders what the database holds of the directory, the cases and
+// their number counters, table by table in a fixed order, without the
+// identity columns (a case's seq, an outbox row's id).
+func dump(t *testing.T, st *store.Store) []string {
+	t.Helper()
+	var out []string
+	for _, q := range []string{
+		`SELECT jsonb_agg(to_jsonb(o) ORDER BY o.id) FROM organizations o`,
+		`SELECT jsonb_agg(to_jsonb(m) ORDER BY m.id) FROM mediators m`,
+		`SELECT jsonb_agg(to_jsonb(c) - 'seq' ORDER BY c.id) FROM cases c`,
+		`SELECT jsonb_agg(to_jsonb(e) ORDER BY e.case_id, e.version) FROM case_events e`,
+		`SELECT jsonb_agg(to_jsonb(o) - 'id' ORDER BY o.case_id, o.case_version) FROM outbox o`,
+		`SELECT jsonb_agg(to_jsonb(s) ORDER BY s.case_id, s.number) FROM case_sessions s`,
+		`SELECT jsonb_agg(to_jsonb(f) ORDER BY f.case_id, f.number) FROM case_follow_ups f`,
+		`SELECT jsonb_agg(to_jsonb(r) ORDER BY r.case_id) FROM court_referral_claims r`,
+		`SELECT jsonb_agg(to_jsonb(k) ORDER BY k.scheme_region, k.year) FROM case_number_counters k`,
+		`SELECT jsonb_agg(to_jsonb(a)) FROM audit_events a`,
+	} {
+		var rows json.RawMessage
+		if err := st.Pool().QueryRow(t.Context(), q).Scan(&rows); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		out = append(out, string(rows))
+	}
+	return out
+}
+
+// TestLoadWritesAsTheService loads one plan twice: with Load, and case by
+// case through the store's CreateCase and caseflow's Act, as requests
+// would have written it; every row of every table is the same.
+func TestLoadWritesAsTheService(t *testing.T) {
+	ctx := t.Context()
+	p := demo.Generate(1, 200, now)
+	seen := map[casework.Action]bool{}
+	for _, c := range p.Cases {
+		for _, s := range c.Steps {
+			seen[s.Action] = true
+		}
+	}
+	for _, a := range casework.Actions {
+		if !seen[a] {
+			t.Fatalf("the plan has no %s: choose a plan that takes every action", a)
+		}
+	}
+	one, bulk := open(t), open(t)
+	want, err := demo.LoadOneByOne(ctx, one, p)
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = demo.Load(ctx, st, demo.Generate(1, 50, now), nil)
-	if err == nil || !strings.Contains(err.Error(), "deadline rules") {
-		t.Fatalf("Load with changed rules: %v, want a refusal naming the deadline rules", err)
-	}
-	var orgs int
-	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM organizations`).Scan(&orgs); err != nil {
+	got, err := demo.Load(ctx, bulk, p, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if orgs > 0 {
-		t.Errorf("a refused Load wrote %d organizations", orgs)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Load:\n%s\ncase by case:\n%s", got, want)
+	}
+	a, b := dump(t, one), dump(t, bulk)
+	for i := range a {
+		if a[i] != b[i] {
+			t.Errorf("the rows differ.\ncase by case:\n%s\nLoad:\n%s", a[i], b[i])
+		}
+	}
+}
+
+// BenchmarkLoad loads the demo of `make run` (seed 42, DefaultCases
+// cases) into a fresh database.
+func BenchmarkLoad(b *testing.B) {
+	p := demo.Generate(42, demo.DefaultCases, time.Now())
+	for b.Loop() {
+		b.StopTimer()
+		st, err := store.Open(b.Context(), pgtest.NewDatabase(b), store.Options{MaxConns: demo.Conns})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := demo.Load(b.Context(), st, p, nil); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		st.Close()
+		b.StartTimer()
 	}
 }
