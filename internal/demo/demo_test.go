@@ -7,7 +7,9 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -397,6 +399,81 @@ func TestLoadWritesAsTheService(t *testing.T) {
 		if a[i] != b[i] {
 			t.Errorf("the rows differ.\ncase by case:\n%s\nLoad:\n%s", a[i], b[i])
 		}
+	}
+}
+
+// readmeFigures are the demo's city-wide totals as README.md quotes them.
+type readmeFigures struct {
+	cases, accepted, succeeded, concluded int
+	// successRate and successRateOfAccepted are as quoted, to four places.
+	successRate, successRateOfAccepted float64
+}
+
+// readREADME reads the demo's figures from README.md: the sentence of the
+// Statistics section that quotes the city's totals, and the figures the
+// first start announces, which must agree with it.
+func readREADME(t *testing.T) readmeFigures {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	_, stats, ok := strings.Cut(text, "\n## Statistics\n")
+	if !ok {
+		t.Fatal("README.md has no Statistics section")
+	}
+	stats, _, _ = strings.Cut(stats, "\n## ")
+	stats = strings.Join(strings.Fields(stats), " ") // sentences wrap
+	m := regexp.MustCompile("([0-9]+) cases, ([0-9]+) accepted, ([0-9]+) succeeded of ([0-9]+) concluded, `successRate` (0\\.[0-9]{4}) \\(the report's ([0-9]+\\.[0-9]+)%[^)]*\\) and `successRateOfAccepted` (0\\.[0-9]{4})").FindStringSubmatch(stats)
+	if m == nil {
+		t.Fatal("README.md's Statistics section does not quote the demo's totals as \"N cases, N accepted, N succeeded of N concluded, `successRate` 0.NNNN (the report's NN.NN%...) and `successRateOfAccepted` 0.NNNN\"")
+	}
+	atoi := func(s string) int { n, _ := strconv.Atoi(s); return n }
+	atof := func(s string) float64 { x, _ := strconv.ParseFloat(s, 64); return x }
+	f := readmeFigures{atoi(m[1]), atoi(m[2]), atoi(m[3]), atoi(m[4]), atof(m[5]), atof(m[7])}
+	if percent := atof(m[6]); percent != math.Round(10000*f.successRate)/100 {
+		t.Errorf("README.md quotes successRate %v as %v%%", f.successRate, percent)
+	}
+	intro := regexp.MustCompile(`([0-9]+) cases in every state, success rate ([0-9]+\.[0-9]+)%`).FindStringSubmatch(strings.Join(strings.Fields(text), " "))
+	switch {
+	case intro == nil:
+		t.Error("README.md does not announce the demo's cases and success rate as \"N cases in every state, success rate NN.NN%\"")
+	case atoi(intro[1]) != f.cases || atof(intro[2]) != math.Round(10000*f.successRate)/100:
+		t.Errorf("README.md announces %s cases at %s%% but quotes %d cases at %v in its Statistics section", intro[1], intro[2], f.cases, f.successRate)
+	}
+	return f
+}
+
+// TestREADMEFiguresOnAnyDay loads the demo that `make run` loads (seed
+// 42, DefaultCases cases) as if on several days (the turn of a year, a 29
+// February, today and years ahead), and holds the city-wide totals the
+// service's statistics measure (the store's CaseStatistics, which
+// GetCaseStatistics returns) to those README.md quotes.
+func TestREADMEFiguresOnAnyDay(t *testing.T) {
+	want := readREADME(t)
+	today := time.Now()
+	for _, day := range []time.Time{days()[0], days()[2], today, days()[5]} {
+		t.Run(day.Format(time.DateOnly), func(t *testing.T) {
+			ctx := t.Context()
+			st := open(t)
+			p := demo.Generate(42, demo.DefaultCases, day)
+			start := time.Now()
+			if _, err := demo.Load(ctx, st, p, nil); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("loaded %d cases in %s", len(p.Cases), time.Since(start).Round(time.Millisecond))
+			stats, err := st.CaseStatistics(ctx, store.StatisticsParams{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tot := stats.Total
+			got := readmeFigures{int(tot.Cases), int(tot.Accepted), int(tot.Succeeded), int(tot.Concluded()),
+				math.Round(10000*tot.SuccessRate()) / 10000, math.Round(10000*tot.SuccessRateOfAccepted()) / 10000}
+			if got != want {
+				t.Errorf("loaded for %s: %+v; README.md quotes %+v", day.Format(time.DateTime), got, want)
+			}
+		})
 	}
 }
 
