@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"slices"
@@ -8,7 +9,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/mediationd/mediationd/internal/auth"
+	"github.com/mediationd/mediationd/internal/caseflow"
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/store"
 )
@@ -20,7 +24,7 @@ import (
 // would refuse, or a case that would not end where the plan says. Load
 // runs it before writing anything.
 func (p Plan) Check() error {
-	lk := lookups{
+	lk := &lookups{
 		orgs: map[string]casework.Organization{},
 		meds: map[string]casework.Mediator{},
 		rule: func(source casework.Source, _ casework.OrganizationType, procedure casework.CourtProcedure) casework.DeadlineRule {
@@ -68,6 +72,33 @@ type lookups struct {
 	rule func(casework.Source, casework.OrganizationType, casework.CourtProcedure) casework.DeadlineRule
 }
 
+// caseLookups answers the pipeline's look-ups (caseflow.Lookups) for one
+// case being replayed: the plan's directory and rules, and the sessions
+// the case's steps scheduled so far.
+type caseLookups struct {
+	*lookups
+	sessions map[int]casework.Session
+}
+
+func (lk caseLookups) MatchDeadlineRule(_ context.Context, source casework.Source, orgType casework.OrganizationType, procedure casework.CourtProcedure) (casework.DeadlineRule, error) {
+	return lk.rule(source, orgType, procedure), nil
+}
+
+func (lk caseLookups) Assignee(_ context.Context, organization, mediator string) (casework.Organization, casework.Mediator, error) {
+	org, med := lk.orgs[organization], lk.meds[mediator]
+	if org.ID == "" || med.ID == "" {
+		return org, med, fmt.Errorf("%s or %s is not in the plan's directory", organization, mediator)
+	}
+	return org, med, nil
+}
+
+func (lk caseLookups) Session(_ context.Context, caseID uuid.UUID, number int) (casework.Session, error) {
+	if s, ok := lk.sessions[number]; ok {
+		return s, nil
+	}
+	return casework.Session{}, fmt.Errorf("cases/%s/sessions/%d: %w", caseID, number, casework.ErrNotFound)
+}
+
 // replay decides a planned case as the service's pipeline (package
 // caseflow) would for the system's own caller: its registration
 // (normalized and validated, then casework.Register) and each step given
@@ -76,7 +107,7 @@ type lookups struct {
 // auth.MayAct and decided by casework.Apply. It returns the case's
 // history, ready for store.WriteCaseHistories, or an error for a step the
 // service would refuse or a case that ends elsewhere than the plan says.
-func (p Plan) replay(pc Case, lk lookups) (store.CaseHistory, error) {
+func (p Plan) replay(pc Case, lk *lookups) (store.CaseHistory, error) {
 	n := pc.New
 	n.Normalize()
 	if err := n.Validate(pc.Created); err != nil {
@@ -88,11 +119,7 @@ func (p Plan) replay(pc Case, lk lookups) (store.CaseHistory, error) {
 	c, ev := casework.Register(n, pc.ID, Actor, "", pc.Created, p.Policy)
 	h := store.CaseHistory{Year: p.Year(pc), RegistrationHash: n.Hash(), Changes: make([]store.CaseChange, 1, 1+len(pc.Steps))}
 	h.Changes[0] = store.CaseChange{Case: c, Event: ev}
-	var procedure casework.CourtProcedure
-	if n.CourtReferral != nil {
-		procedure = n.CourtReferral.Procedure
-	}
-	sessions := map[int]casework.Session{}
+	clk := caseLookups{lookups: lk, sessions: map[int]casework.Session{}}
 	last := pc.Created
 	for j, cmd := range pc.Steps {
 		step := fmt.Sprintf("step %d of %d (%s at %s)", j+1, len(pc.Steps), cmd.Action, cmd.Time.In(p.Location).Format(time.DateTime))
@@ -100,34 +127,12 @@ func (p Plan) replay(pc Case, lk lookups) (store.CaseHistory, error) {
 			return store.CaseHistory{}, fmt.Errorf("%s: not after the step before and before the plan's time", step)
 		}
 		last = cmd.Time
-		switch cmd.Action {
-		case casework.ActionAccept:
-			rule := lk.rule(c.Source, "", procedure)
-			cmd.Rule = &rule
-		case casework.ActionAssign:
-			org, med := lk.orgs[cmd.Organization], lk.meds[cmd.Mediator]
-			if org.ID == "" || med.ID == "" {
-				return store.CaseHistory{}, fmt.Errorf("%s: %s or %s is not in the directory", step, cmd.Organization, cmd.Mediator)
-			}
-			cmd.Assignee = &casework.Assignee{Organization: org, Mediator: med}
-			if c.Deadline != nil {
-				rule := lk.rule(c.Source, org.Type, procedure)
-				cmd.Rule = &rule
-			}
-		case casework.ActionRecordSession, casework.ActionCancelSession:
-			if s, ok := sessions[cmd.Session.Number]; ok {
-				cmd.StoredSession = &s
-			}
-		}
-		if err := auth.MayAct(auth.System, c, cmd); err != nil {
-			return store.CaseHistory{}, fmt.Errorf("%s: %w", step, err)
-		}
-		next, ev, err := casework.Apply(c, cmd)
+		next, ev, err := caseflow.Decide(context.Background(), clk, auth.System, c, cmd)
 		if err != nil {
 			return store.CaseHistory{}, fmt.Errorf("%s: %w", step, err)
 		}
 		if s := ev.Data.Session; s != nil {
-			sessions[s.Number] = *s
+			clk.sessions[s.Number] = *s
 		}
 		h.Changes = append(h.Changes, store.CaseChange{Case: next, Event: ev})
 		c = next

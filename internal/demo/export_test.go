@@ -15,7 +15,7 @@ import (
 // writes.
 func LoadOneByOne(ctx context.Context, st *store.Store, p Plan) (Report, error) {
 	flow := caseflow.New(st, nil, p.Policy, nil)
-	return load(ctx, st, p, nil, func(ctx context.Context, st *store.Store, p Plan, _ lookups, _ func(int, int)) error {
+	return load(ctx, st, p, nil, func(ctx context.Context, st *store.Store, p Plan, _ *lookups, _ func(int, int)) error {
 		for i, c := range p.Cases {
 			stored, replayed, err := st.CreateCase(ctx, store.CreateParams{
 				New: c.New, ID: c.ID, Actor: Actor, Now: c.Created, Year: p.Year(c), Policy: p.Policy,

@@ -63,7 +63,7 @@ func Load(ctx context.Context, st *store.Store, p Plan, progress func(done, tota
 
 // writer writes a plan's cases, with what the database holds of the
 // directory and the deadline rules.
-type writer func(ctx context.Context, st *store.Store, p Plan, lk lookups, progress func(done, total int)) error
+type writer func(ctx context.Context, st *store.Store, p Plan, lk *lookups, progress func(done, total int)) error
 
 func load(ctx context.Context, st *store.Store, p Plan, progress func(done, total int), write writer) (Report, error) {
 	if n := st.Pool().Config().MaxConns; n < Conns {
@@ -95,7 +95,7 @@ func load(ctx context.Context, st *store.Store, p Plan, progress func(done, tota
 	if err := checkAutoAssign(ctx, st, p); err != nil {
 		return Report{}, err
 	}
-	lk := lookups{
+	lk := &lookups{
 		orgs: map[string]casework.Organization{},
 		meds: map[string]casework.Mediator{},
 		rule: func(source casework.Source, orgType casework.OrganizationType, procedure casework.CourtProcedure) casework.DeadlineRule {
@@ -214,7 +214,7 @@ func checkAutoAssign(ctx context.Context, st *store.Store, p Plan) error {
 // writeCases decides the cases' histories and writes them Batch at a
 // time, in the order of registration: one goroutine decides the next
 // batch while the database writes the one before.
-func writeCases(ctx context.Context, st *store.Store, p Plan, lk lookups, progress func(done, total int)) error {
+func writeCases(ctx context.Context, st *store.Store, p Plan, lk *lookups, progress func(done, total int)) error {
 	total := len(p.Cases)
 	if progress != nil {
 		progress(0, total)
