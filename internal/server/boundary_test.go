@@ -18,7 +18,6 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
@@ -181,20 +180,8 @@ var restPathVar = regexp.MustCompile(`\{([a-z_.]+)(?:=([^}]*))?\}`)
 // or not. ok is false if the rule cannot carry the leaf (a list of
 // messages in the query).
 func restText(md protoreflect.MethodDescriptor, leaf textLeaf, text string) (verb, target string, body []byte, ok bool) {
-	rule, _ := proto.GetExtension(md.Options(), annotations.E_Http).(*annotations.HttpRule)
-	var tmpl string
-	switch p := rule.GetPattern().(type) {
-	case *annotations.HttpRule_Get:
-		verb, tmpl = http.MethodGet, p.Get
-	case *annotations.HttpRule_Post:
-		verb, tmpl = http.MethodPost, p.Post
-	case *annotations.HttpRule_Patch:
-		verb, tmpl = http.MethodPatch, p.Patch
-	case *annotations.HttpRule_Delete:
-		verb, tmpl = http.MethodDelete, p.Delete
-	case *annotations.HttpRule_Put:
-		verb, tmpl = http.MethodPut, p.Put
-	default:
+	verb, tmpl, bodyField, bound := server.HTTPBinding(md)
+	if !bound {
 		return "", "", nil, false
 	}
 	dotted, plain := leaf.dotted()
@@ -218,7 +205,7 @@ func restText(md protoreflect.MethodDescriptor, leaf textLeaf, text string) (ver
 	})
 	query := url.Values{}
 	body = []byte("{}")
-	switch b := rule.GetBody(); {
+	switch b := bodyField; {
 	case inPath:
 	case b == "*":
 		body = jsonText(leaf, text)
