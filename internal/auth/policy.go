@@ -28,6 +28,7 @@ const (
 	userService      = "/mediation.v1.UserService/"
 	auditService     = "/mediation.v1.AuditService/"
 	webhookService   = "/mediation.v1.WebhookService/"
+	caseFeedService  = "/mediation.v1.CaseFeedService/"
 )
 
 var (
@@ -96,6 +97,9 @@ var methodRoles = map[string][]Role{
 	caseService + "RecordFollowUp":              caseWorkers,
 	caseService + "RequestJudicialConfirmation": {RoleAdmin, RoleOrganizationLead, RoleMediator, RoleCourtDesk},
 	caseService + "RecordConfirmationDecision":  {RoleAdmin, RoleOrganizationLead, RoleMediator, RoleCourtDesk},
+
+	// The change feed: every case event in the caller's scope.
+	caseFeedService + "ListCaseChanges": caseReaders,
 
 	// A court's webhooks: administrators for any court, a court desk for
 	// its own (the handlers scope the endpoints to the desk's court).

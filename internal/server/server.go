@@ -169,6 +169,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	audits := api.NewAuditService(cfg.Store)
 	s.delivery = s.newDelivery()
 	webhooks := api.NewWebhookService(cfg.Store, s.delivery, cfg.Clock)
+	feed := api.NewCaseFeedService(cfg.Store, cases)
 	for _, r := range []grpc.ServiceRegistrar{s.grpc, s.loopback} {
 		mediationv1.RegisterCaseServiceServer(r, cases)
 		mediationv1.RegisterDirectoryServiceServer(r, directory)
@@ -176,6 +177,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		mediationv1.RegisterUserServiceServer(r, users)
 		mediationv1.RegisterAuditServiceServer(r, audits)
 		mediationv1.RegisterWebhookServiceServer(r, webhooks)
+		mediationv1.RegisterCaseFeedServiceServer(r, feed)
 	}
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)

@@ -121,5 +121,15 @@ func TestWebhookRolesAndScope(t *testing.T) {
 				t.Errorf("%s calls %s: %v, want PERMISSION_DENIED", role, m, c)
 			}
 		}
+		want := codes.OK
+		if role == "auditor" {
+			want = codes.PermissionDenied
+		}
+		if c := invoke(e, "CaseFeedService", "ListCaseChanges", &mediationv1.ListCaseChangesRequest{}, token, &mediationv1.ListCaseChangesResponse{}); c != want {
+			t.Errorf("%s reads the change feed: %v, want %v", role, c, want)
+		}
+	}
+	if c := invoke(e, "CaseFeedService", "ListCaseChanges", &mediationv1.ListCaseChangesRequest{}, desk, &mediationv1.ListCaseChangesResponse{}); c != codes.OK {
+		t.Errorf("desk reads the change feed: %v", c)
 	}
 }
