@@ -67,6 +67,7 @@ func startWebhooks(t *testing.T, tweak func(*server.WebhookOptions)) *env {
 // message is one request a receiver got.
 type message struct {
 	id       string
+	header   http.Header
 	body     []byte
 	status   int // what the receiver answered; 0 = no answer
 	at       time.Time
@@ -107,7 +108,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
 	r.mu.Lock()
 	secret := r.secret
-	m := message{id: req.Header.Get(delivery.HeaderID), body: body, at: time.Now()}
+	m := message{id: req.Header.Get(delivery.HeaderID), header: req.Header.Clone(), body: body, at: time.Now()}
 	r.inFlight[m.id]++
 	if r.inFlight[m.id] > 1 {
 		r.t.Errorf("message %s is being sent twice at once", m.id)

@@ -309,8 +309,9 @@ func (s *Store) RedeliverWebhookDelivery(ctx context.Context, endpoint uuid.UUID
 }
 
 // dispatchSQL fans a batch of undispatched outbox rows out into one
-// delivery per active endpoint of the case's referring court whose event
-// types match, and marks the rows dispatched: one statement. Rows another
+// delivery per endpoint of the case's referring court whose event types
+// match, and marks the rows dispatched: one statement. A disabled
+// endpoint gets its deliveries too; they wait until it is enabled. Rows another
 // dispatcher holds are skipped. The body is frozen here: every attempt
 // sends the same bytes.
 const dispatchSQL = `
@@ -328,7 +329,7 @@ ins AS (
 		$2, $2, $2
 	FROM batch b
 	JOIN cases c ON c.id = b.case_id
-	JOIN webhook_endpoints e ON e.court_code = c.court_code AND e.state = 'ACTIVE'
+	JOIN webhook_endpoints e ON e.court_code = c.court_code
 		AND (cardinality(e.event_types) = 0 OR b.topic = ANY (e.event_types))
 	ON CONFLICT (endpoint_id, case_id, case_version) DO NOTHING
 	RETURNING 1
