@@ -98,6 +98,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 			Schedule:        cfg.Webhooks.RetrySchedule,
 			Workers:         cfg.Webhooks.Workers,
 			Retention:       cfg.Webhooks.Retention,
+			Timeout:         cfg.Webhooks.Timeout,
+			Lease:           cfg.Webhooks.Lease,
 		},
 	})
 	if err != nil {

@@ -41,6 +41,8 @@ func defaults() config.Config {
 			Deliver:       true,
 			Workers:       8,
 			Retention:     168 * time.Hour,
+			Timeout:       10 * time.Second,
+			Lease:         30 * time.Second,
 		},
 	}
 }
@@ -272,6 +274,8 @@ func TestParseRefusesInvalidValues(t *testing.T) {
 		{"webhook-delivery", "MEDIATION_WEBHOOK_DELIVERY", "maybe"},
 		{"webhook-workers", "MEDIATION_WEBHOOK_WORKERS", "0"},
 		{"webhook-retention", "MEDIATION_WEBHOOK_RETENTION", "1m"},
+		{"webhook-timeout", "MEDIATION_WEBHOOK_TIMEOUT", "0s"},
+		{"webhook-lease", "MEDIATION_WEBHOOK_LEASE", "5s"},
 	}
 	for _, tt := range tests {
 		check := func(t *testing.T, args []string, vars map[string]string) {

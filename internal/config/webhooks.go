@@ -28,6 +28,11 @@ type Webhooks struct {
 	// Retention is how long dispatched outbox rows and delivered messages
 	// are kept.
 	Retention time.Duration
+	// Timeout bounds one attempt.
+	Timeout time.Duration
+	// Lease is how long a claimed message is a replica's before another
+	// may send it; longer than Timeout.
+	Lease time.Duration
 }
 
 // webhookSettings are the webhook rows of Settings.
@@ -39,6 +44,8 @@ func webhookSettings() []Setting {
 		{"webhook-delivery", "MEDIATION_WEBHOOK_DELIVERY", "true", "run the webhook dispatcher and senders on this replica (replicas may all run them)"},
 		{"webhook-workers", "MEDIATION_WEBHOOK_WORKERS", "8", "how many webhook messages a replica sends at once"},
 		{"webhook-retention", "MEDIATION_WEBHOOK_RETENTION", "168h", "how long dispatched outbox rows and delivered webhook messages are kept (the case history is kept for good)"},
+		{"webhook-timeout", "MEDIATION_WEBHOOK_TIMEOUT", "10s", "how long one webhook attempt may take, answer included"},
+		{"webhook-lease", "MEDIATION_WEBHOOK_LEASE", "30s", "how long a message a replica took stays its own; after a crash another replica sends it again after this (longer than webhook-timeout)"},
 	}
 }
 
@@ -79,6 +86,12 @@ func (c *Config) parseWebhooks(v func(string) string) error {
 	}
 	if w.Retention, err = time.ParseDuration(v("webhook-retention")); err != nil || w.Retention < time.Hour {
 		return fmt.Errorf("webhook-retention / MEDIATION_WEBHOOK_RETENTION: %q is not a duration of at least 1h, such as 168h", v("webhook-retention"))
+	}
+	if w.Timeout, err = time.ParseDuration(v("webhook-timeout")); err != nil || w.Timeout <= 0 {
+		return fmt.Errorf("webhook-timeout / MEDIATION_WEBHOOK_TIMEOUT: %q is not a positive duration such as 10s", v("webhook-timeout"))
+	}
+	if w.Lease, err = time.ParseDuration(v("webhook-lease")); err != nil || w.Lease <= w.Timeout {
+		return fmt.Errorf("webhook-lease / MEDIATION_WEBHOOK_LEASE: %q is not a duration longer than webhook-timeout (%s), such as 30s", v("webhook-lease"), w.Timeout)
 	}
 	return nil
 }

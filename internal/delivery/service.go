@@ -31,8 +31,8 @@ type Options struct {
 	// Timeout bounds one attempt; 0 = 10s.
 	Timeout time.Duration
 	// Lease is how long a claimed delivery is a sender's before another
-	// replica may take it over; 0 = 3×Timeout+30s, always longer than an
-	// attempt.
+	// replica may take it over; 0 (or not longer than Timeout) =
+	// Timeout+20s.
 	Lease time.Duration
 	// PollInterval is how often an idle replica looks for work; 0 = 1s.
 	// Changes made by this replica wake it sooner.
@@ -77,7 +77,7 @@ func New(st *store.Store, opt Options) *Service {
 		opt.Timeout = 10 * time.Second
 	}
 	if opt.Lease <= opt.Timeout {
-		opt.Lease = 3*opt.Timeout + 30*time.Second
+		opt.Lease = opt.Timeout + 20*time.Second
 	}
 	if opt.PollInterval <= 0 {
 		opt.PollInterval = time.Second

@@ -254,3 +254,57 @@ func TestWebhookRetention(t *testing.T) {
 		t.Errorf("after pruning: %d events (had %d), %d undelivered (had %d), %d delivered left", eventsAfter, events, pendingAfter, pendingBefore, left)
 	}
 }
+
+// TestWebhookMetrics: deliveries by result, attempts by outcome, and each
+// endpoint's queue depth and age, as the scrape shows them.
+func TestWebhookMetrics(t *testing.T) {
+	e := startWebhooks(t, nil)
+	r := newReceiver(t)
+	var refusals atomic.Int32
+	r.answer = func(_ int, m message, w http.ResponseWriter, _ func()) int {
+		if m.version == 1 && refusals.Add(1) <= 2 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return 500
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return 204
+	}
+	ep := register(t, e, "甘1002", r)
+	c := referral(t, e, "甘1002", 1)
+	toAgreement(t, e, c)
+	awaitDelivered(t, e, r, []string{c}, 10*time.Second)
+	n := float64(len(history(t, e, c)))
+	id := strings.TrimPrefix(ep.GetName(), "webhookEndpoints/")
+	m := scrape(t, e)
+	for _, want := range []struct {
+		name   string
+		labels []string
+		value  float64
+	}{
+		{"mediationd_webhook_deliveries_created_total", nil, n},
+		{"mediationd_webhook_deliveries_total", []string{"result", "delivered"}, n},
+		{"mediationd_webhook_deliveries_total", []string{"result", "failed"}, 0},
+		{"mediationd_webhook_attempts_total", []string{"outcome", "success"}, n},
+		{"mediationd_webhook_attempts_total", []string{"outcome", "http_error"}, 2},
+		{"mediationd_webhook_queue_depth", []string{"endpoint", id, "status", "PENDING"}, 0},
+		{"mediationd_webhook_queue_oldest_age_seconds", []string{"endpoint", id}, 0},
+	} {
+		if got := m.value(t, want.name, want.labels...); got != want.value {
+			t.Errorf("%s%v = %v, want %v", want.name, want.labels, got, want.value)
+		}
+	}
+	// A disabled endpoint's messages wait, and the queue shows them.
+	if _, err := webhooks(e).DisableWebhookEndpoint(context.Background(), &mediationv1.DisableWebhookEndpointRequest{Name: ep.GetName(), Reason: "维护"}); err != nil {
+		t.Fatal(err)
+	}
+	referral(t, e, "甘1002", 2)
+	awaitLog(t, e, ep.GetName(), "the new message", func(ds []*mediationv1.WebhookDelivery) bool { return countStatus(ds, pending) == 1 })
+	time.Sleep(50 * time.Millisecond)
+	m = scrape(t, e)
+	if got := m.value(t, "mediationd_webhook_queue_depth", "endpoint", id, "status", "PENDING"); got != 1 {
+		t.Errorf("queue depth %v, want 1", got)
+	}
+	if got := m.value(t, "mediationd_webhook_queue_oldest_age_seconds", "endpoint", id); got <= 0 {
+		t.Errorf("queue age %v, want > 0", got)
+	}
+}
