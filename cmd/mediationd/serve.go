@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mediationd/mediationd/internal/config"
+	"github.com/mediationd/mediationd/internal/delivery"
 	"github.com/mediationd/mediationd/internal/pgembed"
 	"github.com/mediationd/mediationd/internal/server"
 	"github.com/mediationd/mediationd/internal/store"
@@ -66,6 +67,10 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := serveDemo(ctx, dsn, os.Getenv, log); err != nil {
 		return err
 	}
+	keys, err := webhookKeys(cfg, private)
+	if err != nil {
+		return err
+	}
 	st, err := store.Open(ctx, dsn, store.Options{MaxConns: int32(cfg.DBMaxConns)})
 	if err != nil {
 		return err
@@ -86,6 +91,16 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		RateLimit:              cfg.RateLimit,
 		RateBurst:              cfg.RateBurst,
 		Metrics:                server.MetricsOptions{Private: cfg.DebugAddr != "", Version: version},
+		Webhooks: server.WebhookOptions{
+			Deliver:         cfg.Webhooks.Deliver,
+			Keys:            keys,
+			AllowedNetworks: cfg.Webhooks.AllowedNetworks,
+			Schedule:        cfg.Webhooks.RetrySchedule,
+			Workers:         cfg.Webhooks.Workers,
+			Retention:       cfg.Webhooks.Retention,
+			Timeout:         cfg.Webhooks.Timeout,
+			Lease:           cfg.Webhooks.Lease,
+		},
 	})
 	if err != nil {
 		return err
@@ -282,4 +297,18 @@ Settings (flag, environment variable, default):
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// webhookKeys is the keyring of the webhook secrets: MEDIATION_SECRET_KEY;
+// without it, for the private cluster, a key file made in the data
+// directory; otherwise none, and registering an endpoint is refused with
+// a message saying how to configure the key.
+func webhookKeys(cfg config.Config, private bool) (*delivery.Keyring, error) {
+	switch {
+	case cfg.Webhooks.SecretKey != nil:
+		return delivery.NewKeyring(cfg.Webhooks.SecretKey)
+	case private:
+		return delivery.LoadOrCreateKeyFile(cfg.DataDir)
+	}
+	return nil, nil
 }

@@ -27,6 +27,8 @@ const (
 	authService      = "/mediation.v1.AuthService/"
 	userService      = "/mediation.v1.UserService/"
 	auditService     = "/mediation.v1.AuditService/"
+	webhookService   = "/mediation.v1.WebhookService/"
+	caseFeedService  = "/mediation.v1.CaseFeedService/"
 )
 
 var (
@@ -95,6 +97,22 @@ var methodRoles = map[string][]Role{
 	caseService + "RecordFollowUp":              caseWorkers,
 	caseService + "RequestJudicialConfirmation": {RoleAdmin, RoleOrganizationLead, RoleMediator, RoleCourtDesk},
 	caseService + "RecordConfirmationDecision":  {RoleAdmin, RoleOrganizationLead, RoleMediator, RoleCourtDesk},
+
+	// The change feed: every case event in the caller's scope.
+	caseFeedService + "ListCaseChanges": caseReaders,
+
+	// A court's webhooks: administrators for any court, a court desk for
+	// its own (the handlers scope the endpoints to the desk's court).
+	webhookService + "CreateWebhookEndpoint":    {RoleAdmin, RoleCourtDesk},
+	webhookService + "GetWebhookEndpoint":       {RoleAdmin, RoleCourtDesk},
+	webhookService + "ListWebhookEndpoints":     {RoleAdmin, RoleCourtDesk},
+	webhookService + "UpdateWebhookEndpoint":    {RoleAdmin, RoleCourtDesk},
+	webhookService + "DeleteWebhookEndpoint":    {RoleAdmin, RoleCourtDesk},
+	webhookService + "DisableWebhookEndpoint":   {RoleAdmin, RoleCourtDesk},
+	webhookService + "EnableWebhookEndpoint":    {RoleAdmin, RoleCourtDesk},
+	webhookService + "RotateWebhookSecret":      {RoleAdmin, RoleCourtDesk},
+	webhookService + "ListWebhookDeliveries":    {RoleAdmin, RoleCourtDesk},
+	webhookService + "RedeliverWebhookDelivery": {RoleAdmin, RoleCourtDesk},
 
 	directoryService + "ListRegions":            anyone,
 	directoryService + "GetRegion":              anyone,

@@ -55,6 +55,8 @@ type Config struct {
 	RateLimit float64
 	// RateBurst is how many calls a principal may make at once.
 	RateBurst int
+	// Webhooks configures the courts' webhooks.
+	Webhooks Webhooks
 }
 
 // Setting documents one setting: its flag, its variable and its default.
@@ -64,7 +66,7 @@ type Setting struct {
 
 // Settings lists every setting, for flags, `mediationd help` and the README.
 func Settings() []Setting {
-	return []Setting{
+	return append([]Setting{
 		{"database-url", "DATABASE_URL", "", "PostgreSQL URL; empty = run a private PostgreSQL cluster in the data directory"},
 		{"grpc-addr", "MEDIATION_GRPC_ADDR", ":9090", "gRPC listen address"},
 		{"http-addr", "MEDIATION_HTTP_ADDR", ":8080", "HTTP listen address (REST, OpenAPI, probes)"},
@@ -86,7 +88,7 @@ func Settings() []Setting {
 		{"cors-origins", "MEDIATION_CORS_ORIGINS", "", "comma-separated origins (https://host[:port]) whose browser scripts may call the REST API; empty = CORS off"},
 		{"rate-limit", "MEDIATION_RATE_LIMIT", "50", "calls a second each user, API key or unauthenticated address may make, per replica; 0 = no limit"},
 		{"rate-burst", "MEDIATION_RATE_BURST", "100", "how many calls a caller may make at once above rate-limit"},
-	}
+	}, webhookSettings()...)
 }
 
 // DefaultDataDir is /var/lib/mediationd for root (the unprivileged
@@ -162,6 +164,9 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 		return Config{}, fmt.Errorf("group-dispute-applicants / MEDIATION_GROUP_DISPUTE_APPLICANTS: %q is not a number ≥ 2", v("group-dispute-applicants"))
 	}
 	if err := c.parseTransport(v); err != nil {
+		return Config{}, err
+	}
+	if err := c.parseWebhooks(v); err != nil {
 		return Config{}, err
 	}
 	switch c.LogFormat {

@@ -36,6 +36,14 @@ func defaults() config.Config {
 		GroupDisputeApplicants: 5,
 		RateLimit:              50,
 		RateBurst:              100,
+		Webhooks: config.Webhooks{
+			RetrySchedule: []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour},
+			Deliver:       true,
+			Workers:       8,
+			Retention:     168 * time.Hour,
+			Timeout:       10 * time.Second,
+			Lease:         30 * time.Second,
+		},
 	}
 }
 
@@ -78,7 +86,7 @@ func TestParse(t *testing.T) {
 					ShutdownTimeout: 3 * time.Second,
 					DBMaxConns:      7,
 					MaxRequestBytes: 2048, OverdueInterval: time.Minute, GroupDisputeApplicants: 5,
-					RateLimit: 50, RateBurst: 100,
+					RateLimit: 50, RateBurst: 100, Webhooks: defaults().Webhooks,
 				}
 			},
 		},
@@ -112,7 +120,7 @@ func TestParse(t *testing.T) {
 					ShutdownTimeout: time.Minute,
 					DBMaxConns:      12,
 					MaxRequestBytes: 1024, OverdueInterval: time.Minute, GroupDisputeApplicants: 5,
-					RateLimit: 50, RateBurst: 100,
+					RateLimit: 50, RateBurst: 100, Webhooks: defaults().Webhooks,
 				}
 			},
 		},
@@ -260,6 +268,14 @@ func TestParseRefusesInvalidValues(t *testing.T) {
 		{"rate-burst", "MEDIATION_RATE_BURST", "many"},
 		{"rate-burst", "MEDIATION_RATE_BURST", "-1"},
 		{"rate-burst", "MEDIATION_RATE_BURST", "0"},
+		{"webhook-allowed-networks", "MEDIATION_WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0"},
+		{"webhook-retry-schedule", "MEDIATION_WEBHOOK_RETRY_SCHEDULE", "soon"},
+		{"webhook-retry-schedule", "MEDIATION_WEBHOOK_RETRY_SCHEDULE", "0s"},
+		{"webhook-delivery", "MEDIATION_WEBHOOK_DELIVERY", "maybe"},
+		{"webhook-workers", "MEDIATION_WEBHOOK_WORKERS", "0"},
+		{"webhook-retention", "MEDIATION_WEBHOOK_RETENTION", "1m"},
+		{"webhook-timeout", "MEDIATION_WEBHOOK_TIMEOUT", "0s"},
+		{"webhook-lease", "MEDIATION_WEBHOOK_LEASE", "5s"},
 	}
 	for _, tt := range tests {
 		check := func(t *testing.T, args []string, vars map[string]string) {
@@ -457,4 +473,23 @@ func TestLogger(t *testing.T) {
 			t.Errorf("warn log output = %q, want nothing", out)
 		}
 	})
+}
+
+// TestSecretKey: the key is read from base64 and a bad one is refused
+// without repeating it.
+func TestSecretKey(t *testing.T) {
+	key := "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	got, err := config.Parse("mediationd", nil, env(map[string]string{"MEDIATION_SECRET_KEY": key, "MEDIATION_WEBHOOK_ALLOWED_NETWORKS": "10.20.0.0/16, 127.0.0.1/8"}), io.Discard)
+	if err != nil || len(got.Webhooks.SecretKey) != 32 || got.Webhooks.SecretKey[31] != 31 {
+		t.Fatalf("Parse with a key: %v, %v", got.Webhooks.SecretKey, err)
+	}
+	if n := got.Webhooks.AllowedNetworks; len(n) != 2 || n[1].String() != "127.0.0.0/8" {
+		t.Errorf("allowed networks %v", n)
+	}
+	for _, bad := range []string{"not base64!", "c2hvcnQ="} {
+		_, err := config.Parse("mediationd", nil, env(map[string]string{"MEDIATION_SECRET_KEY": bad}), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "MEDIATION_SECRET_KEY") || strings.Contains(err.Error(), bad) {
+			t.Errorf("Parse with key %q: %v, want an error naming the variable but not the value", bad, err)
+		}
+	}
 }

@@ -115,6 +115,8 @@ func newGateway(ctx context.Context, conn grpc.ClientConnInterface) (*runtime.Se
 		mediationv1.RegisterAuthServiceHandlerClient(ctx, mux, mediationv1.NewAuthServiceClient(conn)),
 		mediationv1.RegisterUserServiceHandlerClient(ctx, mux, mediationv1.NewUserServiceClient(conn)),
 		mediationv1.RegisterAuditServiceHandlerClient(ctx, mux, mediationv1.NewAuditServiceClient(conn)),
+		mediationv1.RegisterWebhookServiceHandlerClient(ctx, mux, mediationv1.NewWebhookServiceClient(conn)),
+		mediationv1.RegisterCaseFeedServiceHandlerClient(ctx, mux, mediationv1.NewCaseFeedServiceClient(conn)),
 	} {
 		if err != nil {
 			return nil, fmt.Errorf("register REST gateway: %w", err)

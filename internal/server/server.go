@@ -28,6 +28,7 @@ import (
 	"github.com/mediationd/mediationd/internal/authn"
 	"github.com/mediationd/mediationd/internal/caseflow"
 	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/delivery"
 	"github.com/mediationd/mediationd/internal/metrics"
 	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
@@ -76,6 +77,8 @@ type Config struct {
 	RateBurst int
 	// Metrics tunes the Prometheus metrics and where GET /metrics is served.
 	Metrics MetricsOptions
+	// Webhooks configures the courts' webhooks.
+	Webhooks WebhookOptions
 }
 
 // Server is one mediationd instance.
@@ -91,6 +94,7 @@ type Server struct {
 	ready    atomic.Bool
 	closing  atomic.Bool
 	metrics  *metrics.Metrics
+	delivery *delivery.Service
 }
 
 // New builds a server; Serve runs it.
@@ -171,12 +175,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	auth := api.NewAuthService(accounts, cfg.Store)
 	users := api.NewUserService(cfg.Store, accounts, cfg.Clock)
 	audits := api.NewAuditService(cfg.Store)
+	s.delivery = s.newDelivery()
+	webhooks := api.NewWebhookService(cfg.Store, s.delivery, cfg.Clock)
+	feed := api.NewCaseFeedService(cfg.Store, cases)
 	for _, r := range []grpc.ServiceRegistrar{s.grpc, s.loopback} {
 		mediationv1.RegisterCaseServiceServer(r, cases)
 		mediationv1.RegisterDirectoryServiceServer(r, directory)
 		mediationv1.RegisterAuthServiceServer(r, auth)
 		mediationv1.RegisterUserServiceServer(r, users)
 		mediationv1.RegisterAuditServiceServer(r, audits)
+		mediationv1.RegisterWebhookServiceServer(r, webhooks)
+		mediationv1.RegisterCaseFeedServiceServer(r, feed)
 	}
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
@@ -213,6 +222,9 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	}
 	if s.cfg.HousekeepingInterval > 0 {
 		g.Go(func() error { s.runHousekeeping(gctx); return nil })
+	}
+	if s.cfg.Webhooks.Deliver {
+		g.Go(func() error { s.delivery.Run(gctx); return nil })
 	}
 	g.Go(func() error {
 		<-gctx.Done()
