@@ -35,7 +35,29 @@ var (
 		"kind":       mediationv1.AuditEventKind(0).Descriptor(),
 		"actor_role": mediationv1.Role(0).Descriptor(),
 	})
+
+	deliverySpelling = spelling(map[string]protoreflect.EnumDescriptor{
+		"status": mediationv1.WebhookDeliveryStatus(0).Descriptor(),
+	})
 )
+
+// feedSpelling takes an action in a change feed's filter by its API name
+// (CASE_ACTION_RECORD_AGREEMENT or RECORD_AGREEMENT) or as stored
+// (recordAgreement).
+var feedSpelling aipfilter.Spelling = func() aipfilter.Spelling {
+	byName := map[string]string{}
+	for a, pa := range actionToProtoMap {
+		name := pa.String()
+		byName[name] = string(a)
+		byName[strings.TrimPrefix(name, "CASE_ACTION_")] = string(a)
+	}
+	return func(field, lit string) string {
+		if stored, ok := byName[lit]; ok && field == "action" {
+			return stored
+		}
+		return lit
+	}
+}()
 
 // spelling strips the enum's value prefix (CASE_STATE_ of
 // CASE_STATE_UNSPECIFIED) from the literals of each field.

@@ -18,6 +18,8 @@ import (
 
 	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/pgtest"
+	"github.com/mediationd/mediationd/internal/server"
 	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
@@ -121,6 +123,11 @@ var (
 	suggesters     = roleTable(admin, always, supervisor, sees, lead, sees)
 	creators       = roleTable(admin, always, lead, registers, mediator, registers, court, courtRegisters)
 	regionUpdaters = roleTable(admin, always, supervisor, ownRegion)
+	// A court desk manages its own court's webhook endpoints; another
+	// court's are hidden, and registering one for another court is refused.
+	hookListers  = roleTable(admin, always, court, always)
+	hookKeepers  = roleTable(admin, always, court, expect{codes.OK, codes.NotFound, codes.NotFound, codes.NotFound})
+	hookCreators = roleTable(admin, always, court, expect{codes.OK, codes.PermissionDenied, codes.PermissionDenied, codes.PermissionDenied})
 )
 
 // matrix is the expected access of every method of the API.
@@ -192,6 +199,19 @@ var matrix = map[string]map[string]expect{
 	"DirectoryService/CreateDeadlineRule":     adminOnly,
 	"DirectoryService/UpdateDeadlineRule":     adminOnly,
 	"DirectoryService/DeleteDeadlineRule":     adminOnly,
+
+	"CaseFeedService/ListCaseChanges": caseListers,
+
+	"WebhookService/CreateWebhookEndpoint":    hookCreators,
+	"WebhookService/GetWebhookEndpoint":       hookKeepers,
+	"WebhookService/ListWebhookEndpoints":     hookListers,
+	"WebhookService/UpdateWebhookEndpoint":    hookKeepers,
+	"WebhookService/DeleteWebhookEndpoint":    hookKeepers,
+	"WebhookService/DisableWebhookEndpoint":   hookKeepers,
+	"WebhookService/EnableWebhookEndpoint":    hookKeepers,
+	"WebhookService/RotateWebhookSecret":      hookKeepers,
+	"WebhookService/ListWebhookDeliveries":    hookKeepers,
+	"WebhookService/RedeliverWebhookDelivery": hookKeepers,
 }
 
 // caseNeed says what case a method is aimed at: the state it must be in
@@ -262,11 +282,17 @@ type world struct {
 	n      int
 	rules  int
 	cases  map[string]*mediationv1.Case // built for calls that must not change them
+	// hooks are a webhook endpoint of the court desk's court (inScope) and
+	// of another court (outOfScope), with one delivery each.
+	hooks, deliveries map[target]string
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	e := start(t)
+	e := startWith(t, pgtest.NewDatabase(t), func(cfg *server.Config) {
+		// Endpoints can be registered (to loopback); nothing is sent.
+		cfg.Webhooks = server.WebhookOptions{Keys: testKeyring(t), AllowedNetworks: loopback}
+	})
 	ctx := context.Background()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, o := range []casework.Organization{
@@ -302,7 +328,45 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.tokens[court] = key.GetSecret()
+	w.hooks, w.deliveries = map[target]string{}, map[target]string{}
+	for tg, code := range map[target]string{inScope: "甘1002", outOfScope: "甘1027"} {
+		w.hooks[tg] = w.spareHook(t, code, false)
+		if _, err := e.cases.CreateCase(ctx, &mediationv1.CreateCaseRequest{Case: w.registration("621002", code)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := e.store.DispatchOutbox(ctx, 100, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	hooks := mediationv1.NewWebhookServiceClient(e.conn)
+	for tg, hook := range w.hooks {
+		resp, err := hooks.ListWebhookDeliveries(ctx, &mediationv1.ListWebhookDeliveriesRequest{Parent: hook})
+		if err != nil || len(resp.GetWebhookDeliveries()) == 0 {
+			t.Fatalf("no delivery for %s: %v", hook, err)
+		}
+		w.deliveries[tg] = resp.GetWebhookDeliveries()[0].GetName()
+	}
 	return w
+}
+
+// spareHook registers a webhook endpoint of court as the administrator,
+// disabled if asked, and returns its name.
+func (w *world) spareHook(t *testing.T, court string, disabled bool) string {
+	t.Helper()
+	ctx := as(context.Background(), w.e.token)
+	hooks := mediationv1.NewWebhookServiceClient(w.e.conn)
+	resp, err := hooks.CreateWebhookEndpoint(ctx, &mediationv1.CreateWebhookEndpointRequest{WebhookEndpoint: &mediationv1.WebhookEndpoint{
+		CourtCode: court, Url: "http://127.0.0.1:9/hook", Description: w.spare()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := resp.GetWebhookEndpoint().GetName()
+	if disabled {
+		if _, err := hooks.DisableWebhookEndpoint(ctx, &mediationv1.DisableWebhookEndpointRequest{Name: name, Reason: "暂停"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return name
 }
 
 // registration is a dispute to register: a walk-in, or a referral of
@@ -567,6 +631,35 @@ func (w *world) request(t *testing.T, method, role string, tg target, c *mediati
 	case "DirectoryService/DeleteDeadlineRule":
 		return &mediationv1.DeleteDeadlineRuleRequest{Name: "deadlineRules/" + w.spareRule(t)}
 	}
+	hook, hookCourt := w.hooks[inScope], "甘1002"
+	if tg != inScope {
+		hook, hookCourt = w.hooks[outOfScope], "甘1027"
+	}
+	switch method {
+	case "CaseFeedService/ListCaseChanges":
+		return &mediationv1.ListCaseChangesRequest{}
+	case "WebhookService/CreateWebhookEndpoint":
+		return &mediationv1.CreateWebhookEndpointRequest{WebhookEndpoint: &mediationv1.WebhookEndpoint{CourtCode: hookCourt, Url: "http://127.0.0.1:9/" + uniq}}
+	case "WebhookService/GetWebhookEndpoint":
+		return &mediationv1.GetWebhookEndpointRequest{Name: hook}
+	case "WebhookService/ListWebhookEndpoints":
+		return &mediationv1.ListWebhookEndpointsRequest{}
+	case "WebhookService/UpdateWebhookEndpoint":
+		return &mediationv1.UpdateWebhookEndpointRequest{WebhookEndpoint: &mediationv1.WebhookEndpoint{Name: hook, Description: "对接系统 " + uniq},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"description"}}}
+	case "WebhookService/DeleteWebhookEndpoint":
+		return &mediationv1.DeleteWebhookEndpointRequest{Name: w.spareHook(t, hookCourt, false)}
+	case "WebhookService/DisableWebhookEndpoint":
+		return &mediationv1.DisableWebhookEndpointRequest{Name: w.spareHook(t, hookCourt, false), Reason: "系统维护"}
+	case "WebhookService/EnableWebhookEndpoint":
+		return &mediationv1.EnableWebhookEndpointRequest{Name: w.spareHook(t, hookCourt, true)}
+	case "WebhookService/RotateWebhookSecret":
+		return &mediationv1.RotateWebhookSecretRequest{Name: hook}
+	case "WebhookService/ListWebhookDeliveries":
+		return &mediationv1.ListWebhookDeliveriesRequest{Parent: hook}
+	case "WebhookService/RedeliverWebhookDelivery":
+		return &mediationv1.RedeliverWebhookDeliveryRequest{Name: w.deliveries[tg]}
+	}
 	t.Fatalf("no request for %s: add one, and a row to the matrix", method)
 	return nil
 }
@@ -661,6 +754,8 @@ func apiMethods() []string {
 		mediationv1.File_mediation_v1_case_service_proto,
 		mediationv1.File_mediation_v1_directory_service_proto,
 		mediationv1.File_mediation_v1_access_proto,
+		mediationv1.File_mediation_v1_case_feed_service_proto,
+		mediationv1.File_mediation_v1_webhook_service_proto,
 	} {
 		for i := range fd.Services().Len() {
 			s := fd.Services().Get(i)

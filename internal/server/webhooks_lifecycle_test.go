@@ -72,7 +72,7 @@ func TestWebhookFailedDeliveryHoldsItsCaseUntilRedelivered(t *testing.T) {
 		return 200
 	}
 	ep := register(t, e, "甘1002", r)
-	stuck, other := referral(t, e, "甘1002", 1), referral(t, e, "甘1002", 2)
+	stuck, other := referCase(t, e, "甘1002", 1), referCase(t, e, "甘1002", 2)
 	blocked.Store("msg_" + strings.TrimPrefix(stuck, "cases/") + "_1")
 	toAgreement(t, e, stuck)
 	toAgreement(t, e, other)
@@ -126,7 +126,7 @@ func TestWebhookGoneDisablesTheEndpoint(t *testing.T) {
 		return 204
 	}
 	ep := register(t, e, "甘1002", r)
-	c := referral(t, e, "甘1002", 1)
+	c := referCase(t, e, "甘1002", 1)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		got, err := webhooks(e).GetWebhookEndpoint(context.Background(), &mediationv1.GetWebhookEndpointRequest{Name: ep.GetName()})
@@ -165,7 +165,7 @@ func TestWebhookSecretRotation(t *testing.T) {
 	e := startWebhooks(t, nil)
 	r := newReceiver(t)
 	ep := register(t, e, "甘1002", r)
-	c := referral(t, e, "甘1002", 1)
+	c := referCase(t, e, "甘1002", 1)
 	awaitDelivered(t, e, r, []string{c}, 10*time.Second)
 	r.mu.Lock()
 	old := r.secret
@@ -217,11 +217,11 @@ func TestWebhookRetention(t *testing.T) {
 		return 204
 	}
 	ep := register(t, e, "甘1002", r)
-	done := referral(t, e, "甘1002", 1)
+	done := referCase(t, e, "甘1002", 1)
 	toAgreement(t, e, done)
 	awaitDelivered(t, e, r, []string{done}, 10*time.Second)
 	refuse.Store(true)
-	waiting := referral(t, e, "甘1002", 2)
+	waiting := referCase(t, e, "甘1002", 2)
 	awaitLog(t, e, ep.GetName(), "the waiting case's message to be refused", func(ds []*mediationv1.WebhookDelivery) bool {
 		for _, d := range ds {
 			if d.GetCase() == waiting && d.GetLastHttpStatus() == 503 {
@@ -270,7 +270,7 @@ func TestWebhookMetrics(t *testing.T) {
 		return 204
 	}
 	ep := register(t, e, "甘1002", r)
-	c := referral(t, e, "甘1002", 1)
+	c := referCase(t, e, "甘1002", 1)
 	toAgreement(t, e, c)
 	awaitDelivered(t, e, r, []string{c}, 10*time.Second)
 	n := float64(len(history(t, e, c)))
@@ -297,7 +297,7 @@ func TestWebhookMetrics(t *testing.T) {
 	if _, err := webhooks(e).DisableWebhookEndpoint(context.Background(), &mediationv1.DisableWebhookEndpointRequest{Name: ep.GetName(), Reason: "维护"}); err != nil {
 		t.Fatal(err)
 	}
-	referral(t, e, "甘1002", 2)
+	referCase(t, e, "甘1002", 2)
 	awaitLog(t, e, ep.GetName(), "the new message", func(ds []*mediationv1.WebhookDelivery) bool { return countStatus(ds, pending) == 1 })
 	time.Sleep(50 * time.Millisecond)
 	m = scrape(t, e)

@@ -92,7 +92,7 @@ func dump(t *testing.T, st *store.Store) string {
 	var b strings.Builder
 	for _, q := range []string{
 		`SELECT jsonb_agg(to_jsonb(c) - 'seq' ORDER BY c.id) FROM cases c`,
-		`SELECT jsonb_agg(to_jsonb(e) ORDER BY e.case_id, e.version) FROM case_events e`,
+		`SELECT jsonb_agg(to_jsonb(e) - 'txid' ORDER BY e.case_id, e.version) FROM case_events e`,
 		`SELECT jsonb_agg(to_jsonb(o) - 'id' ORDER BY o.case_id, o.case_version) FROM outbox o`,
 		`SELECT jsonb_agg(to_jsonb(s) ORDER BY s.case_id, s.number) FROM case_sessions s`,
 		`SELECT jsonb_agg(to_jsonb(f) ORDER BY f.case_id, f.number) FROM case_follow_ups f`,
