@@ -109,3 +109,21 @@ export class Harness {
     return this.api(await this.token(username), method, p, body);
   }
 }
+
+/** dialog is the open Element Plus dialog with the given title. */
+export function dialog(page, title) {
+  return page.getByRole("dialog", { name: title });
+}
+
+/** choose opens an Element Plus select (by a locator) and clicks the option with the text. */
+export async function choose(page, select, text) {
+  await select.click();
+  const option = page.locator(".el-select-dropdown__item:visible", { hasText: text }).first();
+  await option.click();
+}
+
+/** tomorrowAt is an ISO-like "YYYY-MM-DD HH:mm" of tomorrow at hour:00 China time, as the picker takes it. */
+export function tomorrowAt(hour) {
+  const d = new Date(Date.now() + 8 * 3600_000 + 86400_000);
+  return `${d.toISOString().slice(0, 10)} ${String(hour).padStart(2, "0")}:00`;
+}
