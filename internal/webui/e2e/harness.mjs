@@ -38,7 +38,8 @@ export class Harness {
     page.setDefaultTimeout(15000);
     page.on("pageerror", (e) => console.log(`page error: ${e.message}`));
     page.on("console", (m) => {
-      if (m.type() === "error") console.log(`console error: ${m.text()}`);
+      // The refusals the scenarios provoke show as failed loads: not news.
+      if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) console.log(`console error: ${m.text()}`);
     });
     this.pages.push(page);
     return page;
@@ -57,6 +58,7 @@ export class Harness {
   async shot(page, name) {
     const vp = page.viewportSize();
     await page.waitForLoadState("networkidle").catch(() => {});
+    await page.waitForTimeout(400); // let transitions (tags, dialogs) finish
     await page.screenshot({ path: path.join(this.out, "screenshots", `${name}-1366.png`) });
     await page.setViewportSize(phone);
     await page.waitForTimeout(300);

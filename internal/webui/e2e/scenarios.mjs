@@ -155,4 +155,279 @@ export const scenarios = {
       "the 历史 tab lists every step with who did it", history.length);
     await h.shot(page, "case-history");
   },
+
+  // 登录's errors: a wrong password, then throttling with the wait; and
+  // sign-out revokes the token on the service.
+  async "login-errors-and-sign-out"(h) {
+    const page = await h.page();
+    await page.goto(h.base + "/login");
+    const user = `nobody-${randomUUID().slice(0, 8)}`;
+    for (let i = 1; i <= 6; i++) {
+      await page.getByLabel("用户名").fill(user);
+      await page.getByLabel("密码", { exact: true }).fill("not-the-password");
+      await page.locator("[data-test=login-submit]").click();
+      await page.locator("[data-test=login-error]").waitFor();
+      const text = await page.locator("[data-test=login-error]").innerText();
+      if (i === 1) h.check(text.includes("用户名或密码不正确"), "a wrong password is said plainly", text);
+      if (i === 6) {
+        h.check(text.includes("稍后再试") && /\d+ (秒|分钟)后/.test(text), "the sixth attempt says 稍后再试 with the wait", text);
+        await h.shot(page, "login-throttled");
+      }
+      await page.waitForTimeout(100);
+    }
+    const api = await h.raw("", "POST", "/v1/sessions", { username: user, password: "not-the-password" });
+    h.check(api.status === 429 && Number(api.headers.get("Retry-After")) > 0, "the API throttles the same username, with Retry-After", api.status);
+
+    await h.signIn(page, "demo-supervisor");
+    const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem("mediationd.session") ?? "{}").token);
+    h.check(typeof token === "string" && token.length > 10, "the token is in this tab's sessionStorage");
+    h.check((await page.context().cookies()).length === 0, "no cookie holds it");
+    h.check((await h.raw(token, "GET", "/v1/caller")).status === 200, "the API accepts the token while signed in");
+    await page.locator("[data-test=sign-out]").click();
+    await page.waitForURL(/\/login/);
+    h.check(await page.evaluate(() => sessionStorage.getItem("mediationd.session")) === null, "sign-out forgets the token");
+    h.check((await h.raw(token, "GET", "/v1/caller")).status === 401, "sign-out revoked the token on the service");
+  },
+
+  // A stale etag: someone changes the case while the form is open; the
+  // form says so, reloads the case and keeps what was typed.
+  async "stale-etag"(h) {
+    const c = await openCaseFor(h, "邻里纠纷：并发修改测试");
+    const page = await h.page();
+    await h.signIn(page, "demo-mediator");
+    await page.goto(`${h.base}/cases/${c.name.slice(6)}`);
+    await page.locator("[data-verb=scheduleSession]").click();
+    const dlg = dialog(page, "安排调解");
+    await dlg.getByPlaceholder("选择日期和时间").fill(tomorrowAt(15));
+    await dlg.getByPlaceholder("选择日期和时间").press("Enter");
+    await dlg.locator("input[name=place]").fill("肖金镇调解室");
+    // Meanwhile, through the API, the case changes.
+    await h.as("demo-mediator", "POST", `/v1/${c.name}:scheduleSession`, { startTime: new Date(Date.now() + 3 * 86400_000).toISOString(), place: "西峰区妇联巾帼调解工作室" });
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.locator("[data-test=stale]").waitFor();
+    h.check((await dlg.locator("[data-test=stale]").innerText()).includes("已被他人修改"), "the form says the case was changed by someone else");
+    await h.shot(page, "stale-etag");
+    h.check((await h.as("demo-mediator", "GET", `/v1/${c.name}/sessions`)).sessions.length === 1, "the refused request wrote nothing");
+    await dlg.locator("[data-test=reload]").click();
+    await dlg.locator("[data-test=stale]").waitFor({ state: "hidden" });
+    h.check(await dlg.locator("input[name=place]").inputValue() === "肖金镇调解室", "reloading kept what was typed");
+    h.check(await page.locator("[data-test=session]").count() === 1, "the page shows the other user's session after the reload");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    const sessions = (await h.as("demo-mediator", "GET", `/v1/${c.name}/sessions`)).sessions;
+    h.check(sessions.length === 2 && sessions.some((s) => s.place === "肖金镇调解室"), "the resubmitted form went through", sessions.map((s) => s.place));
+  },
+
+  // A refused action: the service's field violation appears at the field,
+  // and nothing is written.
+  async "refusal-at-field"(h) {
+    const c = await openCaseFor(h, "合同纠纷：字段校验测试");
+    const page = await h.page();
+    await h.signIn(page, "demo-mediator");
+    await page.goto(`${h.base}/cases/${c.name.slice(6)}`);
+    await page.locator("[data-verb=scheduleSession]").click();
+    const dlg = dialog(page, "安排调解");
+    await dlg.getByPlaceholder("选择日期和时间").fill(tomorrowAt(9));
+    await dlg.getByPlaceholder("选择日期和时间").press("Enter");
+    await dlg.locator("[data-test=submit]").click(); // no place, not online: the service refuses
+    const item = dlg.locator(".el-form-item", { has: page.locator("input[name=place]") });
+    const err = item.locator(".el-form-item__error");
+    await err.waitFor();
+    const api = await h.raw(await h.token("demo-mediator"), "POST", `/v1/${c.name}:scheduleSession`, { startTime: new Date(Date.now() + 86400_000).toISOString() });
+    const violation = api.json?.details?.find((d) => d["@type"]?.endsWith("BadRequest"))?.fieldViolations?.[0];
+    h.check(api.status === 400 && violation?.field === "place", "the API refuses it with a violation of field place", api.json);
+    h.check((await err.innerText()) === violation.description, "the page shows the service's message at 地点", await err.innerText());
+    h.check(((await h.as("demo-mediator", "GET", `/v1/${c.name}/sessions`)).sessions ?? []).length === 0, "nothing was written");
+    await h.shot(page, "refusal-at-field");
+    // Fixing the field goes through.
+    await dlg.locator("input[name=place]").fill("董志镇司法所");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    h.check((await h.as("demo-mediator", "GET", `/v1/${c.name}/sessions`)).sessions?.[0]?.place === "董志镇司法所", "after the fix the API holds the session");
+  },
+
+  // Freshness: a change by another user shows on an open case and an open list without a reload.
+  async "freshness"(h) {
+    const c = await openCaseFor(h, "物业纠纷：刷新测试");
+    const page = await h.page();
+    await h.signIn(page, "demo-mediator");
+    await page.goto(`${h.base}/cases/${c.name.slice(6)}?poll=1000`);
+    await page.locator("[data-test=case-state]", { hasText: "已分派" }).waitFor();
+    await h.as("demo-mediator", "POST", `/v1/${c.name}:startMediation`, {});
+    await page.locator("[data-test=case-state]", { hasText: "调解中" }).waitFor({ timeout: 10000 });
+    h.check(true, "the open case shows 调解中 after another session started mediation");
+    await page.goto(`${h.base}/todo?poll=1000`);
+    const card = page.locator("[data-test=todo-case]", { hasText: c.caseNumber });
+    await card.locator("text=调解中").waitFor();
+    await h.as("demo-mediator", "POST", `/v1/${c.name}:withdraw`, { reason: "申请人撤回" });
+    await card.waitFor({ state: "detached", timeout: 10000 });
+    const now = (await h.as("demo-mediator", "GET", `/v1/${c.name}`)).case;
+    h.check(now.state === "CASE_STATE_CLOSED", "the API has it closed (withdrawn)");
+    h.check(true, "我的待办 drops the withdrawn case without a reload");
+  },
+
+  // A supervisor sees the API's masked numbers; the assigned mediator the full ones.
+  async "supervisor-masked"(h) {
+    const c = await openCaseFor(h, "赡养费纠纷：脱敏测试");
+    const page = await h.page();
+    await h.signIn(page, "demo-supervisor");
+    await page.waitForURL(/\/cases$/);
+    await page.locator("[data-test=case-table] tbody tr").first().waitFor();
+    await h.shot(page, "case-list");
+    await page.locator("input[name=q]").fill(c.caseNumber);
+    await page.locator("[data-test=apply]").click();
+    await page.waitForURL(/q=/);
+    h.check(decodeURIComponent(page.url()).includes(c.caseNumber), "the search lives in the URL");
+    await page.locator("[data-test=case-table] tbody tr", { hasText: c.caseNumber }).click();
+    await page.getByRole("tab", { name: /当事人/ }).click();
+    const id = await page.locator("[data-test=id-number]").first().innerText();
+    const phone = await page.locator("[data-test=phone]").first().innerText();
+    const api = (await h.as("demo-supervisor", "GET", `/v1/${c.name}`)).case.parties[0];
+    h.check(id === api.idNumber && id.includes("*") && !id.includes("195005"), "the supervisor sees the ID number masked as the API gives it", id);
+    h.check(phone === api.phone && phone.includes("****"), "and the phone number masked", phone);
+    h.check((await page.locator("[data-test=actions] [data-verb=close]").count()) === 0, "a supervisor gets no mediator actions");
+    await h.shot(page, "supervisor-parties");
+    const med = await h.page();
+    await h.signIn(med, "demo-mediator");
+    await med.goto(`${h.base}/cases/${c.name.slice(6)}`);
+    await med.getByRole("tab", { name: /当事人/ }).click();
+    h.check((await med.locator("[data-test=id-number]").first().innerText()) === "621002195005010024", "the assigned mediator sees the full number");
+  },
+
+  // A lead assigns from 待分配 in one click, then moves one mediator's open cases to another with one reason.
+  async "lead-assign-and-bulk-reassign"(h) {
+    const created = await h.as("demo-lead", "POST", `/v1/cases?requestId=${randomUUID()}`, {
+      disputeType: "DISPUTE_TYPE_MARRIAGE_FAMILY", source: "CASE_SOURCE_WALK_IN", summary: "离婚后子女抚养费纠纷", regionCode: "621002",
+      parties: [{ id: "p1", name: "李娟", role: "PARTY_ROLE_APPLICANT" }, { id: "p2", name: "张强", role: "PARTY_ROLE_RESPONDENT" }],
+    });
+    const waiting = (await h.as("demo-lead", "POST", `/v1/${created.case.name}:accept`, {})).case;
+    const page = await h.page();
+    await h.signIn(page, "demo-lead");
+    await page.waitForURL(/\/assign$/);
+    const card = page.locator("[data-test=waiting-case]", { hasText: waiting.caseNumber });
+    await card.locator("[data-test=assign-one]").waitFor();
+    const reasons = await card.locator(".as-reasons li").allInnerTexts();
+    h.check(reasons.length > 0, "待分配 shows the suggestion with its reasons", reasons);
+    await h.shot(page, "assign");
+    await card.locator("[data-test=assign-one]").click();
+    await card.locator("[data-test=assign-outcome]").waitFor();
+    const after = (await h.as("demo-lead", "GET", `/v1/${waiting.name}`)).case;
+    h.check(after.state === "CASE_STATE_ASSIGNED" && after.organization === "organizations/xifeng-women-studio" && after.mediator,
+      "the API has it assigned inside the studio", after.mediator);
+
+    // Bulk: two cases of 路玉梅 (m-003) go to 王芳 (m-004).
+    const a = await openCaseFor(h, "批量改派一");
+    const b = await openCaseFor(h, "批量改派二");
+    await page.reload();
+    await choose(page, page.locator("[data-test=bulk-from]"), "路玉梅");
+    await page.locator("[data-test=bulk] tbody tr", { hasText: a.caseNumber }).waitFor();
+    // Only the two new cases: untick the others.
+    for (const row of await page.locator("[data-test=bulk] tbody tr").all()) {
+      const text = await row.innerText();
+      if (!text.includes(a.caseNumber) && !text.includes(b.caseNumber)) await row.locator(".el-checkbox").click();
+    }
+    await choose(page, page.locator("[data-test=bulk-to]"), "王芳");
+    await page.locator("input[name=bulk-reason]").fill("路玉梅休假");
+    await page.locator("[data-test=bulk-submit]").click();
+    await page.locator("[data-test=bulk-results] li").nth(1).waitFor();
+    const results = await page.locator("[data-test=bulk-results] li").allInnerTexts();
+    h.check(results.length === 2 && results.every((r) => r.includes("已改派")), "both cases are reported moved", results);
+    for (const x of [a, b]) {
+      const now = (await h.as("demo-lead", "GET", `/v1/${x.name}`)).case;
+      h.check(now.mediator === "mediators/m-004", `the API has ${x.caseNumber} with 王芳`, now.mediator);
+      const ev = (await h.as("demo-lead", "GET", `/v1/${x.name}/events`)).events.at(-1);
+      h.check(ev.action === "CASE_ACTION_ASSIGN" && ev.reason === "路玉梅休假", "with the one reason in its history", ev.reason);
+    }
+    await h.shot(page, "bulk-reassign");
+  },
+
+  // 登记纠纷: the intake form checks an ID number as the service does, then registers the case.
+  async "intake"(h) {
+    const page = await h.page();
+    await h.signIn(page, "demo-mediator");
+    await page.goto(h.base + "/cases/new");
+    await choose(page, page.locator("[data-test=dispute-type]"), "邻里");
+    const summary = `邻里纠纷：排水沟堵塞致邻居院墙受损 ${randomUUID().slice(0, 6)}`;
+    await page.locator("textarea[name=summary]").fill(summary);
+    const p0 = page.locator("[data-test=party-0]");
+    await p0.locator("input[name=party-0-name]").fill("赵桂兰");
+    await choose(page, p0.locator(".el-select").first(), "居民身份证");
+    await p0.locator("input[name=party-0-idNumber]").fill("621002195005010025");
+    await p0.locator("input[name=party-0-phone]").click();
+    const idErr = p0.locator(".el-form-item", { has: page.locator("input[name=party-0-idNumber]") }).locator(".el-form-item__error");
+    await idErr.waitFor();
+    h.check((await idErr.innerText()).includes("校验码应为 4"), "a mistyped ID number is caught at the field", await idErr.innerText());
+    await p0.locator("input[name=party-0-idNumber]").fill("621002195005010024");
+    await p0.locator("input[name=party-0-phone]").fill("13909341234");
+    await page.locator("[data-test=party-1] input[name=party-1-name]").fill("钱国强");
+    await page.locator("[data-test=party-1] input[name=party-1-phone]").fill("0934-8621234");
+    await h.shot(page, "intake");
+    await page.locator("[data-test=intake-submit]").click();
+    await page.waitForURL(/\/cases\/[0-9a-f-]{36}$/);
+    await page.locator("[data-test=case-state]", { hasText: "登记" }).waitFor();
+    const id = new URL(page.url()).pathname.split("/").pop();
+    const c = (await h.as("demo-lead", "GET", `/v1/cases/${id}`)).case;
+    h.check(c.summary === summary && c.state === "CASE_STATE_INTAKE" && c.disputeType === "DISPUTE_TYPE_NEIGHBOR", "the API holds the registered case", c.state);
+    h.check(c.parties.length === 2 && c.parties[0].idNumber === "621002195005010024" && c.parties[1].phone === "0934-8621234", "with both parties as typed", c.parties.map((p) => p.name));
+    h.check(await page.locator("[data-verb=accept]").isVisible(), "the new case offers 受理 to the mediator who registered it");
+  },
+
+  // 法院: the court desk sees its referrals and their results.
+  async "court"(h) {
+    const page = await h.page();
+    await h.signIn(page, "demo-court");
+    await page.waitForURL(/\/court$/);
+    await page.locator("[data-test=court-table] tbody tr").first().waitFor();
+    const rows = await page.locator("[data-test=court-table] tbody tr").count();
+    const api = await h.as("demo-court", "GET", "/v1/cases?pageSize=1000&filter=" + encodeURIComponent("(source = COURT_DELEGATED OR source = COURT_ENTRUSTED) AND (state = INTAKE OR state = ACCEPTED OR state = ASSIGNED OR state = MEDIATING)"));
+    h.check(rows === (api.cases ?? []).length, `法院 lists the court's ${rows} open referrals, as the API does`, [rows, (api.cases ?? []).length]);
+    const first = (api.cases ?? [])[0];
+    h.check(first && (await page.locator("[data-test=court-table]").innerText()).includes(first.courtReferral.courtCaseNumber), "with the court's case numbers");
+    await h.shot(page, "court");
+    await page.getByText("调解成功 · 司法确认").click();
+    await page.waitForTimeout(800);
+    await h.shot(page, "court-confirmation");
+  },
+
+  // 管理: every section of the administrator's pages, each checked against the API.
+  async "admin"(h) {
+    const page = await h.page();
+    await h.signIn(page, "demo-admin");
+    await page.waitForURL(/\/admin/);
+    for (const [section, tab, api, key] of [
+      ["organizations", "调解组织", "/v1/organizations?pageSize=1000", "organizations"],
+      ["mediators", "调解员", "/v1/mediators?pageSize=1000", "mediators"],
+      ["users", "用户", "/v1/users?pageSize=1000", "users"],
+      ["keys", "API 密钥", "/v1/apiKeys?pageSize=1000", "apiKeys"],
+      ["rules", "期限规则", "/v1/deadlineRules?pageSize=1000", "deadlineRules"],
+    ]) {
+      await page.getByRole("tab", { name: tab, exact: true }).click();
+      const table = page.locator(`[data-test=admin-${section}]`);
+      const want = ((await h.as("demo-admin", "GET", api))[key] ?? []).length;
+      if (want > 0) await table.locator("tbody tr").first().waitFor();
+      const rows = await table.locator("tbody tr").count();
+      h.check(rows === want, `管理 · ${tab} lists ${want} rows, as the API does`, rows);
+      await h.shot(page, `admin-${section}`);
+    }
+    h.check(page.url().endsWith("/admin/deadlineRules"), "the section is in the URL", page.url());
+  },
+
+  // A client route that does not exist, and a deep link reloaded.
+  async "routes"(h) {
+    const page = await h.page();
+    await h.signIn(page, "demo-supervisor");
+    await page.goto(h.base + "/no/such/page");
+    await page.getByText("页面不存在").waitFor();
+    h.check(true, "an unknown client route shows 页面不存在");
+    await h.shot(page, "not-found");
+    await page.goto(h.base + "/cases?state=MEDIATING&overdue=1");
+    await page.locator("[data-test=case-table]").waitFor();
+    const filter = "state = MEDIATING AND overdue = true";
+    const api = await h.as("demo-supervisor", "GET", "/v1/cases?pageSize=20&filter=" + encodeURIComponent(filter));
+    await page.waitForTimeout(500);
+    const rows = await page.locator("[data-test=case-table] tbody tr").count();
+    h.check(rows === (api.cases ?? []).length, "a bookmarked filter URL shows what the API gives for it", [rows, (api.cases ?? []).length]);
+    const r = await fetch(h.base + "/cases?state=MEDIATING");
+    h.check(r.status === 200 && r.headers.get("cache-control") === "no-cache" && (r.headers.get("content-security-policy") ?? "").includes("script-src 'self'"), "a deep link is served index.html, no-cache, with the CSP");
+  },
 };
