@@ -173,6 +173,10 @@ func TestBrowser(t *testing.T) {
 	dir := webuiDir(t)
 	svc := startService(t)
 	out := filepath.Join(dir, "test-output")
+	// Screenshots of this run only: a stale FAILED-*.png would mislead.
+	if err := os.RemoveAll(filepath.Join(out, "screenshots")); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}

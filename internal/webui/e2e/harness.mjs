@@ -59,6 +59,7 @@ export class Harness {
     const vp = page.viewportSize();
     await page.waitForLoadState("networkidle").catch(() => {});
     await page.waitForTimeout(400); // let transitions (tags, dialogs) finish
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(this.out, "screenshots", `${name}-1366.png`) });
     await page.setViewportSize(phone);
     await page.waitForTimeout(300);

@@ -1,6 +1,7 @@
 // The browser scenarios. Each drives the workbench as a user would and
 // checks the result through the API as well as on the page.
 import { randomUUID } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { choose, dialog, tomorrowAt } from "./harness.mjs";
 
 /**
@@ -429,5 +430,34 @@ export const scenarios = {
     h.check(rows === (api.cases ?? []).length, "a bookmarked filter URL shows what the API gives for it", [rows, (api.cases ?? []).length]);
     const r = await fetch(h.base + "/cases?state=MEDIATING");
     h.check(r.status === 200 && r.headers.get("cache-control") === "no-cache" && (r.headers.get("content-security-policy") ?? "").includes("script-src 'self'"), "a deep link is served index.html, no-cache, with the CSP");
+  },
+
+  // The acceptance's budgets: the first page's JavaScript under 500 KB
+  // gzipped, and the sign-in page usable within 1 s from a cold cache.
+  async "first-load"(h) {
+    const page = await h.page();
+    const scripts = new Map();
+    page.on("response", async (r) => {
+      if (r.request().resourceType() === "script") scripts.set(r.url(), r);
+    });
+    const start = Date.now();
+    await page.goto(h.base + "/login");
+    await page.locator("[data-test=login-submit]").waitFor();
+    const ready = Date.now() - start;
+    const nav = await page.evaluate(() => {
+      const n = performance.getEntriesByType("navigation")[0];
+      return { domContentLoaded: Math.round(n.domContentLoadedEventEnd), load: Math.round(n.loadEventEnd) };
+    });
+    let raw = 0;
+    let gz = 0;
+    for (const r of scripts.values()) {
+      const body = await r.body();
+      raw += body.length;
+      gz += gzipSync(body, { level: 9 }).length;
+    }
+    const kb = (n) => (n / 1024).toFixed(1);
+    console.log(`first page: ${scripts.size} scripts, ${kb(raw)} KB, ${kb(gz)} KB gzipped; sign-in form ready ${ready} ms after navigation (DOMContentLoaded ${nav.domContentLoaded} ms, load ${nav.load} ms)`);
+    h.check(scripts.size > 0 && gz < 500 * 1024, `the first page's JavaScript is ${kb(gz)} KB gzipped (${scripts.size} files), under 500 KB`);
+    h.check(ready < 1000, `the sign-in page is ready ${ready} ms after a cold navigation, under 1 s`);
   },
 };
