@@ -411,6 +411,16 @@ export const scenarios = {
       await h.shot(page, `admin-${section}`);
     }
     h.check(page.url().endsWith("/admin/deadlineRules"), "the section is in the URL", page.url());
+
+    // The auditor's 管理 is the audit trail.
+    const aud = await h.page();
+    await h.signIn(aud, "demo-auditor");
+    await aud.waitForURL(/\/admin/);
+    const rows = aud.locator("[data-test=admin-audit] tbody tr");
+    await rows.first().waitFor();
+    const want = ((await h.as("demo-auditor", "GET", "/v1/auditEvents?pageSize=200")).auditEvents ?? []).length;
+    h.check(want > 0 && Math.abs((await rows.count()) - want) <= 2, `the auditor sees the audit trail (${want} latest events, as the API does)`, await rows.count());
+    await h.shot(aud, "admin-audit");
   },
 
   // A client route that does not exist, and a deep link reloaded.

@@ -39,6 +39,7 @@ export function homeOf(role: Role | undefined): RouteLocationRaw {
     case "ROLE_COURT_DESK":
       return { name: "court" };
     case "ROLE_ADMIN":
+    case "ROLE_AUDITOR":
       return { name: "admin" };
     default:
       return { name: "cases" };
