@@ -32,6 +32,8 @@ export const scenarios = {
   // Priority 1 of the workbench: a mediator signs in and sees 我的待办.
   async "mediator-todo"(h) {
     const c = await openCaseFor(h, "赡养费纠纷：待办页测试");
+    const at = new Date(Date.now() + 2 * 86400_000);
+    await h.as("demo-mediator", "POST", `/v1/${c.name}:scheduleSession`, { startTime: at.toISOString(), place: "西峰区妇联巾帼调解工作室" });
     const page = await h.page();
     await page.goto(h.base + "/");
     await page.waitForURL(/\/login/);
@@ -44,6 +46,8 @@ export const scenarios = {
     await card.waitFor();
     h.check(await card.isVisible(), `我的待办 lists ${c.caseNumber}`);
     h.check((await card.innerText()).includes("王秀英"), "the card names the parties");
+    const week = await page.locator("[data-test=sessions]").innerText();
+    h.check(week.includes(c.caseNumber), "the session in two days is listed under 调解安排", week);
     // The API agrees: the case is hers and open.
     const viaApi = await h.as("demo-mediator", "GET", `/v1/${c.name}`);
     h.check(viaApi.case.mediator === "mediators/m-003" && viaApi.case.state === "CASE_STATE_ASSIGNED", "the API has the case assigned to her", viaApi.case.state);
