@@ -3,7 +3,8 @@
 // this file and whose build output (dist/, made by `npm run build`) is
 // embedded in the binary.
 //
-// Hashed assets under /assets/ are cached for a year; index.html is never
+// Hashed assets under /assets/ are cached for a year, and sent gzipped
+// (precompressed by the build) to browsers that take it; index.html is never
 // cached, so a new release takes effect at the next load. Any other path
 // that names no file gets index.html, so that the client's routes
 // (/cases/…, /todo) survive a reload or a bookmark; the service's own
@@ -18,6 +19,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"io/fs"
+	"mime"
 	"net/http"
 	"path"
 	"strings"
@@ -78,6 +80,20 @@ func Built() bool {
 	return err == nil
 }
 
+// acceptsGzip reports whether the request's Accept-Encoding takes gzip
+// (and does not refuse it with q=0).
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			continue
+		}
+		q := strings.ReplaceAll(params, " ", "")
+		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+	}
+	return false
+}
+
 // handler serves one file system holding a Vite build.
 type handler struct {
 	files   fs.FS
@@ -125,6 +141,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if b, err := fs.ReadFile(h.files, name); err == nil {
 			if strings.HasPrefix(name, "assets/") {
 				hd.Set("Cache-Control", cacheImmutable)
+				hd.Add("Vary", "Accept-Encoding")
+				if gz, err := fs.ReadFile(h.files, name+".gz"); err == nil && acceptsGzip(r) {
+					// The type is the file's, not the .gz's; ServeContent
+					// would otherwise sniff the compressed bytes.
+					if t := mime.TypeByExtension(path.Ext(name)); t != "" {
+						hd.Set("Content-Type", t)
+					}
+					hd.Set("Content-Encoding", "gzip")
+					b = gz
+				}
 			} else {
 				hd.Set("Cache-Control", cacheRevalid)
 			}

@@ -1,6 +1,8 @@
 package webui
 
 import (
+	"bytes"
+	"compress/gzip"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +17,16 @@ var built = fstest.MapFS{
 	"assets/index-abc123.js":  {Data: []byte(`console.log("app")`)},
 	"assets/index-abc123.css": {Data: []byte(`body{}`)},
 	"robots.txt":              {Data: []byte("User-agent: *\n")},
+	"assets/big-def456.js":    {Data: []byte("console.log('big')")},
+	"assets/big-def456.js.gz": {Data: gzipped("console.log('big')")},
+}
+
+func gzipped(s string) []byte {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	_, _ = zw.Write([]byte(s))
+	_ = zw.Close()
+	return b.Bytes()
 }
 
 func get(t *testing.T, h http.Handler, method, path string, header ...string) (*http.Response, string) {
@@ -136,5 +148,45 @@ func TestEmbedded(t *testing.T) {
 	}
 	if Built() != strings.Contains(body, `<div id="app">`) {
 		t.Errorf("Built() = %v, but / serves %.100q", Built(), body)
+	}
+}
+
+// A precompressed asset goes to browsers that take gzip, with the file's
+// own type; others get the plain bytes.
+func TestGzipAssets(t *testing.T) {
+	h := newHandler(built)
+	for _, tt := range []struct {
+		accept string
+		gzip   bool
+	}{
+		{"gzip, deflate, br", true},
+		{"br;q=1.0, gzip;q=0.8", true},
+		{"gzip;q=0", false},
+		{"identity", false},
+		{"", false},
+	} {
+		resp, body := get(t, h, http.MethodGet, "/assets/big-def456.js", "Accept-Encoding", tt.accept)
+		if got := resp.Header.Get("Content-Encoding") == "gzip"; got != tt.gzip {
+			t.Errorf("Accept-Encoding %q: gzip %v, want %v", tt.accept, got, tt.gzip)
+		}
+		if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") || resp.Header.Get("Vary") != "Accept-Encoding" {
+			t.Errorf("Accept-Encoding %q: Content-Type %q Vary %q", tt.accept, resp.Header.Get("Content-Type"), resp.Header.Get("Vary"))
+		}
+		plain := body
+		if tt.gzip {
+			zr, err := gzip.NewReader(strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(zr)
+			plain = string(b)
+		}
+		if plain != "console.log('big')" {
+			t.Errorf("Accept-Encoding %q: body %q", tt.accept, plain)
+		}
+	}
+	// An asset without a .gz is sent as it is.
+	if resp, body := get(t, h, http.MethodGet, "/assets/index-abc123.js", "Accept-Encoding", "gzip"); resp.Header.Get("Content-Encoding") != "" || body != `console.log("app")` {
+		t.Errorf("asset without .gz: %q %q", resp.Header.Get("Content-Encoding"), body)
 	}
 }

@@ -473,5 +473,8 @@ export const scenarios = {
     console.log(`first page: ${scripts.size} scripts, ${kb(raw)} KB, ${kb(gz)} KB gzipped; sign-in form ready ${ready} ms after navigation (DOMContentLoaded ${nav.domContentLoaded} ms, load ${nav.load} ms)`);
     h.check(scripts.size > 0 && gz < 500 * 1024, `the first page's JavaScript is ${kb(gz)} KB gzipped (${scripts.size} files), under 500 KB`);
     h.check(ready < 1000, `the sign-in page is ready ${ready} ms after a cold navigation, under 1 s`);
+    const encodings = [];
+    for (const r of scripts.values()) if ((await r.body()).length >= 1024) encodings.push(r.headers()["content-encoding"] ?? "none");
+    h.check(encodings.length > 0 && encodings.every((e) => e === "gzip"), "its scripts (those over 1 KB) travel gzipped", encodings);
   },
 };
