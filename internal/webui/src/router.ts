@@ -1,8 +1,10 @@
-// The workbench's pages. Views load on first visit (one chunk each), so
-// the sign-in page ships only what it needs.
+// The workbench's pages. The sign-in page is part of the first bundle (it
+// is the first page of every visit, and one round trip less keeps the cold
+// load short); the other views load on first visit, one chunk each.
 import { createRouter, createWebHistory, type RouteLocationRaw } from "vue-router";
 import { useSession } from "./stores/session";
 import type { Role } from "./api/client";
+import LoginView from "./views/LoginView.vue";
 
 declare module "vue-router" {
   interface RouteMeta {
@@ -16,7 +18,7 @@ declare module "vue-router" {
 export const router = createRouter({
   history: createWebHistory(),
   routes: [
-    { path: "/login", name: "login", component: () => import("./views/LoginView.vue"), meta: { public: true, title: "登录" } },
+    { path: "/login", name: "login", component: LoginView, meta: { public: true, title: "登录" } },
     { path: "/", name: "home", redirect: () => homeOf(useSession().role) },
     { path: "/todo", name: "todo", component: () => import("./views/TodoView.vue"), meta: { title: "我的待办" } },
     { path: "/cases", name: "cases", component: () => import("./views/CaseListView.vue"), meta: { title: "案件列表" } },
