@@ -79,3 +79,17 @@ describe("LoginView", () => {
     expect(document.cookie).toBe("");
   });
 });
+
+describe("LoginView's redirect", () => {
+  it("goes back to the page the user came from, but never to another site", async () => {
+    const ok = () => jsonResponse(200, { token: "mds_t", expireTime: "2099-01-01T00:00:00Z", user: { displayName: "x" } });
+    vi.stubGlobal("fetch", vi.fn(async (req: Request) => (req.url.endsWith("/v1/sessions") ? ok() : jsonResponse(200, { role: "ROLE_MEDIATOR", methods: [] }))));
+    for (const [redirect, want] of [["/cases?state=MEDIATING", "/cases"], ["//evil.example/x", "/todo"], ["https://evil.example/", "/todo"]] as const) {
+      const { wrapper, router } = await mountLogin();
+      await router.replace({ path: "/login", query: { redirect } });
+      await submit(wrapper, "demo-mediator", "secret");
+      expect(router.currentRoute.value.path).toBe(want);
+      sessionStorage.clear();
+    }
+  });
+});
