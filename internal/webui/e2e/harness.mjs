@@ -25,6 +25,17 @@ export class Harness {
     this.checks.push(what);
   }
 
+  /** eventually polls f (an async function returning [ok, seen]) for up to 10 s, then checks. */
+  async eventually(what, f) {
+    let ok = false;
+    let seen;
+    for (const end = Date.now() + 10000; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) {
+      [ok, seen] = await f();
+      if (ok) break;
+    }
+    this.check(ok, what, seen);
+  }
+
   /** page opens a page in a fresh context (its own sessionStorage). */
   async page(viewport = desktop) {
     const context = await this.browser.newContext({ viewport, locale: "zh-CN", timezoneId: "Asia/Shanghai" });

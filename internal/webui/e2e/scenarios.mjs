@@ -155,9 +155,11 @@ export const scenarios = {
     h.check(now.state === "CASE_STATE_CLOSED" && now.outcome === "CASE_OUTCOME_AGREEMENT", "the API has the case closed with an agreement", now.state);
     h.check(await page.locator("[data-test=actions]").count() === 0, "a closed case offers no actions");
     await page.getByRole("tab", { name: "历史" }).click();
-    const history = await page.locator("[data-test=event]").allInnerTexts();
-    h.check(history.length >= 9 && history.some((t) => t.includes("结案")) && history.some((t) => t.includes("demo-mediator")),
-      "the 历史 tab lists every step with who did it", history.length);
+    const events = (await h.as("demo-mediator", "GET", `/v1/${c.name}/events`)).events;
+    await h.eventually("the 历史 tab lists every step of the API's history with who did it", async () => {
+      const history = await page.locator("[data-test=event]").allInnerTexts();
+      return [history.length === events.length && history.at(-1).includes("结案") && history.at(-1).includes("demo-mediator"), history.length];
+    });
     await h.shot(page, "case-history");
   },
 
@@ -216,6 +218,8 @@ export const scenarios = {
     await dlg.locator("[data-test=reload]").click();
     await dlg.locator("[data-test=stale]").waitFor({ state: "hidden" });
     h.check(await dlg.locator("input[name=place]").inputValue() === "肖金镇调解室", "reloading kept what was typed");
+    // The sessions (on the 调解记录 tab, hidden behind the dialog) follow the case's reload.
+    await page.locator("[data-test=session]").first().waitFor({ state: "attached" });
     h.check(await page.locator("[data-test=session]").count() === 1, "the page shows the other user's session after the reload");
     await dlg.locator("[data-test=submit]").click();
     await dlg.waitFor({ state: "hidden" });
@@ -310,6 +314,14 @@ export const scenarios = {
     await h.signIn(page, "demo-lead");
     await page.waitForURL(/\/assign$/);
     const card = page.locator("[data-test=waiting-case]", { hasText: waiting.caseNumber });
+    // 待分配 shows 20 cases at a time, due first: the new one may be further down.
+    await page.locator("[data-test=waiting-case]").first().waitFor();
+    for (let i = 0; i < 25 && !(await card.count()); i++) {
+      const more = page.locator("[data-test=show-more]");
+      if (!(await more.count())) break;
+      await more.click();
+      await page.waitForTimeout(300);
+    }
     await card.locator("[data-test=assign-one]").waitFor();
     const reasons = await card.locator(".as-reasons li").allInnerTexts();
     h.check(reasons.length > 0, "待分配 shows the suggestion with its reasons", reasons);
@@ -446,9 +458,11 @@ export const scenarios = {
     await page.locator("[data-test=case-table]").waitFor();
     const filter = "state = MEDIATING AND overdue = true";
     const api = await h.as("demo-supervisor", "GET", "/v1/cases?pageSize=20&filter=" + encodeURIComponent(filter));
-    await page.waitForTimeout(500);
-    const rows = await page.locator("[data-test=case-table] tbody tr").count();
-    h.check(rows === (api.cases ?? []).length, "a bookmarked filter URL shows what the API gives for it", [rows, (api.cases ?? []).length]);
+    const want = (api.cases ?? []).map((c) => c.caseNumber);
+    await h.eventually("a bookmarked filter URL shows what the API gives for it", async () => {
+      const rows = (await page.locator("[data-test=case-table] tbody tr").allInnerTexts()).map((t) => t.split(/\s/)[0]);
+      return [rows.length === want.length && rows.every((r, i) => r === want[i]), rows];
+    });
     const r = await fetch(h.base + "/cases?state=MEDIATING");
     h.check(r.status === 200 && r.headers.get("cache-control") === "no-cache" && (r.headers.get("content-security-policy") ?? "").includes("script-src 'self'"), "a deep link is served index.html, no-cache, with the CSP");
   },
