@@ -120,6 +120,7 @@ export const scenarios = {
     const o = now.agreement?.obligations?.[0];
     h.check(now.state === "CASE_STATE_AGREED" && o?.obligorPartyId === "p2" && o?.obligeePartyId === "p1" && Number(o?.amount) === 9600,
       "the API holds the agreement with its obligation (王建国 owes 王秀英 9600)", now.agreement);
+    await page.locator("[data-test=terms]").waitFor(); // the page turns to 协议 once the case is reloaded
     h.check((await page.locator("[data-test=terms]").innerText()).includes("每月10日前支付赡养费800元"), "the 协议 tab shows the terms");
     await h.shot(page, "case-agreement");
 
@@ -486,8 +487,9 @@ export const scenarios = {
       await page.goto(h.base + "/login");
       await page.locator("[data-test=login-submit]").waitFor();
       const ready = Date.now() - start;
-      // The renderer's main-thread time (CPU) for the load: what the page
-      // costs, which other work on a shared machine does not inflate.
+      // The time the renderer's main thread was busy with the load: closer
+      // to what the page costs than wall clock, which also counts waiting
+      // for a CPU on a shared machine (busy time grows under load too, less).
       const { metrics } = await cdp.send("Performance.getMetrics");
       const metric = (name) => metrics.find((m) => m.name === name)?.value ?? 0;
       const task = Math.round(1000 * metric("TaskDuration"));
@@ -512,8 +514,8 @@ export const scenarios = {
     const best = runs.reduce((a, b) => (b.ready < a.ready ? b : a));
     console.log(`first page: ${scripts.size} scripts, ${kb(raw)} KB, ${kb(gz)} KB gzipped; sign-in form ready after ${runs.map((r) => `${r.ready} ms (main thread ${r.task} ms, DOMContentLoaded ${r.domContentLoaded}, load ${r.load})`).join(", ")}`);
     h.check(scripts.size > 0 && gz < 500 * 1024, `the first page's JavaScript is ${kb(gz)} KB gzipped (${scripts.size} files), under 500 KB`);
-    // The 1 s budget is checked on the main thread's time, which is the
-    // page's own cost: wall clock on a 2-core machine shared with other test
+    // The 1 s budget is checked on the main thread's busy time of the best
+    // of three loads: wall clock on a 2-core machine shared with other test
     // runs swings by seconds. Wall clock gets a looser ceiling, which an
     // extra round trip or a blocking resource would still break.
     h.check(best.task < 1000, `the sign-in page costs ${best.task} ms of main-thread time from a cold navigation, under 1 s`, runs);
