@@ -148,6 +148,7 @@ func (s *Server) httpHandler(gw http.Handler) http.Handler {
 	mux.HandleFunc("GET /v1/caseStatistics.csv", s.statisticsCSV)
 	mux.Handle("/v1/", gw)
 	s.handleMetrics(mux)
+	s.handleWebUI(mux)
 	return s.metrics.InstrumentHTTP(s.withHTTPSecurity(s.withRequestID(s.limitBody(mux))))
 }
 
