@@ -46,10 +46,33 @@ func (r *feedReader) poll(t *testing.T) int {
 	return len(resp.GetEvents())
 }
 
-// drain polls until a page comes back empty.
+// drain polls until a page comes back empty once every event written so
+// far lies below the feed's horizon. The horizon is the cluster's oldest
+// running transaction: other tests' transactions on the same PostgreSQL
+// server hold it back for a while, and an empty page until it passes
+// means "not yet", not "nothing more".
 func (r *feedReader) drain(t *testing.T) {
 	t.Helper()
-	for r.poll(t) > 0 {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if r.poll(t) > 0 {
+			continue
+		}
+		var passed bool
+		if err := r.e.store.Pool().QueryRow(context.Background(),
+			`SELECT coalesce(max(txid) < pg_snapshot_xmin(pg_current_snapshot()), true) FROM case_events`).Scan(&passed); err != nil {
+			t.Fatal(err)
+		}
+		if passed {
+			if r.poll(t) > 0 { // what the horizon let through since the empty page
+				continue
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the feed's horizon did not pass the events written within a minute: a transaction is still running")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -111,11 +134,24 @@ func TestCaseChangesFeedScopeAndTokens(t *testing.T) {
 	if n := r.poll(t); n != 0 {
 		t.Errorf("a poll with nothing new read %d events", n)
 	}
-	// New events come after the token.
+	// New events come after the token, also while an older transaction
+	// (one that took its transaction id before the event's) is still
+	// running: the feed holds them back until it ends, then returns them.
 	before := len(r.got)
+	older, err := e.store.Pool().Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := older.Exec(context.Background(), `SELECT pg_current_xact_id()`); err != nil {
+		t.Fatal(err)
+	}
 	if res := (grpcClient{e}).act(t, ours[0], caseworktest.Command(casework.ActionRequestConfirmation, 0), ""); res.st != nil {
 		t.Fatal(res.st)
 	}
+	if n := r.poll(t); n != 0 {
+		t.Errorf("the feed returned %d events while a transaction older than them was running", n)
+	}
+	time.AfterFunc(300*time.Millisecond, func() { _ = older.Rollback(context.Background()) })
 	r.drain(t)
 	if got := r.got[before:]; len(got) != 1 || got[0].GetAction() != mediationv1.CaseAction_CASE_ACTION_REQUEST_CONFIRMATION {
 		t.Errorf("after a new event the feed read %v", got)
