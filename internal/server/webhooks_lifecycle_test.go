@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"github.com/mediationd/mediationd/internal/casework/caseworktest"
 
 	"github.com/mediationd/mediationd/internal/delivery"
+	"github.com/mediationd/mediationd/internal/pgtest"
 	"github.com/mediationd/mediationd/internal/server"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
@@ -306,5 +308,54 @@ func TestWebhookMetrics(t *testing.T) {
 	}
 	if got := m.value(t, "mediationd_webhook_queue_oldest_age_seconds", "endpoint", id); got <= 0 {
 		t.Errorf("queue age %v, want > 0", got)
+	}
+}
+
+// TestWebhookSecretsNeverLogged: registering, rotating, and delivering
+// (also to a receiver that refuses) log no secret, at the debug level
+// where every call is logged, and the database holds them only sealed.
+func TestWebhookSecretsNeverLogged(t *testing.T) {
+	logs := &piiLogBuffer{}
+	e := startWith(t, pgtest.NewDatabase(t), func(cfg *server.Config) {
+		cfg.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		cfg.Webhooks = server.WebhookOptions{Deliver: true, Keys: testKeyring(t), AllowedNetworks: loopback,
+			Schedule: []time.Duration{10 * time.Millisecond}, PollInterval: 20 * time.Millisecond}
+	})
+	r := newReceiver(t)
+	r.answer = func(_ int, _ message, w http.ResponseWriter, _ func()) int {
+		w.WriteHeader(http.StatusUnauthorized)
+		return 401
+	}
+	ep := register(t, e, "甘1002", r)
+	r.mu.Lock()
+	secrets := []string{r.secret}
+	r.mu.Unlock()
+	rotated, err := webhooks(e).RotateWebhookSecret(context.Background(), &mediationv1.RotateWebhookSecretRequest{Name: ep.GetName()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets = append(secrets, rotated.GetSecret())
+	referral(t, e, "甘1002", 1)
+	awaitLog(t, e, ep.GetName(), "the message to fail", func(ds []*mediationv1.WebhookDelivery) bool { return countStatus(ds, failed) == 1 })
+	var stored string
+	if err := e.store.Pool().QueryRow(context.Background(), `SELECT string_agg(encode(secret, 'escape'), ' ') FROM webhook_secrets`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range secrets {
+		if strings.Contains(stored, s) || strings.Contains(stored, strings.TrimPrefix(s, "whsec_")) {
+			t.Errorf("webhook_secrets holds %s… in clear", s[:10])
+		}
+	}
+	if err := e.stop(); err != nil {
+		t.Fatal(err)
+	}
+	raw := string(logs.Bytes())
+	if !strings.Contains(raw, "CreateWebhookEndpoint") {
+		t.Fatal("the calls were not logged: the test proves nothing")
+	}
+	for _, s := range secrets {
+		if key := strings.TrimPrefix(s, "whsec_"); strings.Contains(raw, key) {
+			t.Errorf("the logs contain the secret %s…", s[:10])
+		}
 	}
 }
