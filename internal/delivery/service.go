@@ -191,6 +191,10 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 // (see store.PromoteWaitingDeliveries).
 const promoteInterval = 5 * time.Second
 
+// leaseMargin is how much of its lease a claimed message must have left,
+// beyond the timeout, to be sent: a send never outlives its lease.
+const leaseMargin = 500 * time.Millisecond
+
 // claimBatch is how many deliveries a sender claims at once: fewer claims
 // under load, while the others still find work.
 const claimBatch = 4
@@ -225,6 +229,12 @@ func (s *Service) SendDue(ctx context.Context, limit int) (int, error) {
 		return 0, err
 	}
 	for _, c := range claimed {
+		if !s.leaseCovers(c.LeaseUntil) {
+			// Earlier sends of the batch were slow: the lease could end
+			// during this one and another sender take the message. Leave
+			// it; it is claimed again when the lease runs out.
+			continue
+		}
 		r := s.attempt(ctx, c)
 		if ctx.Err() != nil {
 			// Shutting down: the lease runs out and a replica sends again.
@@ -242,6 +252,12 @@ func (s *Service) SendDue(ctx context.Context, limit int) (int, error) {
 		}
 	}
 	return len(claimed), nil
+}
+
+// leaseCovers reports whether a lease ending at until still covers a
+// whole attempt, with leaseMargin to spare.
+func (s *Service) leaseCovers(until time.Time) bool {
+	return until.Sub(s.opt.Clock()) >= s.opt.Timeout+leaseMargin
 }
 
 // attempt sends one message and says what to record.
