@@ -7,13 +7,18 @@ FUZZTIME ?= 15s
 # Arguments passed to the service by `make run`, e.g. ARGS=--log-level=debug.
 ARGS     ?=
 
-.PHONY: run test deps check breaking unit fuzz lint generate build clean
+WEBUI    := internal/webui
 
-## run: run the service; without DATABASE_URL it starts its own PostgreSQL
-## and, on the first start, loads the demo data (MEDIATION_DEMO=42), whose
-## logins have a published password: it then listens on localhost only,
-## unless MEDIATION_HTTP_ADDR / MEDIATION_GRPC_ADDR say otherwise
+.PHONY: run test deps check breaking unit fuzz lint generate build clean webui webtest
+
+## run: run the service with the workbench (http://localhost:8080/); without
+## DATABASE_URL it starts its own PostgreSQL and, on the first start, loads
+## the demo data (MEDIATION_DEMO=42), whose logins have a published
+## password: it then listens on localhost only, unless MEDIATION_HTTP_ADDR /
+## MEDIATION_GRPC_ADDR say otherwise. Without Node.js 20 the workbench is
+## left out and / says how to build it.
 run:
+	@bash $(WEBUI)/scripts/build.sh --optional
 	@if [ -z "$$DATABASE_URL" ]; then \
 		bash deploy/ensure-postgres.sh && \
 		MEDIATION_DEMO=$${MEDIATION_DEMO-42} \
@@ -26,8 +31,10 @@ run:
 
 ## test: the whole suite: format and vet checks, buf lint and generation
 ## check, every test with the race detector against a throwaway PostgreSQL,
-## and short fuzz runs (REST bodies, request validation, validators, filters)
-test: check breaking unit fuzz
+## short fuzz runs (REST bodies, request validation, request text,
+## validators, filters), the API compared with the commit before (buf breaking),
+## and the workbench's unit and browser tests
+test: check breaking webui unit fuzz webtest
 
 ## deps: what the tests need besides Go: PostgreSQL's server binaries and a
 ## C compiler for the race detector, installed if missing and possible
@@ -58,7 +65,24 @@ fuzz: deps
 	$(GO) test -run='^$$' -fuzz=FuzzValidators -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/casework/
 	$(GO) run ./cmd/mediationd pg-exec -- sh -c '\
 		$(GO) test -run="^$$" -fuzz=FuzzRESTBodies -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s -parallel=2 ./internal/server/ && \
-		$(GO) test -run="^$$" -fuzz=FuzzProtoValidation -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/server/'
+		$(GO) test -run="^$$" -fuzz=FuzzProtoValidation -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/server/ && \
+		$(GO) test -run="^$$" -fuzz=FuzzRequestText -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s -parallel=2 ./internal/server/'
+
+## webui: build the workbench (internal/webui) that mediationd embeds:
+## npm ci when node_modules does not match the lockfile, the API types
+## generated from the OpenAPI document, type check, Vite build, and the
+## check that the output runs on Chromium 87
+webui:
+	@bash $(WEBUI)/scripts/build.sh
+
+## webtest: the workbench's Vitest unit tests, then its browser tests
+## (Playwright in Debian's Chromium, installed if missing) against mediationd
+## with the demo data on a throwaway PostgreSQL; screenshots go to
+## internal/webui/test-output/screenshots
+webtest: webui deps
+	cd $(WEBUI) && npm test --silent
+	@bash $(WEBUI)/scripts/browser-deps.sh
+	MEDIATION_WEBUI_E2E=1 $(GO) run ./cmd/mediationd pg-exec -- $(GO) test -count=1 -timeout=20m -v ./internal/webui/e2e/
 
 ## lint: buf lint (STANDARD) and vet
 lint:

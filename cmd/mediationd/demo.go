@@ -64,7 +64,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stderr, "loading the 庆阳市 demo data: seed %d, %d cases registered since %s\n",
 		seed, len(plan.Cases), plan.Cases[0].Created.In(plan.Location).Format(time.DateOnly))
 	last := -1
-	r, logins, err := loadDemo(ctx, cfg, dsn, plan, func(done, total int) {
+	r, logins, err := loadDemo(ctx, dsn, plan, func(done, total int) {
 		if tenth := done * 10 / total; tenth != last {
 			last = tenth
 			fmt.Fprintf(stderr, "  %d/%d cases\n", done, total)
@@ -127,15 +127,10 @@ func containsHelp(args []string) bool {
 	return false
 }
 
-// loadDemo loads a plan through a store of its own, with enough
-// connections for the loader's workers unless the configuration sets the
-// pool size (then at least the two Load needs).
-func loadDemo(ctx context.Context, cfg config.Config, dsn string, plan demo.Plan, progress func(done, total int)) (demo.Report, []demo.Login, error) {
-	conns := int32(demo.Workers + 2)
-	if cfg.DBMaxConns > 0 {
-		conns = int32(max(cfg.DBMaxConns, 2))
-	}
-	st, err := store.Open(ctx, dsn, store.Options{MaxConns: conns})
+// loadDemo loads a plan through a store of its own, with the connections
+// Load uses.
+func loadDemo(ctx context.Context, dsn string, plan demo.Plan, progress func(done, total int)) (demo.Report, []demo.Login, error) {
+	st, err := store.Open(ctx, dsn, store.Options{MaxConns: demo.Conns})
 	if err != nil {
 		return demo.Report{}, nil, err
 	}
@@ -153,7 +148,7 @@ func loadDemo(ctx context.Context, cfg config.Config, dsn string, plan demo.Plan
 // loads demo.DefaultCases cases of demo data before the service starts,
 // logging progress; when the database is not empty it logs that the demo
 // is skipped. An empty variable does nothing.
-func serveDemo(ctx context.Context, cfg config.Config, dsn string, getenv func(string) string, log *slog.Logger) error {
+func serveDemo(ctx context.Context, dsn string, getenv func(string) string, log *slog.Logger) error {
 	value := strings.TrimSpace(getenv(demoEnv))
 	if value == "" {
 		return nil
@@ -179,7 +174,7 @@ func serveDemo(ctx context.Context, cfg config.Config, dsn string, getenv func(s
 	plan := demo.Generate(seed, demo.DefaultCases, start)
 	log.Info("loading demo data", "env", demoEnv, "seed", seed, "cases", len(plan.Cases))
 	last := 0
-	r, logins, err := loadDemo(ctx, cfg, dsn, plan, func(done, total int) {
+	r, logins, err := loadDemo(ctx, dsn, plan, func(done, total int) {
 		if tenth := done * 10 / total; tenth != last {
 			last = tenth
 			log.Info("loading demo data", "done", done, "total", total)

@@ -64,7 +64,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 			return err
 		}
 	}
-	if err := serveDemo(ctx, cfg, dsn, os.Getenv, log); err != nil {
+	if err := serveDemo(ctx, dsn, os.Getenv, log); err != nil {
 		return err
 	}
 	keys, err := webhookKeys(cfg, private)

@@ -232,6 +232,19 @@ func (s Schema) Check() error {
 // or a firstArg that leaves no room for the parameters a filter may need
 // (it must be between 1 and 65436), is reported as another error.
 func Compile(filter string, schema Schema, firstArg int) (sql string, args []any, err error) {
+	return CompileSpelled(filter, schema, firstArg, nil)
+}
+
+// Spelling turns a literal of an [Enum] field, as a user wrote it, into
+// the schema's spelling before it is looked up: an API may accept its own
+// names for stored values (CASE_STATE_MEDIATING for MEDIATING) without
+// the schema, which describes the storage, knowing them. Error messages
+// quote the literal as the user wrote it.
+type Spelling func(field, lit string) string
+
+// CompileSpelled is [Compile] with a [Spelling] of enum literals; nil is
+// the schema's own spelling.
+func CompileSpelled(filter string, schema Schema, firstArg int, spell Spelling) (sql string, args []any, err error) {
 	if firstArg < 1 || firstArg > maxParam-MaxComparisons+1 {
 		return "", nil, fmt.Errorf("aipfilter: firstArg %d is outside 1..%d", firstArg, maxParam-MaxComparisons+1)
 	}
@@ -245,7 +258,7 @@ func Compile(filter string, schema Schema, firstArg int) (sql string, args []any
 	if root == nil {
 		return "TRUE", nil, nil
 	}
-	c := compiler{src: filter, schema: schema, firstArg: firstArg}
+	c := compiler{src: filter, schema: schema, firstArg: firstArg, spell: spell}
 	if err := c.emit(root); err != nil {
 		return "", nil, err
 	}

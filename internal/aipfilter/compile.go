@@ -20,6 +20,7 @@ type compiler struct {
 	src      string
 	schema   Schema
 	firstArg int
+	spell    Spelling
 	sql      strings.Builder
 	args     []any
 }
@@ -77,9 +78,13 @@ func (c *compiler) comparison(n *node) error {
 		}
 		c.simple(f.Column, n.op, lit)
 	case Enum:
-		stored, ok := lit, slices.Contains(f.EnumValues, lit)
+		spelled := lit
+		if c.spell != nil {
+			spelled = c.spell(n.field, lit)
+		}
+		stored, ok := spelled, slices.Contains(f.EnumValues, spelled)
 		if f.Enum != nil {
-			stored, ok = f.Enum(lit)
+			stored, ok = f.Enum(spelled)
 		}
 		if !ok {
 			hint := ""

@@ -309,3 +309,27 @@ func ExampleCompile() {
 	// ((c.state = $2) AND (c.region_code LIKE $3)) [MEDIATING 6210%] <nil>
 	// filter: state: unknown value "MEDIATE" at position 9; one of: INTAKE, MEDIATING, CLOSED
 }
+
+// TestCompileSpelled: a spelling maps the user's names of enum values to
+// the schema's before they are looked up; an unknown one is quoted as the
+// user wrote it.
+func TestCompileSpelled(t *testing.T) {
+	schema := Schema{"state": {Column: "c.state", Type: Enum, EnumValues: []string{"OPEN", "CLOSED"}}}
+	spell := func(field, lit string) string {
+		if field != "state" {
+			t.Errorf("spelling asked for field %q", field)
+		}
+		return strings.TrimPrefix(lit, "STATE_")
+	}
+	sql, args, err := CompileSpelled("state = STATE_OPEN OR state = CLOSED", schema, 1, spell)
+	if err != nil || len(args) != 2 || args[0] != "OPEN" || args[1] != "CLOSED" {
+		t.Fatalf("CompileSpelled = %q, %v, %v", sql, args, err)
+	}
+	if _, _, err := Compile("state = STATE_OPEN", schema, 1); err == nil {
+		t.Error("without the spelling, STATE_OPEN was accepted")
+	}
+	_, _, err = CompileSpelled("state = STATE_GONE", schema, 1, spell)
+	if err == nil || !strings.Contains(err.Error(), `"STATE_GONE"`) {
+		t.Errorf("unknown value: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -120,16 +121,26 @@ func (s *CaseService) view(ctx context.Context, cases ...casework.Case) ([]*medi
 // personal data of the cases unmasked. Unmasked data is only handed out
 // once its reading is on record, so an error here must stop the answer.
 func (s *CaseService) recordUnmaskedReads(ctx context.Context, cases ...uuid.UUID) error {
+	names := make([]string, len(cases))
+	for i, id := range cases {
+		names[i] = caseName(id)
+	}
+	return recordPersonalDataReads(ctx, s.store, s.clock(), names...)
+}
+
+// recordPersonalDataReads puts on record that the caller of ctx reads the
+// personal data of the resources named unmasked, at now.
+func recordPersonalDataReads(ctx context.Context, st *store.Store, now time.Time, resources ...string) error {
 	p := auth.FromContext(ctx)
 	ri := reqinfo.From(ctx)
-	reads := make([]store.AuditRecord, len(cases))
-	for i, id := range cases {
+	reads := make([]store.AuditRecord, len(resources))
+	for i, name := range resources {
 		reads[i] = store.AuditRecord{
-			Time: s.clock(), Kind: store.AuditReadPersonalData, Actor: p.Name, ActorRole: p.Role,
-			ClientAddress: ri.Peer, ClientCert: ri.ClientCert, Method: ri.Method, Resource: caseName(id), RequestID: ri.ID, Code: "OK",
+			Time: now, Kind: store.AuditReadPersonalData, Actor: p.Name, ActorRole: p.Role,
+			ClientAddress: ri.Peer, ClientCert: ri.ClientCert, Method: ri.Method, Resource: name, RequestID: ri.ID, Code: "OK",
 		}
 	}
-	return s.store.RecordAudit(ctx, reads...)
+	return st.RecordAudit(ctx, reads...)
 }
 
 // view1 is view of one case.

@@ -27,7 +27,7 @@ func (s *AuditService) ListAuditEvents(ctx context.Context, req *mediationv1.Lis
 	if err != nil {
 		return nil, err
 	}
-	events, next, err := s.store.ListAuditEvents(ctx, req.GetFilter(), before, pageSize(req.GetPageSize(), defaultAuditPageSize))
+	events, next, err := s.store.ListAuditEvents(ctx, req.GetFilter(), auditSpelling, before, pageSize(req.GetPageSize(), defaultAuditPageSize))
 	if err != nil {
 		return nil, err
 	}

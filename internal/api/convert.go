@@ -293,7 +293,8 @@ func (s *CaseService) caseToProto(c casework.Case) *mediationv1.Case {
 	if r := c.CourtReferral; r != nil {
 		out.CourtReferral = &mediationv1.CourtReferral{
 			CourtCode: r.CourtCode, CourtName: r.CourtName, CourtCaseNumber: r.CourtCaseNumber, Judge: r.Judge,
-			Procedure: mediationv1.CourtProcedure(enumFromDomain(mediationv1.CourtProcedure_value, "COURT_PROCEDURE_", r.Procedure)),
+			Organization: r.Organization,
+			Procedure:    mediationv1.CourtProcedure(enumFromDomain(mediationv1.CourtProcedure_value, "COURT_PROCEDURE_", r.Procedure)),
 		}
 	}
 	return out
@@ -313,7 +314,8 @@ func newCaseFromProto(pc *mediationv1.Case) casework.NewCase {
 	if r := pc.GetCourtReferral(); r != nil {
 		n.CourtReferral = &casework.CourtReferral{
 			CourtCode: r.GetCourtCode(), CourtName: r.GetCourtName(), CourtCaseNumber: r.GetCourtCaseNumber(), Judge: r.GetJudge(),
-			Procedure: enumToDomain[casework.CourtProcedure](mediationv1.CourtProcedure_name, "COURT_PROCEDURE_", int32(r.GetProcedure())),
+			Organization: r.GetOrganization(),
+			Procedure:    enumToDomain[casework.CourtProcedure](mediationv1.CourtProcedure_name, "COURT_PROCEDURE_", int32(r.GetProcedure())),
 		}
 	}
 	n.Normalize()

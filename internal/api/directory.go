@@ -200,7 +200,7 @@ func (s *DirectoryService) ListRegions(ctx context.Context, req *mediationv1.Lis
 	if err != nil {
 		return nil, err
 	}
-	p := store.DirectoryListParams{Filter: req.GetFilter(), Limit: pageSize(req.GetPageSize(), defaultPageSize)}
+	p := store.DirectoryListParams{Filter: req.GetFilter(), Spelling: regionSpelling, Limit: pageSize(req.GetPageSize(), defaultPageSize)}
 	if after > 0 {
 		p.After = strconv.FormatInt(after, 10)
 	}
@@ -307,7 +307,7 @@ func (s *DirectoryService) ListOrganizations(ctx context.Context, req *mediation
 		return nil, err
 	}
 	page, err := s.store.ListOrganizations(ctx, store.DirectoryListParams{
-		Filter: req.GetFilter(), After: after, Limit: pageSize(req.GetPageSize(), defaultPageSize),
+		Filter: req.GetFilter(), Spelling: organizationSpelling, After: after, Limit: pageSize(req.GetPageSize(), defaultPageSize),
 	})
 	if err != nil {
 		return nil, err
@@ -423,7 +423,11 @@ func (s *DirectoryService) CreateMediator(ctx context.Context, req *mediationv1.
 	if err != nil {
 		return nil, err
 	}
-	return &mediationv1.CreateMediatorResponse{Mediator: mediatorToProto(m)}, nil
+	pm, err := s.viewMediator(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	return &mediationv1.CreateMediatorResponse{Mediator: pm}, nil
 }
 
 // GetMediator returns one mediator.
@@ -436,7 +440,11 @@ func (s *DirectoryService) GetMediator(ctx context.Context, req *mediationv1.Get
 	if err != nil {
 		return nil, err
 	}
-	return &mediationv1.GetMediatorResponse{Mediator: mediatorToProto(m)}, nil
+	pm, err := s.viewMediator(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	return &mediationv1.GetMediatorResponse{Mediator: pm}, nil
 }
 
 // ListMediators lists mediators in id order.
@@ -447,16 +455,16 @@ func (s *DirectoryService) ListMediators(ctx context.Context, req *mediationv1.L
 		return nil, err
 	}
 	page, err := s.store.ListMediators(ctx, store.DirectoryListParams{
-		Filter: req.GetFilter(), After: after, Limit: pageSize(req.GetPageSize(), defaultPageSize),
+		Filter: req.GetFilter(), Spelling: mediatorSpelling, After: after, Limit: pageSize(req.GetPageSize(), defaultPageSize),
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := &mediationv1.ListMediatorsResponse{NextPageToken: encodeKeyPageToken(page.Next, query)}
-	for _, m := range page.Mediators {
-		out.Mediators = append(out.Mediators, mediatorToProto(m))
+	mediators, err := s.viewMediators(ctx, page.Mediators...)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return &mediationv1.ListMediatorsResponse{Mediators: mediators, NextPageToken: encodeKeyPageToken(page.Next, query)}, nil
 }
 
 // UpdateMediator changes the fields of a mediator the mask selects.
@@ -482,7 +490,11 @@ func (s *DirectoryService) UpdateMediator(ctx context.Context, req *mediationv1.
 		if err := checkVersion(m.Name(), m.Version, version); err != nil {
 			return nil, err
 		}
-		return &mediationv1.UpdateMediatorResponse{Mediator: mediatorToProto(m)}, nil
+		pm, err := s.viewMediator(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		return &mediationv1.UpdateMediatorResponse{Mediator: pm}, nil
 	}
 	v := mediatorFromProto(id, "", in)
 	var ch store.MediatorChange
@@ -509,7 +521,11 @@ func (s *DirectoryService) UpdateMediator(ctx context.Context, req *mediationv1.
 	if err != nil {
 		return nil, err
 	}
-	return &mediationv1.UpdateMediatorResponse{Mediator: mediatorToProto(m)}, nil
+	pm, err := s.viewMediator(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	return &mediationv1.UpdateMediatorResponse{Mediator: pm}, nil
 }
 
 // DeactivateMediator stops a mediator from getting new cases.
@@ -543,7 +559,41 @@ func (s *DirectoryService) setMediatorActive(ctx context.Context, name, etag str
 	if err != nil {
 		return nil, err
 	}
-	return mediatorToProto(m), nil
+	return s.viewMediator(ctx, m)
+}
+
+// viewMediators renders mediators for the caller of ctx: a telephone
+// number the caller may not read (auth.SeesMediatorPhone) is masked as a
+// party's is, and each number shown unmasked to someone other than its
+// mediator is on record in the audit trail before it is handed out, as
+// reads of a case's personal data are.
+func (s *DirectoryService) viewMediators(ctx context.Context, ms ...casework.Mediator) ([]*mediationv1.Mediator, error) {
+	p := auth.FromContext(ctx)
+	out := make([]*mediationv1.Mediator, len(ms))
+	var read []string
+	for i, m := range ms {
+		switch {
+		case m.Phone == "":
+		case !auth.SeesMediatorPhone(p, m):
+			m.Phone = casework.MaskPhone(m.Phone)
+		case p.MediatorID != m.ID:
+			read = append(read, m.Name())
+		}
+		out[i] = mediatorToProto(m)
+	}
+	if err := recordPersonalDataReads(ctx, s.store, s.clock(), read...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// viewMediator is viewMediators of one mediator.
+func (s *DirectoryService) viewMediator(ctx context.Context, m casework.Mediator) (*mediationv1.Mediator, error) {
+	out, err := s.viewMediators(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
 }
 
 // ListDeadlineRules lists the deadline rules, the most specific first.

@@ -72,7 +72,7 @@ func (s *CaseFeedService) ListCaseChanges(ctx context.Context, req *mediationv1.
 	if err != nil {
 		return nil, err
 	}
-	events, next, err := s.store.ListCaseChanges(ctx, after, req.GetFilter(), pageSize(req.GetPageSize(), defaultEventPageSize), access(ctx).Scope)
+	events, next, err := s.store.ListCaseChanges(ctx, after, req.GetFilter(), feedSpelling, pageSize(req.GetPageSize(), defaultEventPageSize), access(ctx).Scope)
 	if err != nil {
 		return nil, err
 	}

@@ -121,6 +121,7 @@ func (s *CaseService) ListCases(ctx context.Context, req *mediationv1.ListCasesR
 	scope := access(ctx).Scope
 	page, err := s.store.ListCases(ctx, store.ListCasesParams{
 		Filter:    req.GetFilter(),
+		Spelling:  caseSpelling,
 		Ascending: ascending,
 		After:     after,
 		Limit:     pageSize(req.GetPageSize(), defaultPageSize),

@@ -34,6 +34,7 @@ func (s *CaseService) GetCaseStatistics(ctx context.Context, req *mediationv1.Ge
 	computed := s.clock()
 	st, err := s.store.CaseStatistics(ctx, store.StatisticsParams{
 		Filter:   req.GetFilter(),
+		Spelling: caseSpelling,
 		GroupBy:  grouping,
 		Scope:    &scope,
 		TimeZone: s.timeZone(),

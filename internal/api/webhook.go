@@ -415,7 +415,7 @@ func (s *WebhookService) ListWebhookDeliveries(ctx context.Context, req *mediati
 	if err != nil {
 		return nil, err
 	}
-	list, next, err := s.store.ListWebhookDeliveries(ctx, id, req.GetFilter(), before, pageSize(req.GetPageSize(), defaultPageSize))
+	list, next, err := s.store.ListWebhookDeliveries(ctx, id, req.GetFilter(), deliverySpelling, before, pageSize(req.GetPageSize(), defaultPageSize))
 	if err != nil {
 		return nil, err
 	}

@@ -135,15 +135,16 @@ var methodRoles = map[string][]Role{
 	directoryService + "DeleteDeadlineRule":     admins,
 }
 
-// Public reports whether a method needs no credential.
-func Public(fullMethod string) bool { return slices.Contains(publicMethods, fullMethod) }
+// Public reports whether a method needs no credential: signing in, the
+// health checks, and server reflection, which describes the public API
+// (as /openapi.json does) so that grpcurl can sign in and check health.
+func Public(fullMethod string) bool {
+	return slices.Contains(publicMethods, fullMethod) || strings.HasPrefix(fullMethod, "/grpc.reflection.")
+}
 
 // MayCall checks that the principal's role may call the method at all.
 func MayCall(p Principal, fullMethod string) error {
 	if Public(fullMethod) {
-		return nil
-	}
-	if strings.HasPrefix(fullMethod, "/grpc.reflection.") && p.Authenticated() {
 		return nil
 	}
 	if !slices.Contains(methodRoles[fullMethod], p.Role) {
@@ -210,6 +211,12 @@ var courtActions = []casework.Action{casework.ActionRequestConfirmation, casewor
 // MayAct checks that a principal who can see case c may apply cmd to it.
 // It is checked against the case as stored, in the same read as the
 // decision, so that a concurrent reassignment cannot slip past it.
+//
+// A supervisor assigns inside their region; a lead acts only on the cases
+// their organization holds (Holder) and assigns inside it; a mediator works
+// the cases assigned to them and the unassigned intake of their
+// organization; a court desk requests judicial confirmation and records
+// the decision in its own court's name only.
 func MayAct(p Principal, c casework.Case, cmd casework.Command) error {
 	switch p.Role {
 	case RoleAdmin:
@@ -223,40 +230,100 @@ func MayAct(p Principal, c casework.Case, cmd casework.Command) error {
 		}
 		return nil
 	case RoleOrganizationLead:
-		if cmd.Action == casework.ActionAssign && cmd.Organization != p.OrganizationName() {
-			return denied("an organization lead assigns inside %s; moving %s to %s is for a supervisor", p.OrganizationName(), c.Number, cmd.Organization)
+		org := p.OrganizationName()
+		if holder := Holder(c); holder != org {
+			if holder == "" {
+				holder = "no organization yet"
+			}
+			return denied("%s is held by %s, not by %s: a lead acts on the cases their organization handles (or holds at intake, before assignment); a case registered by %s and moved elsewhere may still be read", c.Number, holder, org, org)
+		}
+		if cmd.Action == casework.ActionAssign && cmd.Organization != org {
+			return denied("an organization lead assigns inside %s; moving %s to %s is for a supervisor", org, c.Number, cmd.Organization)
 		}
 		return nil
 	case RoleMediator:
 		switch {
 		case cmd.Action == casework.ActionAssign:
 			return denied("a mediator does not assign cases; recuse (:recuse) to give %s back", c.Number)
-		case c.Mediator == p.MediatorName():
+		case c.Mediator != "" && c.Mediator == p.MediatorName():
 			return nil
-		case slices.Contains(intakeActions, cmd.Action):
+		case c.Organization == "" && c.IntakeOrganization != "" && c.IntakeOrganization == p.OrganizationName() && slices.Contains(intakeActions, cmd.Action):
 			return nil // an unassigned intake of the mediator's organization
 		}
-		return denied("%s is not assigned to you; until it is, you may only %s it", c.Number, joinActions(intakeActions))
+		return denied("%s is not assigned to you; until it is, you may only %s it while it is an unassigned intake of your organization", c.Number, joinActions(intakeActions))
 	case RoleCourtDesk:
-		if slices.Contains(courtActions, cmd.Action) {
-			return nil
+		if !slices.Contains(courtActions, cmd.Action) {
+			return denied("a court desk reads the cases it referred and requests judicial confirmation; %s is for the mediation organization", cmd.Action)
 		}
-		return denied("a court desk reads the cases it referred and requests judicial confirmation; %s is for the mediation organization", cmd.Action)
+		return mayActForCourt(p, c, cmd)
 	}
 	return denied("%s may not change cases", roleWords(p.Role))
 }
 
-// MayCreate checks that a principal may register case n. A court desk
-// registers only referrals from its own court.
+// Holder is the organization that holds case c: the one handling it, or,
+// before it is assigned (or after its mediator recused), the one that
+// registered it. It is whose lead acts on the case and reads its personal
+// data; "" when nobody holds it (a court's referral not yet assigned).
+func Holder(c casework.Case) string {
+	if c.Organization != "" {
+		return c.Organization
+	}
+	return c.IntakeOrganization
+}
+
+// mayActForCourt checks that a court desk's confirmation action is in its
+// own court's name: the confirmation is requested of its court, the
+// decision recorded is on a request made of its court, and the document
+// number, when it names a court, names its court.
+func mayActForCourt(p Principal, c casework.Case, cmd casework.Command) error {
+	in := cmd.Confirmation
+	switch cmd.Action {
+	case casework.ActionRequestConfirmation:
+		if in == nil || strings.TrimSpace(in.CourtCode) == "" {
+			return nil // the decision says court_code is required
+		}
+		if code := strings.TrimSpace(in.CourtCode); code != p.CourtCode {
+			return denied("this credential acts for the court %s: it requests judicial confirmation of %s, not of %s; the mediation organization applies to another court", p.CourtCode, p.CourtCode, code)
+		}
+	case casework.ActionRecordConfirmation:
+		if c.Confirmation != nil && c.Confirmation.CourtCode != p.CourtCode {
+			return denied("judicial confirmation of %s was requested of the court %s; this credential records the decisions of %s only", c.Number, c.Confirmation.CourtCode, p.CourtCode)
+		}
+		if in == nil {
+			return nil
+		}
+		if court, ok := casework.NumberCourt(in.DocumentNumber); ok && court != p.CourtCode {
+			return denied("the document number %s is of the court %s; this credential records the decisions of %s only", strings.TrimSpace(in.DocumentNumber), court, p.CourtCode)
+		}
+	}
+	return nil
+}
+
+// MayCreate checks that a principal may register case n. A court
+// referral is made by the referring court itself: a court desk registers
+// only referrals from its own court, under its own court's numbers, and
+// nothing else; an administrator may record one on a court's behalf (the
+// history and the audit trail name the administrator). Leads and mediators
+// register the disputes brought to their organization, never a court's
+// referral.
 func MayCreate(p Principal, n casework.NewCase) error {
-	if p.Role != RoleCourtDesk {
-		return nil
-	}
-	if !n.Source.IsCourtReferral() {
-		return denied("a court desk registers court referrals (source COURT_DELEGATED or COURT_ENTRUSTED), not %s", n.Source)
-	}
-	if n.CourtReferral != nil && n.CourtReferral.CourtCode != p.CourtCode {
-		return denied("this key refers cases of the court %s, not of %s", p.CourtCode, n.CourtReferral.CourtCode)
+	switch {
+	case p.Role == RoleCourtDesk:
+		if !n.Source.IsCourtReferral() {
+			return denied("a court desk registers court referrals (source COURT_DELEGATED or COURT_ENTRUSTED), not %s", n.Source)
+		}
+		r := n.CourtReferral
+		if r == nil {
+			return nil // validation says the referral is required
+		}
+		if r.CourtCode != p.CourtCode {
+			return denied("this credential refers cases of the court %s, not of %s", p.CourtCode, r.CourtCode)
+		}
+		if court, ok := casework.NumberCourt(r.CourtCaseNumber); ok && court != p.CourtCode {
+			return denied("the court case number %s is of the court %s; this credential refers cases of %s only", r.CourtCaseNumber, court, p.CourtCode)
+		}
+	case n.Source.IsCourtReferral() && p.Role != RoleAdmin:
+		return denied("a court referral (source %s) is registered by the referring court with its own credential (its court desk), or by an administrator on its behalf; %s registers the disputes brought to the organization (walk-in, online, hotline, police, petitions, grid sweeps, own initiative)", n.Source, roleWords(p.Role))
 	}
 	return nil
 }
@@ -270,15 +337,13 @@ type PersonalData struct {
 
 // Unmasked reports what personal data of case c the principal may read:
 // numbers for the assigned mediator and the lead of the organization
-// handling the case (or registering it, before assignment); addresses for
-// them too, except that in a family-violence case only the assigned
-// mediator sees addresses.
+// holding the case (Holder: handling it, or registering it before
+// assignment; not the registering organization once the case was moved
+// elsewhere); addresses for them too, except that in a family-violence
+// case only the assigned mediator sees addresses.
 func Unmasked(p Principal, c casework.Case) PersonalData {
 	assigned := p.Role == RoleMediator && c.Mediator != "" && c.Mediator == p.MediatorName()
-	org := c.Organization
-	if org == "" {
-		org = c.IntakeOrganization
-	}
+	org := Holder(c)
 	lead := p.Role == RoleOrganizationLead && org != "" && org == p.OrganizationName()
 	return PersonalData{
 		Numbers:   assigned || lead,
@@ -292,4 +357,23 @@ func joinActions(as []casework.Action) string {
 		s[i] = string(a)
 	}
 	return strings.Join(s, ", ")
+}
+
+// SeesMediatorPhone reports whether the principal reads a mediator's
+// telephone number unmasked: the administrator, who keeps the directory;
+// the lead of the mediator's organization, who runs the room and
+// assigns its cases; and the mediator themself. Everyone else (other
+// mediators, supervisors, court desks, auditors) sees it masked: they
+// reach a room through its public telephone number and its lead, and a
+// mediator's work number is often their own mobile.
+func SeesMediatorPhone(p Principal, m casework.Mediator) bool {
+	switch p.Role {
+	case RoleAdmin:
+		return true
+	case RoleOrganizationLead:
+		return p.OrganizationID != "" && p.OrganizationID == m.OrganizationID
+	case RoleMediator:
+		return p.MediatorID != "" && p.MediatorID == m.ID
+	}
+	return false
 }

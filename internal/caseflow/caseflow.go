@@ -172,12 +172,38 @@ func (f *Flow) Act(ctx context.Context, who Caller, id uuid.UUID, ifVersion int6
 	}
 }
 
+// Lookups is what deciding an action needs beyond the case: the deadline
+// rule that applies, the organization and mediator an assignment names,
+// and the session a session action names. The store answers them for the
+// service; the demo loader answers them from its plan's directory.
+type Lookups interface {
+	// MatchDeadlineRule returns the most specific deadline rule for a
+	// source, an organization type ("" for none) and a court procedure.
+	MatchDeadlineRule(ctx context.Context, source casework.Source, orgType casework.OrganizationType, procedure casework.CourtProcedure) (casework.DeadlineRule, error)
+	// Assignee returns the organization and mediator an assignment names
+	// (organizations/{id}, mediators/{id}); a *casework.FieldError names one
+	// that is not in the directory.
+	Assignee(ctx context.Context, organization, mediator string) (casework.Organization, casework.Mediator, error)
+	// Session returns a session of a case, or an error wrapping
+	// casework.ErrNotFound.
+	Session(ctx context.Context, caseID uuid.UUID, number int) (casework.Session, error)
+}
+
 // decide runs steps 2 to 4 of the pipeline on the case as read.
 func (f *Flow) decide(ctx context.Context, who Caller, cur casework.Case, cmd casework.Command) (casework.Case, casework.Event, error) {
-	if err := f.lookUp(ctx, cur, &cmd); err != nil {
+	return Decide(ctx, f.st, who.Principal, cur, cmd)
+}
+
+// Decide is the pipeline's decision on a case as read, without persisting
+// it: look up what cmd needs (lk), check that p may take the action on the
+// case (auth.MayAct), and decide it (casework.Apply). cmd carries its
+// actor, time and policy. Act runs it between loading and writing; the
+// demo loader runs it to replay its plan as the service would decide it.
+func Decide(ctx context.Context, lk Lookups, p auth.Principal, cur casework.Case, cmd casework.Command) (casework.Case, casework.Event, error) {
+	if err := lookUp(ctx, lk, cur, &cmd); err != nil {
 		return casework.Case{}, casework.Event{}, err
 	}
-	if err := auth.MayAct(who.Principal, cur, cmd); err != nil {
+	if err := auth.MayAct(p, cur, cmd); err != nil {
 		return casework.Case{}, casework.Event{}, err
 	}
 	return casework.Apply(cur, cmd)
@@ -190,7 +216,7 @@ func staleError(cur casework.Case) error {
 // lookUp fetches what deciding cmd needs beyond the case: the deadline rule
 // at acceptance and assignment, the organization and mediator of an
 // assignment, the session a session action names.
-func (f *Flow) lookUp(ctx context.Context, cur casework.Case, cmd *casework.Command) error {
+func lookUp(ctx context.Context, lk Lookups, cur casework.Case, cmd *casework.Command) error {
 	if !casework.Allowed(cur.State, cmd.Action) {
 		return nil // the decision refuses it, naming the state
 	}
@@ -200,7 +226,7 @@ func (f *Flow) lookUp(ctx context.Context, cur casework.Case, cmd *casework.Comm
 	}
 	switch cmd.Action {
 	case casework.ActionAccept:
-		rule, err := f.st.MatchDeadlineRule(ctx, cur.Source, "", procedure)
+		rule, err := lk.MatchDeadlineRule(ctx, cur.Source, "", procedure)
 		if err != nil {
 			return err
 		}
@@ -209,13 +235,13 @@ func (f *Flow) lookUp(ctx context.Context, cur casework.Case, cmd *casework.Comm
 		if cmd.Organization == "" || cmd.Mediator == "" {
 			return nil // the decision says what is missing
 		}
-		org, med, err := f.st.Assignee(ctx, cmd.Organization, cmd.Mediator)
+		org, med, err := lk.Assignee(ctx, cmd.Organization, cmd.Mediator)
 		if err != nil {
 			return err
 		}
 		cmd.Assignee = &casework.Assignee{Organization: org, Mediator: med}
 		if cur.Deadline != nil {
-			rule, err := f.st.MatchDeadlineRule(ctx, cur.Source, org.Type, procedure)
+			rule, err := lk.MatchDeadlineRule(ctx, cur.Source, org.Type, procedure)
 			if err != nil {
 				return err
 			}
@@ -225,7 +251,7 @@ func (f *Flow) lookUp(ctx context.Context, cur casework.Case, cmd *casework.Comm
 		if cmd.Session == nil || cmd.Session.Number <= 0 {
 			return &casework.FieldError{Field: "session", Message: "required: the session, cases/{case}/sessions/{n}"}
 		}
-		ses, err := f.st.Session(ctx, cur.ID, cmd.Session.Number)
+		ses, err := lk.Session(ctx, cur.ID, cmd.Session.Number)
 		if err != nil && !errors.Is(err, casework.ErrNotFound) {
 			return err
 		}
@@ -300,6 +326,10 @@ func (f *Flow) Create(ctx context.Context, who Caller, n casework.NewCase, reque
 	if err := auth.MayCreate(who.Principal, n); err != nil {
 		return c, false, err
 	}
+	intake, err := f.intake(ctx, who, n)
+	if err != nil {
+		return c, false, err
+	}
 	if known, err := f.st.RegionKnown(ctx, n.RegionCode); err != nil {
 		return c, false, err
 	} else if !known {
@@ -319,13 +349,36 @@ func (f *Flow) Create(ctx context.Context, who Caller, n casework.NewCase, reque
 		Year:      now.In(f.policy.Location).Year(),
 		Policy:    f.policy,
 
-		IntakeOrganization: who.Principal.OrganizationName(),
+		IntakeOrganization: intake,
 		Audit:              who.Audit,
 	})
 	if err == nil && replayed {
 		who.recorded() // the first call's audit row stands for the retry
 	}
 	return c, replayed, err
+}
+
+// intake is the organization whose intake a registration is: the invited
+// organization a court refers the dispute to, which must be active and on
+// the courts' roster, else the registrant's own organization ("" if none).
+func (f *Flow) intake(ctx context.Context, who Caller, n casework.NewCase) (string, error) {
+	r := n.CourtReferral
+	if r == nil || r.Organization == "" {
+		return who.Principal.OrganizationName(), nil
+	}
+	const field = "case.court_referral.organization"
+	org, err := f.st.GetOrganization(ctx, strings.TrimPrefix(r.Organization, "organizations/"))
+	switch {
+	case errors.Is(err, casework.ErrNotFound):
+		return "", &casework.FieldError{Field: field, Message: fmt.Sprintf("%s is not in the directory; GET /v1/organizations?filter=court_roster%%20%%3D%%20true lists the invited organizations", r.Organization)}
+	case err != nil:
+		return "", err
+	case !org.Active:
+		return "", &casework.PreconditionError{Reason: "ORGANIZATION_INACTIVE", Message: fmt.Sprintf("%s (%s) is deactivated and takes no new cases", r.Organization, org.DisplayName)}
+	case !org.CourtRoster:
+		return "", &casework.PreconditionError{Reason: "NOT_ON_COURT_ROSTER", Message: fmt.Sprintf("%s (%s) is not on the courts' roster of invited mediation organizations (特邀调解组织); refer the dispute to one that is", r.Organization, org.DisplayName)}
+	}
+	return org.Name(), nil
 }
 
 // MarkOverdue records the service's own action markOverdue on up to batch

@@ -96,6 +96,7 @@ func (n *NewCase) Normalize() {
 		cr.CourtName = strings.TrimSpace(cr.CourtName)
 		cr.CourtCaseNumber = strings.TrimSpace(cr.CourtCaseNumber)
 		cr.Judge = strings.TrimSpace(cr.Judge)
+		cr.Organization = strings.TrimSpace(cr.Organization)
 		n.CourtReferral = &cr
 	}
 }
@@ -176,6 +177,8 @@ func (n NewCase) Validate(now time.Time) error {
 	return nil
 }
 
+var organizationNameRE = regexp.MustCompile(`^organizations/[a-z0-9][a-z0-9-]{0,62}$`)
+
 func (n NewCase) validateReferral() error {
 	r := n.CourtReferral
 	switch {
@@ -193,6 +196,8 @@ func (n NewCase) validateReferral() error {
 		return &FieldError{Field: "case.court_referral.procedure", Message: "only a case entrusted after filing (COURT_ENTRUSTED) has a court procedure"}
 	case r.Procedure != "" && r.Procedure != ProcedureOrdinary && r.Procedure != ProcedureSummary:
 		return &FieldError{Field: "case.court_referral.procedure", Message: "must be ORDINARY or SUMMARY"}
+	case r.Organization != "" && !organizationNameRE.MatchString(r.Organization):
+		return &FieldError{Field: "case.court_referral.organization", Message: fmt.Sprintf("%q is not an organization name: expected organizations/{organization}, as GET /v1/organizations lists them", r.Organization)}
 	}
 	return nil
 }

@@ -226,6 +226,9 @@ type CourtReferral struct {
 	CourtCaseNumber string         `json:"court_case_number"`
 	Procedure       CourtProcedure `json:"procedure,omitempty"`
 	Judge           string         `json:"judge,omitempty"`
+	// Organization is the invited organization the court refers the
+	// dispute to, organizations/{id}; "" if the court named none.
+	Organization string `json:"organization,omitempty"`
 }
 
 // Deadline is a case's time limit.

@@ -1,12 +1,20 @@
 package demo
 
 import (
+	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/mediationd/mediationd/internal/auth"
+	"github.com/mediationd/mediationd/internal/caseflow"
 	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/store"
 )
 
 // Check replays every planned case through the lifecycle's decisions
@@ -16,69 +24,117 @@ import (
 // would refuse, or a case that would not end where the plan says. Load
 // runs it before writing anything.
 func (p Plan) Check() error {
-	orgs := map[string]casework.Organization{}
+	lk := &lookups{
+		orgs: map[string]casework.Organization{},
+		meds: map[string]casework.Mediator{},
+		rule: func(source casework.Source, _ casework.OrganizationType, procedure casework.CourtProcedure) casework.DeadlineRule {
+			return ruleFor(source, procedure)
+		},
+	}
 	for _, o := range p.Organizations {
-		orgs[o.Name()] = o
+		lk.orgs[o.Name()] = o
 	}
-	meds := map[string]casework.Mediator{}
 	for _, m := range p.Mediators {
-		meds[m.Name()] = m
+		lk.meds[m.Name()] = m
 	}
-	for i, pc := range p.Cases {
-		if err := p.checkCase(pc, orgs, meds); err != nil {
-			return fmt.Errorf("case %d of %d (registered %s): %w", i+1, len(p.Cases), pc.Created.In(p.Location).Format(time.DateTime), err)
+	// The cases are independent: each of a few goroutines replays a share
+	// of them, and the first case refused, in the plan's order, is
+	// reported.
+	parts := min(runtime.GOMAXPROCS(0), max(len(p.Cases)/100, 1))
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for k := range parts {
+		wg.Go(func() {
+			for i := k * len(p.Cases) / parts; i < (k+1)*len(p.Cases)/parts; i++ {
+				pc := p.Cases[i]
+				if _, err := p.replay(pc, lk); err != nil {
+					errs[k] = fmt.Errorf("case %d of %d (registered %s): %w", i+1, len(p.Cases), pc.Created.In(p.Location).Format(time.DateTime), err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func (p Plan) checkCase(pc Case, orgs map[string]casework.Organization, meds map[string]casework.Mediator) error {
+// lookups are what the service looks up to decide an action, beyond the
+// case: the organizations and mediators by name, and the deadline rule
+// for a case's source, its organization's type and its court procedure.
+type lookups struct {
+	orgs map[string]casework.Organization
+	meds map[string]casework.Mediator
+	rule func(casework.Source, casework.OrganizationType, casework.CourtProcedure) casework.DeadlineRule
+}
+
+// caseLookups answers the pipeline's look-ups (caseflow.Lookups) for one
+// case being replayed: the plan's directory and rules, and the sessions
+// the case's steps scheduled so far.
+type caseLookups struct {
+	*lookups
+	sessions map[int]casework.Session
+}
+
+func (lk caseLookups) MatchDeadlineRule(_ context.Context, source casework.Source, orgType casework.OrganizationType, procedure casework.CourtProcedure) (casework.DeadlineRule, error) {
+	return lk.rule(source, orgType, procedure), nil
+}
+
+func (lk caseLookups) Assignee(_ context.Context, organization, mediator string) (casework.Organization, casework.Mediator, error) {
+	org, med := lk.orgs[organization], lk.meds[mediator]
+	if org.ID == "" || med.ID == "" {
+		return org, med, fmt.Errorf("%s or %s is not in the plan's directory", organization, mediator)
+	}
+	return org, med, nil
+}
+
+func (lk caseLookups) Session(_ context.Context, caseID uuid.UUID, number int) (casework.Session, error) {
+	if s, ok := lk.sessions[number]; ok {
+		return s, nil
+	}
+	return casework.Session{}, fmt.Errorf("cases/%s/sessions/%d: %w", caseID, number, casework.ErrNotFound)
+}
+
+// replay decides a planned case as the service's pipeline (package
+// caseflow) would for the system's own caller: its registration
+// (normalized and validated, then casework.Register) and each step given
+// what the pipeline looks up for it (the deadline rule at acceptance and
+// assignment, the assignee, the session as stored), authorized by
+// auth.MayAct and decided by casework.Apply. It returns the case's
+// history, ready for store.WriteCaseHistories, or an error for a step the
+// service would refuse or a case that ends elsewhere than the plan says.
+func (p Plan) replay(pc Case, lk *lookups) (store.CaseHistory, error) {
 	n := pc.New
 	n.Normalize()
 	if err := n.Validate(pc.Created); err != nil {
-		return fmt.Errorf("registration: %w", err)
+		return store.CaseHistory{}, fmt.Errorf("registration: %w", err)
 	}
 	if !pc.Created.Before(p.Now) {
-		return fmt.Errorf("registered at %s, not before the plan's time", pc.Created)
+		return store.CaseHistory{}, fmt.Errorf("registered at %s, not before the plan's time", pc.Created)
 	}
-	c, _ := casework.Register(n, pc.ID, Actor, "", pc.Created, p.Policy)
-	var procedure casework.CourtProcedure
-	if n.CourtReferral != nil {
-		procedure = n.CourtReferral.Procedure
-	}
-	rule := ruleFor(n.Source, procedure)
-	sessions := map[int]casework.Session{}
+	c, ev := casework.Register(n, pc.ID, Actor, "", pc.Created, p.Policy)
+	h := store.CaseHistory{Year: p.Year(pc), RegistrationHash: n.Hash(), Changes: make([]store.CaseChange, 1, 1+len(pc.Steps))}
+	h.Changes[0] = store.CaseChange{Case: c, Event: ev}
+	clk := caseLookups{lookups: lk, sessions: map[int]casework.Session{}}
 	last := pc.Created
 	for j, cmd := range pc.Steps {
 		step := fmt.Sprintf("step %d of %d (%s at %s)", j+1, len(pc.Steps), cmd.Action, cmd.Time.In(p.Location).Format(time.DateTime))
 		if !cmd.Time.After(last) || !cmd.Time.Before(p.Now) {
-			return fmt.Errorf("%s: not after the step before and before the plan's time", step)
+			return store.CaseHistory{}, fmt.Errorf("%s: not after the step before and before the plan's time", step)
 		}
 		last = cmd.Time
-		switch cmd.Action {
-		case casework.ActionAccept:
-			cmd.Rule = &rule
-		case casework.ActionAssign:
-			org, med := orgs[cmd.Organization], meds[cmd.Mediator]
-			if org.ID == "" || med.ID == "" {
-				return fmt.Errorf("%s: %s or %s is not in the plan's directory", step, cmd.Organization, cmd.Mediator)
-			}
-			cmd.Assignee = &casework.Assignee{Organization: org, Mediator: med}
-			if c.Deadline != nil {
-				cmd.Rule = &rule
-			}
-		case casework.ActionRecordSession, casework.ActionCancelSession:
-			if s, ok := sessions[cmd.Session.Number]; ok {
-				cmd.StoredSession = &s
-			}
-		}
-		next, ev, err := casework.Apply(c, cmd)
+		next, ev, err := caseflow.Decide(context.Background(), clk, auth.System, c, cmd)
 		if err != nil {
-			return fmt.Errorf("%s: %w", step, err)
+			return store.CaseHistory{}, fmt.Errorf("%s: %w", step, err)
 		}
 		if s := ev.Data.Session; s != nil {
-			sessions[s.Number] = *s
+			clk.sessions[s.Number] = *s
 		}
+		h.Changes = append(h.Changes, store.CaseChange{Case: next, Event: ev})
 		c = next
 	}
 	overdue := c.Open() && c.Deadline != nil && (c.Deadline.Overdue || c.Deadline.DueTime.Before(p.Now))
@@ -99,7 +155,7 @@ func (p Plan) checkCase(pc Case, orgs map[string]casework.Organization, meds map
 		problems = append(problems, c.Mediator+" is not in the plan's directory")
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("the lifecycle disagrees with the plan: %s", strings.Join(problems, "; "))
+		return store.CaseHistory{}, fmt.Errorf("the lifecycle disagrees with the plan: %s", strings.Join(problems, "; "))
 	}
-	return nil
+	return h, nil
 }

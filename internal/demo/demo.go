@@ -5,11 +5,14 @@
 // (acceptance, assignment, sessions, agreement or failure, judicial
 // confirmation, follow-up visits, closure, time limits and extensions).
 //
-// Generate plans the data from a seed, without I/O; Load writes a plan
-// through the store's own functions, so that case numbers, history, outbox
-// and the database's invariants are exactly what the service itself
-// produces. The proportions follow the city's published statistics: the
-// success rate (see Report) comes out near the 91.57% of 2023.
+// Generate plans the data from a seed, without I/O; Load decides every
+// planned step with the lifecycle's own rules, as the service decides a
+// request, and writes the cases in batches through the store, so that
+// case numbers, history, outbox and the database's invariants are exactly
+// what the service itself produces. The proportions follow the city's published statistics: the
+// success rate (see Report) is the 91.57% of 2023, and the city-wide
+// totals depend only on the number of cases, not on the day the plan is
+// made.
 package demo
 
 import (
@@ -26,9 +29,18 @@ import (
 // actions; the overdue marks are the service's own (store.SystemActor).
 const Actor = "demo"
 
-// SuccessRateTarget is the success rate of 庆阳市 in 2023 (51,758 of 56,520
-// disputes), which the plans aim at.
+// SuccessRateTarget is the success rate of 庆阳市 in 2023 as published,
+// 91.57% (SeedSucceeded of SeedConcluded disputes): the success rate of
+// every plan, to the hundredth of a percent, when its number of cases
+// allows it (DefaultCases does).
 const SuccessRateTarget = 0.9157
+
+// SeedSucceeded and SeedConcluded are the disputes mediated successfully
+// and those concluded in 庆阳市 in 2023, whose ratio the plans follow.
+const (
+	SeedSucceeded = 51758
+	SeedConcluded = 56520
+)
 
 // DefaultCases is how many cases the demo command and MEDIATION_DEMO load.
 const DefaultCases = 3000

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/mediationd/mediationd/internal/caseflow"
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/store"
 )
@@ -21,9 +19,12 @@ import (
 // never on top of real or earlier data.
 var ErrNotEmpty = errors.New("demo: the database already holds organizations or cases; the demo data is only loaded into an empty database")
 
-// Workers is how many cases Load writes at once. Cases are independent;
-// more workers than database connections only queue.
-const Workers = 8
+// Batch is how many cases Load writes in one transaction.
+const Batch = 500
+
+// Conns is how many database connections Load uses: one holds its lock,
+// the other writes.
+const Conns = 2
 
 // overdueBatch is how many cases one run of the overdue marking takes.
 const overdueBatch = 500
@@ -32,27 +33,41 @@ const overdueBatch = 500
 // started with MEDIATION_DEMO) from both finding the database empty.
 const loadLockID int64 = 0x6d6564646d6f // "meddmo"
 
-// Load writes the plan into the database through the store's own
-// functions, as the service would have written it: the organizations and
-// mediators, then every case (CreateCase at its registration time and
-// year, ApplyAction for each step at the step's time), several cases at
-// once. Then it marks the cases past their time limit at the plan's time,
-// as the overdue job does, and measures what the database holds.
+// Load writes the plan into the database as the service would have
+// written it: the organizations and mediators through the store's own
+// functions, then every case with its history, each step looked up,
+// authorized and decided as the action pipeline (package caseflow) does
+// for the service's own work (auth.MayAct and casework.Apply, given the
+// deadline rules and the directory as the database holds them), written
+// Batch cases at a time in one transaction by store.WriteCaseHistories,
+// in the order of registration, so that case numbers follow registration
+// times. Then it marks the cases past their time limit at the plan's
+// time, as the overdue job does, and measures what the database holds.
 //
 // It refuses with ErrNotEmpty when the database has organizations or
 // cases, and with an error before writing anything when the plan does not
-// replay through the lifecycle (Check) or the database's deadline rules
-// differ from the ones the plan assumes. Otherwise it stops at the first
+// replay through the lifecycle (Check), the database's deadline rules
+// differ from the ones the plan assumes, or a region of the plan assigns
+// accepted cases automatically (the plan assigns them itself).
+// Otherwise it stops at the first
 // error, naming the case and the step. progress, if not nil, is called
 // with the number of cases written so far and the total, one call at a
-// time. The store's pool needs at least two connections: Load holds one
+// time. The store's pool needs at least Conns connections: Load holds one
 // for its lock.
 //
 // The report returned is measured from the database; Load fails if it
 // differs from the plan's.
 func Load(ctx context.Context, st *store.Store, p Plan, progress func(done, total int)) (Report, error) {
-	if n := st.Pool().Config().MaxConns; n < 2 {
-		return Report{}, fmt.Errorf("demo: the database pool has %d connection(s); loading needs at least 2", n)
+	return load(ctx, st, p, progress, writeCases)
+}
+
+// writer writes a plan's cases, with what the database holds of the
+// directory and the deadline rules.
+type writer func(ctx context.Context, st *store.Store, p Plan, lk *lookups, progress func(done, total int)) error
+
+func load(ctx context.Context, st *store.Store, p Plan, progress func(done, total int), write writer) (Report, error) {
+	if n := st.Pool().Config().MaxConns; n < Conns {
+		return Report{}, fmt.Errorf("demo: the database pool has %d connection(s); loading needs at least %d", n, Conns)
 	}
 	conn, err := st.Pool().Acquire(ctx)
 	if err != nil {
@@ -73,20 +88,35 @@ func Load(ctx context.Context, st *store.Store, p Plan, progress func(done, tota
 	if err := p.Check(); err != nil {
 		return Report{}, fmt.Errorf("demo: the plan does not replay: %w", err)
 	}
-	if err := checkRules(ctx, st, p); err != nil {
+	rules, err := checkRules(ctx, st, p)
+	if err != nil {
 		return Report{}, err
 	}
+	if err := checkAutoAssign(ctx, st, p); err != nil {
+		return Report{}, err
+	}
+	lk := &lookups{
+		orgs: map[string]casework.Organization{},
+		meds: map[string]casework.Mediator{},
+		rule: func(source casework.Source, orgType casework.OrganizationType, procedure casework.CourtProcedure) casework.DeadlineRule {
+			return rules[ruleKey{source, orgType, procedure}]
+		},
+	}
 	for _, o := range p.Organizations {
-		if _, err := st.CreateOrganization(ctx, o, p.DirectoryTime); err != nil {
+		stored, err := st.CreateOrganization(ctx, o, p.DirectoryTime)
+		if err != nil {
 			return Report{}, fmt.Errorf("demo: create %s (%s): %w", o.Name(), o.DisplayName, err)
 		}
+		lk.orgs[stored.Name()] = stored
 	}
 	for _, m := range p.Mediators {
-		if _, err := st.CreateMediator(ctx, m, p.DirectoryTime); err != nil {
+		stored, err := st.CreateMediator(ctx, m, p.DirectoryTime)
+		if err != nil {
 			return Report{}, fmt.Errorf("demo: create %s (%s): %w", m.Name(), m.DisplayName, err)
 		}
+		lk.meds[stored.Name()] = stored
 	}
-	if err := loadCases(ctx, st, p, progress); err != nil {
+	if err := write(ctx, st, p, lk, progress); err != nil {
 		return Report{}, err
 	}
 	for {
@@ -122,134 +152,108 @@ func Empty(ctx context.Context, st *store.Store) (bool, error) {
 	return orgs == 0 && cases == 0, nil
 }
 
+// ruleKey is what chooses a case's deadline rule.
+type ruleKey struct {
+	source    casework.Source
+	orgType   casework.OrganizationType
+	procedure casework.CourtProcedure
+}
+
 // checkRules makes sure the database's deadline rules give the time limits
 // the plan was made with, for every source, organization type and court
-// procedure the plan uses.
-func checkRules(ctx context.Context, st *store.Store, p Plan) error {
-	type key struct {
-		source    casework.Source
-		orgType   casework.OrganizationType
-		procedure casework.CourtProcedure
-	}
-	var keys []key
+// procedure the plan uses, and returns them as the database has them.
+func checkRules(ctx context.Context, st *store.Store, p Plan) (map[ruleKey]casework.DeadlineRule, error) {
+	rules := map[ruleKey]casework.DeadlineRule{}
 	for _, c := range p.Cases {
 		var procedure casework.CourtProcedure
 		if r := c.New.CourtReferral; r != nil {
 			procedure = r.Procedure
 		}
 		for _, t := range append([]casework.OrganizationType{""}, casework.OrganizationTypes...) {
-			if k := (key{c.New.Source, t, procedure}); !slices.Contains(keys, k) {
-				keys = append(keys, k)
+			k := ruleKey{c.New.Source, t, procedure}
+			if _, ok := rules[k]; ok {
+				continue
 			}
+			got, err := st.MatchDeadlineRule(ctx, k.source, k.orgType, k.procedure)
+			if err != nil {
+				return nil, fmt.Errorf("demo: %w", err)
+			}
+			want := ruleFor(k.source, k.procedure)
+			if got.ID != want.ID || got.Days != want.Days || got.MaxExtensions != want.MaxExtensions || got.ExtensionDays != want.ExtensionDays {
+				return nil, fmt.Errorf("demo: the plan assumes the default deadline rules, but for source %s, organization type %q and procedure %q the database has %s (%d days, %d extension(s) of %d days) instead of %s (%d days): load the demo into a freshly migrated database",
+					k.source, k.orgType, k.procedure, got.Name(), got.Days, got.MaxExtensions, got.ExtensionDays, want.Name(), want.Days)
+			}
+			rules[k] = got
 		}
 	}
-	for _, k := range keys {
-		got, err := st.MatchDeadlineRule(ctx, k.source, k.orgType, k.procedure)
+	return rules, nil
+}
+
+// checkAutoAssign makes sure no region of the plan assigns accepted cases
+// automatically: the service would then assign them after acceptance,
+// before the assignments the plan makes.
+func checkAutoAssign(ctx context.Context, st *store.Store, p Plan) error {
+	var regions []string
+	for _, c := range p.Cases {
+		if !slices.Contains(regions, c.New.RegionCode) {
+			regions = append(regions, c.New.RegionCode)
+		}
+	}
+	for _, r := range regions {
+		on, err := st.RegionAutoAssign(ctx, r)
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
-		want := ruleFor(k.source, k.procedure)
-		if got.ID != want.ID || got.Days != want.Days || got.MaxExtensions != want.MaxExtensions || got.ExtensionDays != want.ExtensionDays {
-			return fmt.Errorf("demo: the plan assumes the default deadline rules, but for source %s, organization type %q and procedure %q the database has %s (%d days, %d extension(s) of %d days) instead of %s (%d days): load the demo into a freshly migrated database",
-				k.source, k.orgType, k.procedure, got.Name(), got.Days, got.MaxExtensions, got.ExtensionDays, want.Name(), want.Days)
+		if on {
+			return fmt.Errorf("demo: the region %s (%s) assigns accepted cases automatically, but the plan assigns them itself: load the demo into a freshly migrated database", r, regionName(r))
 		}
 	}
 	return nil
 }
 
-// loadCases writes the cases: one goroutine per region registers that
-// region's cases in order, so that case numbers follow registration
-// times, and Workers goroutines apply each registered case's steps. The
-// first error stops them all.
-func loadCases(ctx context.Context, st *store.Store, p Plan, progress func(done, total int)) error {
-	g, ctx := errgroup.WithContext(ctx)
+// writeCases decides the cases' histories and writes them Batch at a
+// time, in the order of registration: one goroutine decides the next
+// batch while the database writes the one before.
+func writeCases(ctx context.Context, st *store.Store, p Plan, lk *lookups, progress func(done, total int)) error {
 	total := len(p.Cases)
-	numbers := make([]string, total)
-	registered := make(chan int, 4*Workers)
-
-	var regions []string
-	byRegion := map[string][]int{}
-	for i, c := range p.Cases {
-		r := c.New.RegionCode
-		if _, ok := byRegion[r]; !ok {
-			regions = append(regions, r)
-		}
-		byRegion[r] = append(byRegion[r], i)
-	}
-	var creators sync.WaitGroup
-	for _, r := range regions {
-		creators.Add(1)
-		g.Go(func() error {
-			defer creators.Done()
-			return createCases(ctx, st, p, byRegion[r], numbers, registered)
-		})
-	}
-	go func() {
-		creators.Wait()
-		close(registered)
-	}()
-
-	var mu sync.Mutex
-	done := 0
-	every := max(1, total/100)
 	if progress != nil {
 		progress(0, total)
 	}
-	for range Workers {
-		g.Go(func() error {
-			for i := range registered {
-				if ctx.Err() != nil {
-					continue // drain, so that the registering goroutines can end
+	g, ctx := errgroup.WithContext(ctx)
+	batches := make(chan []store.CaseHistory, 1)
+	g.Go(func() error {
+		defer close(batches)
+		for from := 0; from < total; from += Batch {
+			hs := make([]store.CaseHistory, 0, Batch)
+			for i := from; i < min(from+Batch, total); i++ {
+				c := p.Cases[i]
+				h, err := p.replay(c, lk)
+				if err != nil {
+					return fmt.Errorf("demo: case %d of %d (registered %s): %w", i+1, total, c.Created.In(p.Location).Format(time.DateTime), err)
 				}
-				if err := applySteps(ctx, st, p, i, numbers[i]); err != nil {
-					return err
-				}
-				mu.Lock()
-				done++
-				if progress != nil && (done%every == 0 || done == total) {
-					progress(done, total)
-				}
-				mu.Unlock()
+				hs = append(hs, h)
 			}
-			return nil
-		})
-	}
+			select {
+			case batches <- hs:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	})
+	g.Go(func() error {
+		done := 0
+		for hs := range batches {
+			if _, err := st.WriteCaseHistories(ctx, hs); err != nil {
+				return fmt.Errorf("demo: cases %d to %d of %d (registered from %s): %w",
+					done+1, done+len(hs), total, p.Cases[done].Created.In(p.Location).Format(time.DateTime), err)
+			}
+			done += len(hs)
+			if progress != nil {
+				progress(done, total)
+			}
+		}
+		return nil
+	})
 	return g.Wait()
-}
-
-// createCases registers the cases of one region, in order.
-func createCases(ctx context.Context, st *store.Store, p Plan, idx []int, numbers []string, registered chan<- int) error {
-	for _, i := range idx {
-		c := p.Cases[i]
-		stored, replayed, err := st.CreateCase(ctx, store.CreateParams{
-			New: c.New, ID: c.ID, Actor: Actor, Now: c.Created, Year: p.Year(c), Policy: p.Policy,
-		})
-		if err == nil && replayed {
-			err = fmt.Errorf("the database returned an earlier case, %s, instead of registering it", stored.Number)
-		}
-		if err != nil {
-			return fmt.Errorf("demo: case %d of %d (registered %s): register: %w", i+1, len(p.Cases), c.Created.In(p.Location).Format(time.DateTime), err)
-		}
-		numbers[i] = stored.Number
-		select {
-		case registered <- i:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
-}
-
-// applySteps applies a registered case's steps, each conditional on the
-// version the step before produced.
-func applySteps(ctx context.Context, st *store.Store, p Plan, i int, number string) error {
-	c := p.Cases[i]
-	flow := caseflow.New(st, nil, p.Policy, nil)
-	for j, cmd := range c.Steps {
-		if _, err := flow.Act(ctx, caseflow.System, c.ID, int64(j+1), cmd); err != nil {
-			return fmt.Errorf("demo: case %s (%d of %d): step %d of %d, %s at %s: %w",
-				number, i+1, len(p.Cases), j+1, len(c.Steps), cmd.Action, cmd.Time.In(p.Location).Format(time.DateTime), err)
-		}
-	}
-	return nil
 }

@@ -12,7 +12,7 @@ import (
 type Info struct {
 	ID     string // the request id: the caller's X-Request-Id if it sent a usable one, else generated
 	Method string // the full gRPC method, e.g. /mediation.v1.CaseService/GetCase
-	Peer   string // the client's address
+	Peer   string // the client's host (IP address), without a port, whichever the transport
 	// ClientCert is the subject CN of the client certificate the server
 	// verified (mutual TLS), "" without one.
 	ClientCert string

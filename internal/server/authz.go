@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -134,8 +135,30 @@ func httpVerbIsGet(method string) bool {
 	if !ok {
 		return false
 	}
+	verb, _, _, _ := HTTPBinding(md)
+	return verb == http.MethodGet
+}
+
+// HTTPBinding is a method's REST binding (google.api.http): its HTTP verb,
+// path template and body field ("*" for the whole request, "" for none);
+// ok is false for a method without one.
+func HTTPBinding(md protoreflect.MethodDescriptor) (verb, path, body string, ok bool) {
 	rule, _ := proto.GetExtension(md.Options(), annotations.E_Http).(*annotations.HttpRule)
-	return rule.GetGet() != ""
+	switch p := rule.GetPattern().(type) {
+	case *annotations.HttpRule_Get:
+		verb, path = http.MethodGet, p.Get
+	case *annotations.HttpRule_Post:
+		verb, path = http.MethodPost, p.Post
+	case *annotations.HttpRule_Patch:
+		verb, path = http.MethodPatch, p.Patch
+	case *annotations.HttpRule_Delete:
+		verb, path = http.MethodDelete, p.Delete
+	case *annotations.HttpRule_Put:
+		verb, path = http.MethodPut, p.Put
+	default:
+		return "", "", "", false
+	}
+	return verb, path, rule.GetBody(), true
 }
 
 // audit records in the audit trail every write, sign-in and sign-out, and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -568,6 +569,11 @@ func TestAgreementDocument(t *testing.T) {
 	resp, page := httpGet(t, e, "/v1/"+name+"/agreement.html", map[string]string{"Authorization": "Bearer " + lead, "X-Request-Id": "agreement-page"})
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || string(page) != doc.GetHtml() {
 		t.Fatalf("agreement.html: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	// Named twice: in UTF-8 for browsers, in ASCII for clients such as curl -OJ.
+	if cd, id := resp.Header.Get("Content-Disposition"), strings.TrimPrefix(name, "cases/"); !strings.HasPrefix(cd, `inline; filename="agreement-`+id+`.html"; filename*=UTF-8''`) ||
+		!strings.HasSuffix(cd, url.PathEscape(doc.GetFileName())) {
+		t.Errorf("agreement.html: Content-Disposition %q", cd)
 	}
 	// The page's unmasked read is audited with the browser's address, as
 	// a REST call is, not the gateway's.

@@ -97,8 +97,8 @@ func TestCaseChangesFeedScopeAndTokens(t *testing.T) {
 	e := startWebhooks(t, func(o *server.WebhookOptions) { o.Deliver = false })
 	var ours []string
 	for n := range 3 {
-		ours = append(ours, referral(t, e, "甘1002", n))
-		referral(t, e, "甘1027", n)
+		ours = append(ours, referCase(t, e, "甘1002", n))
+		referCase(t, e, "甘1027", n)
 	}
 	for _, c := range ours {
 		toAgreement(t, e, c)
@@ -150,7 +150,7 @@ func TestCaseChangesFeedUnderRacingWriters(t *testing.T) {
 	const writers = 32
 	cases := make([]string, writers)
 	for i := range cases {
-		cases[i] = referral(t, e, "甘1002", i)
+		cases[i] = referCase(t, e, "甘1002", i)
 	}
 	reader := &feedReader{e: e, ctx: context.Background(), size: 7}
 	var done atomic.Bool

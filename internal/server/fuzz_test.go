@@ -9,16 +9,21 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"buf.build/go/protovalidate"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -67,6 +72,7 @@ func grpcMethodName(md protoreflect.MethodDescriptor) string {
 type fuzzServer struct {
 	baseURL string
 	http    *http.Client
+	grpc    *grpc.ClientConn
 	token   string // the administrator's
 	db      *pgx.Conn
 	// fingerprintSQL sums up every table a refused request must not
@@ -158,7 +164,13 @@ func startFuzzServer(tb testing.TB) *fuzzServer {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, grpcLis, httpLis) }()
 	var db *pgx.Conn
+	conn, err := grpc.NewClient(grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		cancel()
+		tb.Fatal(err)
+	}
 	tb.Cleanup(func() {
+		conn.Close()
 		if db != nil {
 			db.Close(context.Background())
 		}
@@ -177,7 +189,7 @@ func startFuzzServer(tb testing.TB) *fuzzServer {
 		tb.Fatal(err)
 	}
 
-	fs := &fuzzServer{baseURL: "http://" + httpLis.Addr().String(), http: &http.Client{Timeout: 30 * time.Second}, db: db, cases: map[int]string{}}
+	fs := &fuzzServer{baseURL: "http://" + httpLis.Addr().String(), http: &http.Client{Timeout: 30 * time.Second}, grpc: conn, db: db, cases: map[int]string{}}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	if _, err := st.CreateUser(ctx, store.User{Username: "root", DisplayName: "系统管理员", Role: auth.RoleAdmin}, authn.HashPassword(fuzzPassword), now); err != nil {
 		tb.Fatal(err)
@@ -373,7 +385,8 @@ func fuzzRouteIndex(tb testing.TB, method, path string) uint8 {
 // it.
 //
 // The server must never answer 5xx (503 included: the database is there)
-// nor fail to answer; every refusal must be a JSON google.rpc.Status with
+// nor fail to answer; a route's own method may take only a body that is
+// one JSON value (or empty); every refusal must be a JSON google.rpc.Status with
 // a code and a message; a refused request must change no table other than
 // the audit trail and the failed sign-ins; and /healthz must answer
 // afterwards.
@@ -408,6 +421,17 @@ func FuzzRESTBodies(f *testing.F) {
 		{"/v1/users?userId=fuzz-user-{n}&password=fuzz-password-123", post, `{"displayName": "李红", "role": "ROLE_MEDIATOR", "mediator": "mediators/li-hong"}`, 0},
 		{"/v1/apiKeys", post, `{"displayName": "西峰区人民法院诉调对接系统", "role": "ROLE_COURT_DESK", "courtCode": "甘1002"}`, 0},
 		{"/v1/cases", post, `{"parties": [{"name": "\u0000", "role": "PARTY_ROLE_APPLICANT"}], "summary": "\ud800"}`, 0},
+		// Text the database cannot store (see FuzzRequestText).
+		{"/v1/sessions", post, `{"username": "root\u0000", "password": "x"}`, 0},
+		{"/v1/{case}?updateMask=summary,escalation_risk", http.MethodPatch, `{"summary": "赡养费\u0000"}`, 0},
+		{"/v1/{case}", http.MethodPatch, "{\"summary\": \"\xff\"}", 0},
+		{"/v1/{case}:reject", post, `{"reason": "\u0000"}`, 0},
+		{"/v1/{case}:scheduleSession", post, `{"startTime": "2026-03-02T09:00:00+08:00", "place": "调解室\u0000", "participants": ["王秀英"]}`, 2},
+		{"/v1/apiKeys", post, `{"displayName": "\u0000", "role": "ROLE_COURT_DESK", "courtCode": "甘1002"}`, 0},
+		{"/v1/organizations/fuzz-patch-org", http.MethodPatch, `{"displayName": "西峰区\u0000"}`, 0},
+		// Data after the JSON value.
+		{"/v1/sessions", post, `{"username": "root", "password": "wrong password"}xx`, 0},
+		{"/v1/{case}:accept", post, `{"comment": "符合受理条件"}{}`, 0},
 		{"/v1/cases", post, `[]`, 0},
 		{"/v1/cases", post, `{"disputeType": "DISPUTE_TYPE_MARRIAGE_FAMILY", "parties": {}}`, 0},
 		{"/v1/{case}:assign", post, `{"organization": 7}`, 5},
@@ -447,6 +471,11 @@ func FuzzRESTBodies(f *testing.F) {
 			delete(fs.cases, state) // the input may have changed it
 			if !json.Valid(raw) {
 				t.Fatalf("%s %s %q: %d with a body that is not JSON: %q", verb, path, body, code, raw)
+			}
+			// The route's own method reads the body: what it took was one
+			// JSON value, or nothing. (Other methods may ignore the body.)
+			if b := bytes.TrimSpace(body); verb == r.method && len(b) > 0 && !json.Valid(b) {
+				t.Fatalf("%s %s %q: %d for a body that is not one JSON value", verb, path, body, code)
 			}
 			return
 		}
@@ -588,4 +617,133 @@ func fuzzCheckValidation(t *testing.T, v protovalidate.Validator, m proto.Messag
 		t.Errorf("%s: the violations do not make a google.rpc.BadRequest: %v", m.ProtoReflect().Descriptor().FullName(), err)
 	}
 	return len(verr.Violations)
+}
+
+// fuzzTextTargets are the strings the API's requests reach, each with its
+// method, for FuzzRequestText.
+func fuzzTextTargets() []fuzzTextTarget {
+	var out []fuzzTextTarget
+	for _, md := range everyAPIMethodDescriptor() {
+		for _, leaf := range textLeaves(md.Input()) {
+			out = append(out, fuzzTextTarget{md, leaf})
+		}
+	}
+	return out
+}
+
+type fuzzTextTarget struct {
+	md   protoreflect.MethodDescriptor
+	leaf textLeaf
+}
+
+// fuzzTextIndex returns the index of a method's string, for seeds.
+func fuzzTextIndex(tb testing.TB, targets []fuzzTextTarget, method, field string) uint16 {
+	for i, tg := range targets {
+		if grpcMethodName(tg.md) == "/mediation.v1."+method && tg.leaf.field() == field {
+			return uint16(i)
+		}
+	}
+	tb.Fatalf("no string %s in %s", field, method)
+	return 0
+}
+
+// unindexed drops the list indices of a field path, [0] and the like.
+var listIndex = regexp.MustCompile(`\[[0-9]+\]`)
+
+// FuzzRequestText puts arbitrary text in one string of a request of any
+// method of the API (target picks the method and the string), made bad if
+// it is not already: a NUL character is appended to text that is UTF-8
+// without one. It sends it over gRPC, in protobuf's binary form written by
+// hand (so that bytes which are not UTF-8 go as they are), and over REST,
+// in the path, query or JSON body, where the method's HTTP rule reads it.
+//
+// Each call must be refused with INVALID_ARGUMENT (400 over REST) naming
+// the field: over REST the gateway's JSON decoder may refuse a body first
+// (bytes that are not UTF-8, a field mask path it cannot read), which must
+// be 400 too. Nothing may answer 5xx or INTERNAL, the server must stay up,
+// and no table may change, the audit trail included: the text never
+// reaches the database.
+func FuzzRequestText(f *testing.F) {
+	fs := startFuzzServer(f)
+	targets := fuzzTextTargets()
+	for _, s := range []struct{ method, field, text string }{
+		{"CaseService/CreateCase", "case.summary", "赡养费纠纷\x00"},
+		{"CaseService/CreateCase", "case.parties[0].name", "\x00"},
+		{"CaseService/CreateCase", "case.court_referral.court_case_number", "（2026）甘1002民诉前调\x00号"},
+		{"CaseService/CreateCase", "request_id", "\xff"},
+		{"CaseService/UpdateCase", "case.summary", "\xed\xa0\x80"},
+		{"CaseService/UpdateCase", "update_mask.paths[0]", "summary,\x00"},
+		{"CaseService/RejectCase", "reason", "不符合受理条件\xc0\x80"},
+		{"CaseService/GetCase", "name", "cases/6f1c2b9e-3d4a-4e5f-8a7b-9c0d1e2f3a4b\x00"},
+		{"CaseService/ListCases", "filter", `summary = "\x00"`},
+		{"CaseService/ScheduleSession", "place", "西峰区/调解室:1?#\x00"},
+		{"CaseService/ScheduleSession", "participants[0]", "%00"},
+		{"AuthService/CreateSession", "username", "demo-lead\x00"},
+		{"AuthService/CreateSession", "password", "\x80password"},
+		{"UserService/CreateUser", "user.display_name", "李红\x00"},
+		{"UserService/CreateApiKey", "api_key.display_name", "\x00"},
+		{"DirectoryService/UpdateOrganization", "organization.display_name", "西峰区\x00"},
+		{"DirectoryService/GetOrganization", "name", "organizations/..\x00"},
+		{"AuditService/ListAuditEvents", "page_token", "\xfe\xff"},
+	} {
+		f.Add(fuzzTextIndex(f, targets, s.method, s.field), s.text)
+	}
+
+	f.Fuzz(func(t *testing.T, target uint16, text string) {
+		tg := targets[int(target)%len(targets)]
+		if utf8.ValidString(text) && !strings.Contains(text, "\x00") {
+			text += "\x00"
+		}
+		method, field := grpcMethodName(tg.md), tg.leaf.field()
+		want := listIndex.ReplaceAllString(field, "")
+		names := func(st *status.Status) bool {
+			for _, d := range st.Details() {
+				if br, ok := d.(*errdetails.BadRequest); ok {
+					for _, v := range br.GetFieldViolations() {
+						if listIndex.ReplaceAllString(v.GetField(), "") == want {
+							return true
+						}
+					}
+				}
+			}
+			return false
+		}
+		before := fs.fingerprint(t)
+
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+fs.token)
+		err := fs.grpc.Invoke(ctx, method, rawRequest(wireText(tg.leaf, text)), newResponse(t, tg.md), grpc.ForceCodecV2(rawCodec{}))
+		if st := status.Convert(err); st.Code() != codes.InvalidArgument || !names(st) {
+			t.Errorf("gRPC %s with %q in %s: %v, want INVALID_ARGUMENT naming %s", method, text, field, err, field)
+		}
+
+		if verb, target, body, ok := restText(tg.md, tg.leaf, text); ok {
+			code, raw, err := fs.do(ctx, verb, target, body)
+			if err != nil {
+				fs.alive(t)
+				t.Fatalf("REST %s %s %q: no answer: %v", verb, target, body, err)
+			}
+			var sp spb.Status
+			if err := protojson.Unmarshal(raw, &sp); err != nil {
+				t.Fatalf("REST %s %s %q: %d with a body that is not a google.rpc.Status (%v): %s", verb, target, body, code, err, raw)
+			}
+			st := status.FromProto(&sp)
+			inBody := len(body) > len("{}") // else in the path or the query
+			switch {
+			case code != http.StatusBadRequest || st.Code() != codes.InvalidArgument:
+				t.Errorf("REST %s %s %q: %d %s, want 400 INVALID_ARGUMENT", verb, target, body, code, raw)
+			case !names(st) && !inBody:
+				t.Errorf("REST %s %s %q: %s names no %s", verb, target, body, raw, field)
+			}
+		}
+
+		fs.alive(t)
+		after := fs.fingerprint(t)
+		for table, was := range before {
+			if now := after[table]; now != was {
+				t.Errorf("%s with %q in %s changed table %s: %s → %s", method, text, field, table, was, now)
+			}
+		}
+	})
 }

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -74,10 +76,10 @@ func invalidQueryParameter(field, problem string) error {
 
 func newGateway(ctx context.Context, conn grpc.ClientConnInterface) (*runtime.ServeMux, error) {
 	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, strictJSON{&runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		}}),
 		runtime.WithErrorHandler(gatewayError),
 		runtime.WithRoutingErrorHandler(func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, code int) {
 			var st *status.Status
@@ -146,6 +148,7 @@ func (s *Server) httpHandler(gw http.Handler) http.Handler {
 	mux.HandleFunc("GET /v1/caseStatistics.csv", s.statisticsCSV)
 	mux.Handle("/v1/", gw)
 	s.handleMetrics(mux)
+	s.handleWebUI(mux)
 	return s.metrics.InstrumentHTTP(s.withHTTPSecurity(s.withRequestID(s.limitBody(mux))))
 }
 
@@ -163,8 +166,11 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody refuses bodies above the configured size with 413, and caps
-// bodies of unknown length at the same size.
+// limitBody refuses bodies above the configured size with 413. A body of
+// unknown length (chunked) is read here, up to one byte over the limit, so
+// that one too large gets the same 413 as a body whose Content-Length says
+// so, rather than a decoding error deeper down; the handlers get what was
+// read, of known length. (The gateway's decoder reads a body whole anyway.)
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	limit := int64(s.cfg.MaxRequestBytes)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -172,6 +178,19 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 			writeStatus(w, http.StatusRequestEntityTooLarge, status.New(codes.InvalidArgument,
 				fmt.Sprintf("request body of %d bytes exceeds the limit of %d bytes", r.ContentLength, limit)))
 			return
+		}
+		if r.ContentLength < 0 {
+			b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+			switch {
+			case err != nil:
+				writeStatus(w, http.StatusBadRequest, status.Newf(codes.InvalidArgument, "read the request body: %v", err))
+				return
+			case int64(len(b)) > limit:
+				writeStatus(w, http.StatusRequestEntityTooLarge, status.New(codes.InvalidArgument,
+					fmt.Sprintf("request body of more than %d bytes exceeds the limit of %d bytes", limit, limit)))
+				return
+			}
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)

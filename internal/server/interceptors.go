@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -41,19 +42,30 @@ func requestInfo(ctx context.Context, req any, info *grpc.UnaryServerInfo, handl
 		ri.ID = reqinfo.NewID()
 	}
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		ri.Peer = p.Addr.String()
+		ri.Peer = hostOnly(p.Addr.String())
 		if p.Addr.Network() == gatewayNetwork {
 			// Through the gateway: the client is the address the gateway
 			// saw, which it appends last to X-Forwarded-For.
 			if xff := md.Get(mdForwarded); len(xff) > 0 {
 				hops := strings.Split(xff[len(xff)-1], ",")
-				ri.Peer = strings.TrimSpace(hops[len(hops)-1])
+				ri.Peer = hostOnly(strings.TrimSpace(hops[len(hops)-1]))
 			}
 		}
 	}
 	ri.ClientCert = ClientCertCN(ctx)
 	_ = grpc.SetHeader(ctx, metadata.Pairs(mdRequestID, ri.ID))
 	return handler(reqinfo.With(ctx, ri), req)
+}
+
+// hostOnly is the host of a client address without its port: the audit
+// trail and the logs name a REST client by the address the gateway puts
+// in X-Forwarded-For, which has none, and a gRPC client the same way,
+// whatever port each of its connections comes from.
+func hostOnly(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
 
 // logAndMapErrors turns domain errors into statuses (the one place where

@@ -61,7 +61,7 @@ func (s *Server) agreementPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Disposition", "inline; filename*=UTF-8''"+url.PathEscape(resp.GetFileName()))
+	w.Header().Set("Content-Disposition", contentDisposition("inline", resp.GetFileName(), "agreement-"+r.PathValue("case")+".html"))
 	_, _ = io.WriteString(w, resp.GetHtml())
 }
 
@@ -143,9 +143,9 @@ func (s *Server) statisticsCSV(w http.ResponseWriter, r *http.Request) {
 		writeCallError(w, *header, err)
 		return
 	}
-	name := "案件统计-" + resp.GetComputeTime().AsTime().In(s.location()).Format("20060102-1504") + ".csv"
+	stamp := resp.GetComputeTime().AsTime().In(s.location()).Format("20060102-1504")
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(name))
+	w.Header().Set("Content-Disposition", contentDisposition("attachment", "案件统计-"+stamp+".csv", "case-statistics-"+stamp+".csv"))
 	_, _ = io.WriteString(w, "\ufeff")
 	cw := csv.NewWriter(w)
 	heading := []string{"分组 key", "名称 name"}
@@ -223,4 +223,19 @@ func (s *Server) location() *time.Location {
 		return s.cfg.Location
 	}
 	return time.UTC
+}
+
+// contentDisposition names a download twice (RFC 6266): filename* with the
+// UTF-8 name for clients that read it, and a plain ASCII filename for those
+// that do not (curl -OJ among them), which would otherwise save a file
+// named after the URL. ascii must be a safe ASCII name; anything else in it
+// is replaced by "_".
+func contentDisposition(kind, name, ascii string) string {
+	safe := []byte(ascii)
+	for i, c := range safe {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			safe[i] = '_'
+		}
+	}
+	return kind + `; filename="` + string(safe) + `"; filename*=UTF-8''` + url.PathEscape(name)
 }

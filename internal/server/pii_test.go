@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"google.golang.org/genproto/googleapis/api/annotations"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -155,20 +154,8 @@ var piiPathVar = regexp.MustCompile(`\{([a-z_.]+)(?:=[^}]*)?\}`)
 func (h piiREST) call(t *testing.T, ctx context.Context, method string, req proto.Message) (proto.Message, *status.Status) {
 	t.Helper()
 	md := piiMethod(t, method)
-	rule, _ := proto.GetExtension(md.Options(), annotations.E_Http).(*annotations.HttpRule)
-	var verb, tmpl string
-	switch p := rule.GetPattern().(type) {
-	case *annotations.HttpRule_Get:
-		verb, tmpl = http.MethodGet, p.Get
-	case *annotations.HttpRule_Post:
-		verb, tmpl = http.MethodPost, p.Post
-	case *annotations.HttpRule_Patch:
-		verb, tmpl = http.MethodPatch, p.Patch
-	case *annotations.HttpRule_Delete:
-		verb, tmpl = http.MethodDelete, p.Delete
-	case *annotations.HttpRule_Put:
-		verb, tmpl = http.MethodPut, p.Put
-	default:
+	verb, tmpl, bodyField, ok := server.HTTPBinding(md)
+	if !ok {
 		t.Fatalf("%s has no HTTP rule", method)
 	}
 	m := req.ProtoReflect()
@@ -181,7 +168,7 @@ func (h piiREST) call(t *testing.T, ctx context.Context, method string, req prot
 	query := url.Values{}
 	var body []byte
 	var err error
-	switch b := rule.GetBody(); b {
+	switch b := bodyField; b {
 	case "*":
 		body, err = protojson.Marshal(req)
 	case "":

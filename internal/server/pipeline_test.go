@@ -2,15 +2,19 @@ package server_test
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
 
@@ -138,5 +142,122 @@ func TestStaleEtagNamesTheCurrentOne(t *testing.T) {
 		if !strings.Contains(r.st.Message(), "version") {
 			t.Errorf("%s: message %q", cl.name(), r.st.Message())
 		}
+	}
+}
+
+// TestFiltersTakeTheAPIsEnumNames: every list's filter takes an enum value
+// by its API name as well as by its stored one, over REST and gRPC (the
+// store knows the stored names only; the API spells its own onto them).
+func TestFiltersTakeTheAPIsEnumNames(t *testing.T) {
+	e := start(t)
+	qingyang(t, e)
+	if r := (grpcClient{e}).create(t, familyCase("621002"), ""); r.st != nil {
+		t.Fatal(r.st)
+	}
+	ctx := e.withToken(t.Context())
+	dir := mediationv1.NewDirectoryServiceClient(e.conn)
+	audits := mediationv1.NewAuditServiceClient(e.conn)
+	count := func(api, stored string, list func(filter string) (int, error)) {
+		t.Helper()
+		a, err := list(api)
+		if err != nil {
+			t.Fatalf("%s: %v", api, err)
+		}
+		b, err := list(stored)
+		if err != nil {
+			t.Fatalf("%s: %v", stored, err)
+		}
+		if a == 0 || a != b {
+			t.Errorf("%s: %d rows, %s: %d rows; want the same, more than none", api, a, stored, b)
+		}
+	}
+	count("state = CASE_STATE_INTAKE", "state = INTAKE", func(f string) (int, error) {
+		var out mediationv1.ListCasesResponse
+		r := restClient{e}.do(t, http.MethodGet, "/v1/cases?filter="+url.QueryEscape(f), nil, &out)
+		if r.st != nil {
+			return 0, r.st.Err()
+		}
+		return len(out.GetCases()), nil
+	})
+	count("level = REGION_LEVEL_CITY", "level = CITY", func(f string) (int, error) {
+		resp, err := dir.ListRegions(ctx, &mediationv1.ListRegionsRequest{Filter: f, PageSize: 100})
+		return len(resp.GetRegions()), err
+	})
+	count("type = ORGANIZATION_TYPE_WOMEN_STUDIO", "type = WOMEN_STUDIO", func(f string) (int, error) {
+		resp, err := dir.ListOrganizations(ctx, &mediationv1.ListOrganizationsRequest{Filter: f})
+		return len(resp.GetOrganizations()), err
+	})
+	count("specialty = DISPUTE_TYPE_MARRIAGE_FAMILY", "specialty = MARRIAGE_FAMILY", func(f string) (int, error) {
+		resp, err := dir.ListMediators(ctx, &mediationv1.ListMediatorsRequest{Filter: f})
+		return len(resp.GetMediators()), err
+	})
+	count("actor_role = ROLE_ADMIN AND kind = AUDIT_EVENT_KIND_WRITE", "actor_role = ADMIN AND kind = WRITE", func(f string) (int, error) {
+		resp, err := audits.ListAuditEvents(ctx, &mediationv1.ListAuditEventsRequest{Filter: f})
+		return len(resp.GetAuditEvents()), err
+	})
+	_, err := dir.ListRegions(ctx, &mediationv1.ListRegionsRequest{Filter: "level = CASE_STATE_CITY"})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "CASE_STATE_CITY") {
+		t.Errorf("another enum's prefix: %v, want INVALID_ARGUMENT quoting the value", err)
+	}
+}
+
+// TestCourtReferralToAnInvitedOrganization: a court refers a dispute to an
+// invited organization on the roster; that organization's lead and
+// mediators then hold it as their intake (they see and accept it), while
+// another organization sees nothing. An organization that is unknown,
+// inactive or not on the roster is refused, and nothing is stored.
+func TestCourtReferralToAnInvitedOrganization(t *testing.T) {
+	e := start(t)
+	qingyang(t, e)
+	ctx := t.Context()
+	court := as(ctx, e.signIn(t, store.User{Username: "court-desk", DisplayName: "西峰区人民法院诉调对接中心", Role: auth.RoleCourtDesk, CourtCode: "甘1002"}))
+	lead := as(ctx, e.signIn(t, store.User{Username: "studio-lead", DisplayName: "巾帼工作室负责人", Role: auth.RoleOrganizationLead, OrganizationID: "xifeng-women"}))
+	mediator := as(ctx, e.signIn(t, store.User{Username: "li-hong", DisplayName: "李红", Role: auth.RoleMediator, MediatorID: "li-hong"}))
+	other := as(ctx, e.signIn(t, store.User{Username: "township-lead", DisplayName: "街道调委会负责人", Role: auth.RoleOrganizationLead, OrganizationID: "xifeng-township"}))
+	referral := func(number, org string) *mediationv1.CreateCaseRequest {
+		c := familyCase("621002")
+		c.Source = mediationv1.CaseSource_CASE_SOURCE_COURT_DELEGATED
+		c.CourtReferral = &mediationv1.CourtReferral{CourtCode: "甘1002", CourtCaseNumber: "（2026）甘1002民诉前调" + number + "号", Organization: org}
+		return &mediationv1.CreateCaseRequest{Case: c}
+	}
+	for _, bad := range []struct {
+		org  string
+		code codes.Code
+	}{
+		{"organizations/no-such-room", codes.InvalidArgument},
+		{"rooms/xifeng-women", codes.InvalidArgument},
+		{"organizations/xifeng-township", codes.FailedPrecondition}, // not on the roster
+	} {
+		_, err := e.cases.CreateCase(court, referral("401", bad.org))
+		if status.Code(err) != bad.code || !strings.Contains(status.Convert(err).Message(), strings.TrimPrefix(bad.org, "rooms/")) {
+			t.Errorf("referral to %s: %v, want %v naming it", bad.org, err, bad.code)
+		}
+	}
+	if n := countCases(t, e); n != 0 {
+		t.Fatalf("%d cases stored by refused referrals", n)
+	}
+	resp, err := e.cases.CreateCase(court, referral("402", "organizations/xifeng-women"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := resp.GetCase().GetName()
+	if got := resp.GetCase().GetCourtReferral().GetOrganization(); got != "organizations/xifeng-women" {
+		t.Errorf("the referral's organization reads %q", got)
+	}
+	if _, err := e.cases.GetCase(other, &mediationv1.GetCaseRequest{Name: name}); status.Code(err) != codes.NotFound {
+		t.Errorf("another organization's lead reads the referral: %v", err)
+	}
+	if _, err := e.cases.GetCase(mediator, &mediationv1.GetCaseRequest{Name: name}); err != nil {
+		t.Errorf("a mediator of the invited studio cannot read its intake: %v", err)
+	}
+	acc, err := e.cases.AcceptCase(lead, &mediationv1.AcceptCaseRequest{Name: name})
+	if err != nil || acc.GetCase().GetState() != mediationv1.CaseState_CASE_STATE_ACCEPTED {
+		t.Fatalf("the invited studio's lead accepts the referral: %v", err)
+	}
+	if _, err := e.cases.AssignCase(lead, &mediationv1.AssignCaseRequest{Name: name, Organization: "organizations/xifeng-women", Mediator: "mediators/li-hong"}); err != nil {
+		t.Errorf("the lead assigns it inside the studio: %v", err)
+	}
+	if _, err := e.cases.GetCase(court, &mediationv1.GetCaseRequest{Name: name}); err != nil {
+		t.Errorf("the court follows its referral: %v", err)
 	}
 }

@@ -129,6 +129,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Authenticator = accounts
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, health: health.NewServer(), accounts: accounts, metrics: newMetrics(cfg)}
+	codec := newRequestCodec()
 	// One chain of interceptors serves both a call from the network and a
 	// REST call through the gateway's loopback.
 	interceptors := []grpc.UnaryServerInterceptor{
@@ -138,6 +139,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		recoverPanics(s.log),
 		authenticate(cfg.Authenticator),
 		rateLimit(newLimiter(cfg.RateLimit, cfg.RateBurst)),
+		// Text the database cannot store is refused before the audit
+		// trail, the sign-in or a handler sees it (authentication reads
+		// only the bearer credential).
+		checkText(codec),
 		audit(cfg.Store, cfg.Clock),
 		authorize,
 		validate(validator),
@@ -149,8 +154,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
 		grpc.SharedWriteBuffer(true),
 		grpc.Creds(serverCredentials(cfg.TLS)),
+		// A request that does not decode (a string that is not UTF-8) is
+		// refused by checkText as INVALID_ARGUMENT, not by grpc-go as INTERNAL.
+		grpc.ForceServerCodecV2(codec),
 		grpc.ChainUnaryInterceptor(interceptors...),
-		grpc.ChainStreamInterceptor(authenticateStream(cfg.Authenticator)),
+		grpc.ChainStreamInterceptor(checkTextStream(codec), authenticateStream(cfg.Authenticator)),
 	)
 	s.loopback = newLoopback(s.metrics.GatewayRouteInterceptor(), interceptors...)
 	if cfg.OverdueInterval == 0 {

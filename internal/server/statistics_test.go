@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -422,7 +423,7 @@ func TestCaseStatistics(t *testing.T) {
 	// GetCaseStatistics; refusals in JSON as over REST.
 	resp, body := httpGet(t, e, "/v1/caseStatistics.csv?groupBy=STATISTICS_GROUPING_REGION", nil)
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" ||
-		!strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment; filename*=UTF-8''") {
+		!regexp.MustCompile(`^attachment; filename="case-statistics-[0-9]{8}-[0-9]{4}\.csv"; filename\*=UTF-8''%E6%A1%88%E4%BB%B6%E7%BB%9F%E8%AE%A1-[0-9]{8}-[0-9]{4}\.csv$`).MatchString(resp.Header.Get("Content-Disposition")) {
 		t.Fatalf("caseStatistics.csv: %d %v %s", resp.StatusCode, resp.Header, body)
 	}
 	text, bom := strings.CutPrefix(string(body), "\ufeff")

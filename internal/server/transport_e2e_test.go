@@ -396,8 +396,9 @@ func TestClientCertificateInAuditAndLogs(t *testing.T) {
 
 // TestCredentialChecks: the scheme of an Authorization header is
 // case-insensitive (RFC 9110), on gRPC and REST; and when checking a
-// credential fails for want of the database, unary and streaming calls
-// alike answer without the error's details.
+// credential fails for want of the database, a call answers without the
+// error's details, while reflection, which needs no credential, ignores
+// the one it cannot check, as signing in does.
 func TestCredentialChecks(t *testing.T) {
 	e := startTransport(t, nil)
 	ctx := t.Context()
@@ -421,7 +422,7 @@ func TestCredentialChecks(t *testing.T) {
 		_ = stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}})
 		_, err = stream.Recv()
 	}
-	if status.Code(err) != codes.Internal || strings.Contains(err.Error(), "db.internal") {
-		t.Errorf("stream when credentials cannot be checked: %v, want INTERNAL without the cause", err)
+	if err != nil {
+		t.Errorf("reflection when credentials cannot be checked: %v, want an answer", err)
 	}
 }

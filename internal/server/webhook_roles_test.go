@@ -61,7 +61,7 @@ func TestWebhookRolesAndScope(t *testing.T) {
 	}
 	r := newReceiver(t)
 	theirs := register(t, e, "甘1027", r) // another court's, by the administrator
-	referral(t, e, "甘1027", 1)
+	referCase(t, e, "甘1027", 1)
 
 	// The desk registers for its own court, with or without naming it.
 	for _, court := range []string{"", "甘1002"} {

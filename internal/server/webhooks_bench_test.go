@@ -74,7 +74,7 @@ func TestWebhookThroughput(t *testing.T) {
 		for range 32 {
 			wg.Go(func() {
 				for i := int(next.Add(1)); i <= n; i = int(next.Add(1)) {
-					c := referral(t, e, "甘1002", from+i)
+					c := referCase(t, e, "甘1002", from+i)
 					toAgreement(t, e, c)
 				}
 			})
@@ -115,7 +115,7 @@ func TestWebhookThroughput(t *testing.T) {
 		var wg sync.WaitGroup
 		var changes atomic.Int64
 		lifecycle := func(n int) {
-			c := referral(t, e, "甘1002", n)
+			c := referCase(t, e, "甘1002", n)
 			changes.Add(1)
 			for _, a := range caseworktest.PathTo(casework.StateAgreed) {
 				if r := (grpcClient{e}).act(t, c, caseworktest.Command(a, 0), ""); r.st != nil {

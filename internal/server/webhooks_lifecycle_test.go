@@ -74,8 +74,15 @@ func TestWebhookFailedDeliveryHoldsItsCaseUntilRedelivered(t *testing.T) {
 		return 200
 	}
 	ep := register(t, e, "甘1002", r)
-	stuck, other := referral(t, e, "甘1002", 1), referral(t, e, "甘1002", 2)
+	// Nothing is sent until the receiver knows which message to refuse.
+	if _, err := webhooks(e).DisableWebhookEndpoint(context.Background(), &mediationv1.DisableWebhookEndpointRequest{Name: ep.GetName()}); err != nil {
+		t.Fatal(err)
+	}
+	stuck, other := referCase(t, e, "甘1002", 1), referCase(t, e, "甘1002", 2)
 	blocked.Store("msg_" + strings.TrimPrefix(stuck, "cases/") + "_1")
+	if _, err := webhooks(e).EnableWebhookEndpoint(context.Background(), &mediationv1.EnableWebhookEndpointRequest{Name: ep.GetName()}); err != nil {
+		t.Fatal(err)
+	}
 	toAgreement(t, e, stuck)
 	toAgreement(t, e, other)
 	awaitDelivered(t, e, r, []string{other}, 20*time.Second)
@@ -128,7 +135,7 @@ func TestWebhookGoneDisablesTheEndpoint(t *testing.T) {
 		return 204
 	}
 	ep := register(t, e, "甘1002", r)
-	c := referral(t, e, "甘1002", 1)
+	c := referCase(t, e, "甘1002", 1)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		got, err := webhooks(e).GetWebhookEndpoint(context.Background(), &mediationv1.GetWebhookEndpointRequest{Name: ep.GetName()})
@@ -167,12 +174,12 @@ func TestWebhookSecretRotation(t *testing.T) {
 	e := startWebhooks(t, nil)
 	r := newReceiver(t)
 	ep := register(t, e, "甘1002", r)
-	c := referral(t, e, "甘1002", 1)
+	c := referCase(t, e, "甘1002", 1)
 	awaitDelivered(t, e, r, []string{c}, 10*time.Second)
 	r.mu.Lock()
 	old := r.secret
 	r.mu.Unlock()
-	const grace = 1500 * time.Millisecond
+	const grace = 4 * time.Second
 	rotated, err := webhooks(e).RotateWebhookSecret(context.Background(), &mediationv1.RotateWebhookSecretRequest{Name: ep.GetName(), GracePeriod: durationpb.New(grace)})
 	if err != nil || rotated.GetSecret() == old || !strings.HasPrefix(rotated.GetSecret(), "whsec_") {
 		t.Fatalf("rotate: %v, %v", rotated, err)
@@ -187,6 +194,9 @@ func TestWebhookSecretRotation(t *testing.T) {
 	}
 	act(casework.ActionAccept)
 	during := r.messages()[len(r.messages())-1]
+	if during.at.After(rotateTime.Add(grace)) {
+		t.Fatalf("the message after the rotation took longer than the %s grace period to arrive", grace)
+	}
 	time.Sleep(time.Until(rotateTime.Add(grace + 100*time.Millisecond)))
 	act(casework.ActionAssign)
 	after := r.messages()[len(r.messages())-1]
@@ -219,11 +229,11 @@ func TestWebhookRetention(t *testing.T) {
 		return 204
 	}
 	ep := register(t, e, "甘1002", r)
-	done := referral(t, e, "甘1002", 1)
+	done := referCase(t, e, "甘1002", 1)
 	toAgreement(t, e, done)
 	awaitDelivered(t, e, r, []string{done}, 10*time.Second)
 	refuse.Store(true)
-	waiting := referral(t, e, "甘1002", 2)
+	waiting := referCase(t, e, "甘1002", 2)
 	awaitLog(t, e, ep.GetName(), "the waiting case's message to be refused", func(ds []*mediationv1.WebhookDelivery) bool {
 		for _, d := range ds {
 			if d.GetCase() == waiting && d.GetLastHttpStatus() == 503 {
@@ -272,7 +282,7 @@ func TestWebhookMetrics(t *testing.T) {
 		return 204
 	}
 	ep := register(t, e, "甘1002", r)
-	c := referral(t, e, "甘1002", 1)
+	c := referCase(t, e, "甘1002", 1)
 	toAgreement(t, e, c)
 	awaitDelivered(t, e, r, []string{c}, 10*time.Second)
 	n := float64(len(history(t, e, c)))
@@ -299,7 +309,7 @@ func TestWebhookMetrics(t *testing.T) {
 	if _, err := webhooks(e).DisableWebhookEndpoint(context.Background(), &mediationv1.DisableWebhookEndpointRequest{Name: ep.GetName(), Reason: "维护"}); err != nil {
 		t.Fatal(err)
 	}
-	referral(t, e, "甘1002", 2)
+	referCase(t, e, "甘1002", 2)
 	awaitLog(t, e, ep.GetName(), "the new message", func(ds []*mediationv1.WebhookDelivery) bool { return countStatus(ds, pending) == 1 })
 	time.Sleep(50 * time.Millisecond)
 	m = scrape(t, e)
@@ -335,7 +345,7 @@ func TestWebhookSecretsNeverLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	secrets = append(secrets, rotated.GetSecret())
-	referral(t, e, "甘1002", 1)
+	referCase(t, e, "甘1002", 1)
 	awaitLog(t, e, ep.GetName(), "the message to fail", func(ds []*mediationv1.WebhookDelivery) bool { return countStatus(ds, failed) == 1 })
 	var stored string
 	if err := e.store.Pool().QueryRow(context.Background(), `SELECT string_agg(encode(secret, 'escape'), ' ') FROM webhook_secrets`).Scan(&stored); err != nil {

@@ -172,8 +172,8 @@ func register(t *testing.T, e *env, court string, r *receiver) *mediationv1.Webh
 	return resp.GetWebhookEndpoint()
 }
 
-// referral registers a case referred by court and returns its name.
-func referral(t *testing.T, e *env, court string, n int) string {
+// referCase registers a case referred by court and returns its name.
+func referCase(t *testing.T, e *env, court string, n int) string {
 	t.Helper()
 	c := newCase(fmt.Sprintf("%s 诉前委派 %d", court, n))
 	c.Source = mediationv1.CaseSource_CASE_SOURCE_COURT_DELEGATED
@@ -283,10 +283,10 @@ func TestWebhooksDeliverEveryEventOfTheCourtsCasesInOrder(t *testing.T) {
 	register(t, e, "甘1027", zhenyuan)
 	var ours, theirs []string
 	for n := range 5 {
-		ours = append(ours, referral(t, e, "甘1002", n))
+		ours = append(ours, referCase(t, e, "甘1002", n))
 	}
 	for n := range 2 {
-		theirs = append(theirs, referral(t, e, "甘1027", n))
+		theirs = append(theirs, referCase(t, e, "甘1027", n))
 	}
 	walkIn, err := e.cases.CreateCase(context.Background(), &mediationv1.CreateCaseRequest{Case: newCase("来访")})
 	if err != nil {
@@ -415,7 +415,7 @@ func TestWebhooksRideOutAFlakyReceiver(t *testing.T) {
 	}
 	var cases []string
 	for n := range 4 {
-		cases = append(cases, referral(t, e, "甘1002", n))
+		cases = append(cases, referCase(t, e, "甘1002", n))
 	}
 	var wg sync.WaitGroup
 	for _, c := range cases {
@@ -476,7 +476,7 @@ func TestWebhookRegistrationRefusesPrivateTargets(t *testing.T) {
 		return 302
 	}
 	ep := register(t, allowed, "甘1002", r)
-	referral(t, allowed, "甘1002", 1)
+	referCase(t, allowed, "甘1002", 1)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		log, err := webhooks(allowed).ListWebhookDeliveries(context.Background(), &mediationv1.ListWebhookDeliveriesRequest{Parent: ep.GetName()})

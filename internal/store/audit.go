@@ -86,9 +86,9 @@ var auditKinds = []AuditKind{AuditWrite, AuditLogin, AuditLoginFailed, AuditLogo
 
 // auditFilter is what ListAuditEvents' filter may name.
 var auditFilter = aipfilter.Schema{
-	"kind":           enumField("a.kind", "AUDIT_EVENT_KIND_", auditKinds),
+	"kind":           enumField("a.kind", auditKinds),
 	"actor":          {Column: "a.actor", Type: aipfilter.String},
-	"actor_role":     enumField("a.actor_role", "ROLE_", identity.Roles),
+	"actor_role":     enumField("a.actor_role", identity.Roles),
 	"client_address": {Column: "a.client_address", Type: aipfilter.String},
 	"client_cert":    {Column: "a.client_cert", Type: aipfilter.String},
 	"method":         {Column: "a.method", Type: aipfilter.String},
@@ -101,8 +101,8 @@ var auditFilter = aipfilter.Schema{
 // ListAuditEvents returns audit records newest first, filtered (AIP-160),
 // before the cursor before (0 = from the newest), and the cursor of the
 // next page (0 when this is the last).
-func (s *Store) ListAuditEvents(ctx context.Context, filter string, before int64, limit int) ([]AuditRecord, int64, error) {
-	where, args, err := compileFilter(filter, auditFilter, 1)
+func (s *Store) ListAuditEvents(ctx context.Context, filter string, spell aipfilter.Spelling, before int64, limit int) ([]AuditRecord, int64, error) {
+	where, args, err := compileFilter(filter, spell, auditFilter, 1)
 	if err != nil {
 		return nil, 0, err
 	}

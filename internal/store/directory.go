@@ -31,8 +31,11 @@ const codeForeignKeyViolation = "23503"
 // mediators, in key order (region code, or id).
 type DirectoryListParams struct {
 	Filter string // AIP-160; see regionFilter, organizationFilter and mediatorFilter
-	After  string // the key of the last row of the previous page; "" for the first page
-	Limit  int
+	// Spelling maps the caller's names of enum values to the stored ones;
+	// nil takes the stored names only.
+	Spelling aipfilter.Spelling
+	After    string // the key of the last row of the previous page; "" for the first page
+	Limit    int
 }
 
 // Region is a region as the directory shows it: its own settings, and the
@@ -135,7 +138,7 @@ var (
 // field: a city's code also matches its counties.
 var regionFilter = aipfilter.Schema{
 	"code":         {Column: "r.code", Type: aipfilter.Prefix},
-	"level":        enumField("r.level", "REGION_LEVEL_", regionLevels),
+	"level":        enumField("r.level", regionLevels),
 	"parent":       nameField("r.parent_code", "regions", "{code}", regionCodePattern),
 	"display_name": {Column: "r.display_name", Type: aipfilter.String},
 }
@@ -153,9 +156,9 @@ const (
 // dispute_type matches organizations that list the type and those that
 // list none (they take every type).
 var organizationFilter = aipfilter.Schema{
-	"type":         enumField("o.type", "ORGANIZATION_TYPE_", casework.OrganizationTypes),
+	"type":         enumField("o.type", casework.OrganizationTypes),
 	"region_code":  {Column: "o.region_code", Type: aipfilter.Prefix},
-	"dispute_type": enumField(disputeTypeMarker, "DISPUTE_TYPE_", casework.DisputeTypes),
+	"dispute_type": enumField(disputeTypeMarker, casework.DisputeTypes),
 	"court_roster": {Column: "o.court_roster", Type: aipfilter.Bool},
 	"active":       {Column: "o.active", Type: aipfilter.Bool},
 	"display_name": {Column: "o.display_name", Type: aipfilter.String},
@@ -166,7 +169,7 @@ var organizationFilter = aipfilter.Schema{
 var mediatorFilter = aipfilter.Schema{
 	"organization": nameField("m.organization_id", "organizations", "{organization}", resourceIDPattern),
 	"region_code":  {Column: "o.region_code", Type: aipfilter.Prefix},
-	"specialty":    enumField(specialtyMarker, "DISPUTE_TYPE_", casework.DisputeTypes),
+	"specialty":    enumField(specialtyMarker, casework.DisputeTypes),
 	"court_roster": {Column: "m.court_roster", Type: aipfilter.Bool},
 	"active":       {Column: "m.active", Type: aipfilter.Bool},
 	"display_name": {Column: "m.display_name", Type: aipfilter.String},
@@ -194,8 +197,8 @@ var markerComparisonRE = regexp.MustCompile(`\((__[a-z_]+__) (=|IS DISTINCT FROM
 // bound parameter, so a marker can only appear where aipfilter wrote it; a
 // marker left over means aipfilter's output changed shape, which is
 // reported rather than sent to the database.
-func compileDirectoryFilter(filter string, schema aipfilter.Schema, firstArg int) (string, []any, error) {
-	where, args, err := compileFilter(filter, schema, firstArg)
+func compileDirectoryFilter(filter string, spell aipfilter.Spelling, schema aipfilter.Schema, firstArg int) (string, []any, error) {
+	where, args, err := compileFilter(filter, spell, schema, firstArg)
 	if err != nil {
 		return "", nil, err
 	}
@@ -243,7 +246,7 @@ func regionName(code string) string { return "regions/" + code }
 
 // ListRegions returns a page of regions in code order.
 func (s *Store) ListRegions(ctx context.Context, p DirectoryListParams) (RegionPage, error) {
-	where, args, err := compileDirectoryFilter(p.Filter, regionFilter, 1)
+	where, args, err := compileDirectoryFilter(p.Filter, p.Spelling, regionFilter, 1)
 	if err != nil {
 		return RegionPage{}, err
 	}
@@ -453,7 +456,7 @@ func (s *Store) GetOrganization(ctx context.Context, id string) (casework.Organi
 
 // ListOrganizations returns a page of organizations in id order.
 func (s *Store) ListOrganizations(ctx context.Context, p DirectoryListParams) (OrganizationPage, error) {
-	where, args, err := compileDirectoryFilter(p.Filter, organizationFilter, 1)
+	where, args, err := compileDirectoryFilter(p.Filter, p.Spelling, organizationFilter, 1)
 	if err != nil {
 		return OrganizationPage{}, err
 	}
@@ -623,7 +626,7 @@ func (s *Store) GetMediator(ctx context.Context, id string) (casework.Mediator, 
 
 // ListMediators returns a page of mediators in id order.
 func (s *Store) ListMediators(ctx context.Context, p DirectoryListParams) (MediatorPage, error) {
-	where, args, err := compileDirectoryFilter(p.Filter, mediatorFilter, 1)
+	where, args, err := compileDirectoryFilter(p.Filter, p.Spelling, mediatorFilter, 1)
 	if err != nil {
 		return MediatorPage{}, err
 	}

@@ -107,7 +107,7 @@ func TestDirectoryRegions(t *testing.T) {
 		`parent = 621000`:                              counties,
 		`code = "621000"`:                              qingyang,
 		`code = "621000" AND level = CITY`:             {"621000"},
-		`level = REGION_LEVEL_PROVINCE`:                {"620000"},
+		`level = PROVINCE`:                             {"620000"},
 		`display_name = "环县"`:                          {"621022"},
 		`parent != "regions/620000" AND code = 621000`: counties,
 	} {
@@ -256,15 +256,15 @@ func TestDirectoryOrganizations(t *testing.T) {
 		`region_code = "621002"`:                      {"xifeng-medical", "xifeng-women-studio"},
 		`region_code = 620000`:                        {"lanzhou-city", "xifeng-medical", "xifeng-women-studio", "zhenyuan-township"},
 		`dispute_type = MARRIAGE_FAMILY`:              {"lanzhou-city", "xifeng-women-studio", "zhenyuan-township"},
-		`dispute_type = DISPUTE_TYPE_MEDICAL`:         {"lanzhou-city", "xifeng-medical", "zhenyuan-township"},
+		`dispute_type = MEDICAL`:                      {"lanzhou-city", "xifeng-medical", "zhenyuan-township"},
 		`dispute_type != MARRIAGE_FAMILY`:             {"xifeng-medical"},
 		`NOT dispute_type = MEDICAL`:                  {"xifeng-women-studio"},
 		`dispute_type = LABOR OR type = WOMEN_STUDIO`: {"lanzhou-city", "xifeng-women-studio", "zhenyuan-township"},
 		`dispute_type = MARRIAGE_FAMILY AND dispute_type = MEDICAL`: {"lanzhou-city", "zhenyuan-township"},
-		`active = false`:                              {"zhenyuan-township"},
-		`active = true AND court_roster = true`:       {"xifeng-women-studio"},
-		`type = ORGANIZATION_TYPE_TOWNSHIP_COMMITTEE`: {"lanzhou-city", "zhenyuan-township"},
-		`display_name = "西峰区医疗纠纷人民调解委员会"`:             {"xifeng-medical"},
+		`active = false`:                        {"zhenyuan-township"},
+		`active = true AND court_roster = true`: {"xifeng-women-studio"},
+		`type = TOWNSHIP_COMMITTEE`:             {"lanzhou-city", "zhenyuan-township"},
+		`display_name = "西峰区医疗纠纷人民调解委员会"`:       {"xifeng-medical"},
 	} {
 		if got := ids(filter); !slices.Equal(got, want) {
 			t.Errorf("%q: %v, want %v", filter, got, want)

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/google/uuid"
 
@@ -37,29 +35,7 @@ var feedFilter = aipfilter.Schema{
 		}
 		return nil
 	}},
-	"action": actionField("e.action"),
-}
-
-// actionField is an enum field over actions, written as the API's
-// CaseAction names (RECORD_AGREEMENT or CASE_ACTION_RECORD_AGREEMENT).
-func actionField(column string) aipfilter.Field {
-	byName := map[string]string{}
-	var names []string
-	for _, a := range append([]casework.Action{casework.ActionCreate}, casework.Actions...) {
-		var b strings.Builder
-		for _, r := range string(a) {
-			if unicode.IsUpper(r) {
-				b.WriteByte('_')
-			}
-			b.WriteRune(unicode.ToUpper(r))
-		}
-		byName[b.String()] = string(a)
-		names = append(names, b.String())
-	}
-	return aipfilter.Field{Column: column, Type: aipfilter.Enum, EnumValues: names, Enum: func(lit string) (string, bool) {
-		v, ok := byName[strings.TrimPrefix(lit, "CASE_ACTION_")]
-		return v, ok
-	}}
+	"action": enumField("e.action", append([]casework.Action{casework.ActionCreate}, casework.Actions...)),
 }
 
 // ListCaseChanges reads the events of the cases in scope after the
@@ -68,8 +44,8 @@ func actionField(column string) aipfilter.Field {
 // below the oldest one still running, so that none can commit later
 // behind the cursor it returns; that cursor is where the next call
 // continues, also when the page is empty.
-func (s *Store) ListCaseChanges(ctx context.Context, after FeedCursor, filter string, limit int, scope identity.CaseScope) ([]casework.Event, FeedCursor, error) {
-	where, args, err := compileFilter(filter, feedFilter, 1)
+func (s *Store) ListCaseChanges(ctx context.Context, after FeedCursor, filter string, spell aipfilter.Spelling, limit int, scope identity.CaseScope) ([]casework.Event, FeedCursor, error) {
+	where, args, err := compileFilter(filter, spell, feedFilter, 1)
 	if err != nil {
 		return nil, after, err
 	}

@@ -15,27 +15,14 @@ import (
 	"github.com/mediationd/mediationd/internal/identity"
 )
 
-// enumField accepts a value as stored (MEDIATING) or with the API's enum
-// prefix (CASE_STATE_MEDIATING).
-func enumField[T ~string](column, prefix string, values []T) aipfilter.Field {
+// enumField accepts the values of an enum column as stored (MEDIATING);
+// the API's spellings of them come with the request (aipfilter.Spelling).
+func enumField[T ~string](column string, values []T) aipfilter.Field {
 	names := make([]string, len(values))
 	for i, v := range values {
 		names[i] = string(v)
 	}
-	return aipfilter.Field{
-		Column:     column,
-		Type:       aipfilter.Enum,
-		EnumValues: names,
-		Enum: func(lit string) (string, bool) {
-			lit = strings.TrimPrefix(lit, prefix)
-			for _, n := range names {
-				if n == lit {
-					return n, true
-				}
-			}
-			return "", false
-		},
-	}
+	return aipfilter.Field{Column: column, Type: aipfilter.Enum, EnumValues: names}
 }
 
 func namePattern(collection string) func(string) error {
@@ -52,10 +39,10 @@ var outcomes = []casework.Outcome{casework.OutcomeAgreement, casework.OutcomeFai
 
 // caseFilter is what ListCases' filter may name.
 var caseFilter = aipfilter.Schema{
-	"state":        enumField("c.state", "CASE_STATE_", casework.States),
-	"outcome":      enumField("c.outcome", "CASE_OUTCOME_", outcomes),
-	"dispute_type": enumField("c.dispute_type", "DISPUTE_TYPE_", casework.DisputeTypes),
-	"source":       enumField("c.source", "CASE_SOURCE_", casework.Sources),
+	"state":        enumField("c.state", casework.States),
+	"outcome":      enumField("c.outcome", outcomes),
+	"dispute_type": enumField("c.dispute_type", casework.DisputeTypes),
+	"source":       enumField("c.source", casework.Sources),
 	"region_code":  {Column: "c.region_code", Type: aipfilter.Prefix},
 	"organization": {Column: "c.organization", Type: aipfilter.String, Validate: namePattern("organizations")},
 	"mediator":     {Column: "c.mediator", Type: aipfilter.String, Validate: namePattern("mediators")},
@@ -73,7 +60,7 @@ var caseFilter = aipfilter.Schema{
 	"escalation_risk":    {Column: "c.escalation_risk", Type: aipfilter.Bool},
 	"family_violence":    {Column: "c.family_violence", Type: aipfilter.Bool},
 	"minors_involved":    {Column: "c.minors_involved", Type: aipfilter.Bool},
-	"performance_status": enumField("c.performance_status", "PERFORMANCE_STATUS_", performanceStatuses),
+	"performance_status": enumField("c.performance_status", performanceStatuses),
 	"needs_reassignment": {Column: needsReassignment, Type: aipfilter.Bool},
 }
 
@@ -89,8 +76,8 @@ const needsReassignment = `(c.state IN ('ASSIGNED', 'MEDIATING') AND (
 // compiles an empty one to TRUE); a problem with the filter is a
 // casework.FieldError on "filter", which the API answers with
 // INVALID_ARGUMENT.
-func compileFilter(filter string, schema aipfilter.Schema, firstArg int) (string, []any, error) {
-	where, args, err := aipfilter.Compile(filter, schema, firstArg)
+func compileFilter(filter string, spell aipfilter.Spelling, schema aipfilter.Schema, firstArg int) (string, []any, error) {
+	where, args, err := aipfilter.CompileSpelled(filter, schema, firstArg, spell)
 	if err != nil {
 		var fe *aipfilter.Error
 		if errors.As(err, &fe) {
@@ -103,8 +90,8 @@ func compileFilter(filter string, schema aipfilter.Schema, firstArg int) (string
 
 // caseCondition compiles a ListCases filter and a scope (nil: every case)
 // into a SQL condition on cases aliased c, with its arguments.
-func caseCondition(filter string, scope *identity.CaseScope) (string, []any, error) {
-	where, args, err := compileFilter(filter, caseFilter, 1)
+func caseCondition(filter string, spell aipfilter.Spelling, scope *identity.CaseScope) (string, []any, error) {
+	where, args, err := compileFilter(filter, spell, caseFilter, 1)
 	if err != nil {
 		return "", nil, err
 	}
@@ -116,9 +103,12 @@ func caseCondition(filter string, scope *identity.CaseScope) (string, []any, err
 
 // ListCasesParams select one page of cases.
 type ListCasesParams struct {
-	Filter    string // AIP-160, see caseFilter
-	Ascending bool   // oldest first; the default is newest first
-	After     int64  // the cursor of the previous page; 0 for the first page
+	Filter string // AIP-160, see caseFilter
+	// Spelling maps the caller's names of enum values to the stored ones;
+	// nil takes the stored names only.
+	Spelling  aipfilter.Spelling
+	Ascending bool  // oldest first; the default is newest first
+	After     int64 // the cursor of the previous page; 0 for the first page
 	Limit     int
 	// Scope limits the cases to those the caller may see; nil is every
 	// case (the service's own work).
@@ -137,7 +127,7 @@ type CasePage struct {
 // pages through never make it see a case twice or skip one that existed
 // when it started.
 func (s *Store) ListCases(ctx context.Context, p ListCasesParams) (CasePage, error) {
-	where, args, err := caseCondition(p.Filter, p.Scope)
+	where, args, err := caseCondition(p.Filter, p.Spelling, p.Scope)
 	if err != nil {
 		return CasePage{}, err
 	}

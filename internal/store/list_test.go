@@ -92,7 +92,6 @@ func TestListFilters(t *testing.T) {
 	}{
 		{"", []casework.Case{xifengFamily, xifengNeighbor, zhenyuanFamily, lanzhou}},
 		{`state = MEDIATING`, []casework.Case{xifengFamily}},
-		{`state = CASE_STATE_MEDIATING`, []casework.Case{xifengFamily}},
 		{`state != CLOSED AND region_code = "621000"`, []casework.Case{xifengFamily, xifengNeighbor}},
 		{`region_code = "620000"`, []casework.Case{xifengFamily, xifengNeighbor, zhenyuanFamily, lanzhou}},
 		{`region_code = "621027"`, []casework.Case{zhenyuanFamily}},

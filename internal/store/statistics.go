@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/mediationd/mediationd/internal/aipfilter"
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/identity"
 )
@@ -45,8 +46,11 @@ var groupNames = map[Grouping]string{
 
 // StatisticsParams select the cases CaseStatistics counts.
 type StatisticsParams struct {
-	Filter  string // AIP-160, the fields of ListCases
-	GroupBy Grouping
+	Filter string // AIP-160, the fields of ListCases
+	// Spelling maps the caller's names of enum values to the stored ones;
+	// nil takes the stored names only.
+	Spelling aipfilter.Spelling
+	GroupBy  Grouping
 	// Scope limits the cases to those the caller may see; nil is every
 	// case.
 	Scope *identity.CaseScope
@@ -163,7 +167,7 @@ const figureColumns = `count(*),
 // CaseStatistics counts the cases that match the filter within the scope,
 // in total and grouped, in one statement: the figures are of one snapshot.
 func (s *Store) CaseStatistics(ctx context.Context, p StatisticsParams) (Statistics, error) {
-	where, args, err := caseCondition(p.Filter, p.Scope)
+	where, args, err := caseCondition(p.Filter, p.Spelling, p.Scope)
 	if err != nil {
 		return Statistics{}, err
 	}

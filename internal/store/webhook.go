@@ -259,7 +259,7 @@ var deliveryFilter = aipfilter.Schema{
 		}
 		return nil
 	}},
-	"status":       enumField("d.status", "WEBHOOK_DELIVERY_STATUS_", deliveryStatuses),
+	"status":       enumField("d.status", deliveryStatuses),
 	"event_type":   {Column: "d.event_type", Type: aipfilter.String},
 	"case_version": {Column: "d.case_version", Type: aipfilter.Int},
 }
@@ -268,8 +268,8 @@ var deliveryFilter = aipfilter.Schema{
 // filtered (AIP-160 over case, status, event_type, case_version), before
 // the cursor before (0 = from the newest), and the next cursor (0 at the
 // end).
-func (s *Store) ListWebhookDeliveries(ctx context.Context, endpoint uuid.UUID, filter string, before int64, limit int) ([]WebhookDelivery, int64, error) {
-	where, args, err := compileFilter(filter, deliveryFilter, 2)
+func (s *Store) ListWebhookDeliveries(ctx context.Context, endpoint uuid.UUID, filter string, spell aipfilter.Spelling, before int64, limit int) ([]WebhookDelivery, int64, error) {
+	where, args, err := compileFilter(filter, spell, deliveryFilter, 2)
 	if err != nil {
 		return nil, 0, err
 	}

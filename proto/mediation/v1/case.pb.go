@@ -1308,7 +1308,14 @@ type CourtReferral struct {
 	// For 委托调解: the procedure of the filed case, which sets the time limit.
 	Procedure CourtProcedure `protobuf:"varint,4,opt,name=procedure,proto3,enum=mediation.v1.CourtProcedure" json:"procedure,omitempty"`
 	// The judge in charge (承办法官), if given.
-	Judge         string `protobuf:"bytes,5,opt,name=judge,proto3" json:"judge,omitempty"`
+	Judge string `protobuf:"bytes,5,opt,name=judge,proto3" json:"judge,omitempty"`
+	// The mediation organization the court refers the dispute to (委派 or
+	// 委托 to an invited organization, 特邀调解组织), `organizations/{organization}`:
+	// it must be active and on the courts' roster. It takes the referral in
+	// as its intake: its lead and mediators accept or reject it. Empty: the
+	// referral is the intake of the referring credential's organization (a
+	// court's 诉调对接中心), if it has one.
+	Organization  string `protobuf:"bytes,6,opt,name=organization,proto3" json:"organization,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1374,6 +1381,13 @@ func (x *CourtReferral) GetProcedure() CourtProcedure {
 func (x *CourtReferral) GetJudge() string {
 	if x != nil {
 		return x.Judge
+	}
+	return ""
+}
+
+func (x *CourtReferral) GetOrganization() string {
+	if x != nil {
+		return x.Organization
 	}
 	return ""
 }
@@ -2756,7 +2770,7 @@ const file_mediation_v1_case_proto_rawDesc = "" +
 	"occupation\x18\f \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x182R\n" +
 	"occupation\x12>\n" +
 	"\x14legal_representative\x18\r \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18dR\x13legalRepresentative\x12@\n" +
-	"\x15represented_party_ids\x18\x0e \x03(\tB\f\xe2A\x01\x01\xbaH\x05\x92\x01\x02\x10dR\x13representedPartyIds\"\xde\x03\n" +
+	"\x15represented_party_ids\x18\x0e \x03(\tB\f\xe2A\x01\x01\xbaH\x05\x92\x01\x02\x10dR\x13representedPartyIds\"\x8f\x04\n" +
 	"\rCourtReferral\x12|\n" +
 	"\n" +
 	"court_code\x18\x01 \x01(\tB]\xe2A\x01\x02\xbaHV\xba\x01O\n" +
@@ -2766,7 +2780,8 @@ const file_mediation_v1_case_proto_rawDesc = "" +
 	"\x11court_case_number\x18\x03 \x01(\tB\x88\x01\xe2A\x01\x02\xbaH\x80\x01\xba\x01y\n" +
 	"\x17court_case_number.blank\x12Krequired: the court's case number, e.g. （2026）甘1002民诉前调123号\x1a\x11this.trim() != ''r\x02\x18dR\x0fcourtCaseNumber\x12H\n" +
 	"\tprocedure\x18\x04 \x01(\x0e2\x1c.mediation.v1.CourtProcedureB\f\xe2A\x01\x01\xbaH\x05\x82\x01\x02\x10\x01R\tprocedure\x12!\n" +
-	"\x05judge\x18\x05 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x182R\x05judge\"\xa5\x04\n" +
+	"\x05judge\x18\x05 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x182R\x05judge\x12/\n" +
+	"\forganization\x18\x06 \x01(\tB\v\xe2A\x01\x01\xbaH\x04r\x02\x18dR\forganization\"\xa5\x04\n" +
 	"\n" +
 	"Obligation\x127\n" +
 	"\x10obligor_party_id\x18\x01 \x01(\tB\r\xe2A\x01\x02\xbaH\x06r\x04\x10\x01\x18\x10R\x0eobligorPartyId\x125\n" +

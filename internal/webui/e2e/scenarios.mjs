@@ -1,0 +1,525 @@
+// The browser scenarios. Each drives the workbench as a user would and
+// checks the result through the API as well as on the page.
+import { randomUUID } from "node:crypto";
+import { gzipSync } from "node:zlib";
+import { choose, dialog, tomorrowAt } from "./harness.mjs";
+
+/**
+ * openCaseFor registers, accepts and assigns a case to demo-mediator
+ * (路玉梅, mediators/m-003 of 西峰区妇联巾帼调解工作室) through the API as the
+ * studio's lead, so that her 我的待办 holds a case whatever state the
+ * demo data left hers in.
+ */
+export async function openCaseFor(h, summary) {
+  const created = await h.as("demo-lead", "POST", `/v1/cases?requestId=${randomUUID()}`, {
+    disputeType: "DISPUTE_TYPE_MARRIAGE_FAMILY",
+    source: "CASE_SOURCE_WALK_IN",
+    summary,
+    regionCode: "621002",
+    parties: [
+      { id: "p1", name: "王秀英", role: "PARTY_ROLE_APPLICANT", gender: "GENDER_FEMALE", idType: "ID_TYPE_RESIDENT_ID_CARD",
+        idNumber: "621002195005010024", phone: "13909341234", address: "西峰区肖金镇米王村" },
+      { id: "p2", name: "王建国", role: "PARTY_ROLE_RESPONDENT", phone: "13909345678" },
+    ],
+  });
+  const name = created.case.name;
+  await h.as("demo-lead", "POST", `/v1/${name}:accept`, {});
+  await h.as("demo-lead", "POST", `/v1/${name}:assign`, { organization: "organizations/xifeng-women-studio", mediator: "mediators/m-003" });
+  return h.as("demo-mediator", "GET", `/v1/${name}`).then((r) => r.case);
+}
+
+export const scenarios = {
+  // Priority 1 of the workbench: a mediator signs in and sees 我的待办.
+  async "mediator-todo"(h) {
+    const c = await openCaseFor(h, "赡养费纠纷：待办页测试");
+    const at = new Date(Date.now() + 2 * 86400_000);
+    await h.as("demo-mediator", "POST", `/v1/${c.name}:scheduleSession`, { startTime: at.toISOString(), place: "西峰区妇联巾帼调解工作室" });
+    const page = await h.page();
+    await page.goto(h.base + "/");
+    await page.waitForURL(/\/login/);
+    h.check(await page.getByRole("button", { name: "登录" }).isVisible(), "an unsigned visitor gets the sign-in page");
+    await h.shot(page, "login");
+    await h.signIn(page, "demo-mediator");
+    await page.waitForURL(/\/todo$/);
+    h.check(true, "a mediator lands on 我的待办");
+    const card = page.locator("[data-test=todo-case]", { hasText: c.caseNumber });
+    await card.waitFor();
+    h.check(await card.isVisible(), `我的待办 lists ${c.caseNumber}`);
+    h.check((await card.innerText()).includes("王秀英"), "the card names the parties");
+    const week = await page.locator("[data-test=sessions]").innerText();
+    h.check(week.includes(c.caseNumber), "the session in two days is listed under 调解安排", week);
+    // The API agrees: the case is hers and open.
+    const viaApi = await h.as("demo-mediator", "GET", `/v1/${c.name}`);
+    h.check(viaApi.case.mediator === "mediators/m-003" && viaApi.case.state === "CASE_STATE_ASSIGNED", "the API has the case assigned to her", viaApi.case.state);
+    h.check((await page.locator("[data-test=user]").innerText()).includes("路玉梅"), "the header names the signed-in mediator");
+    await h.shot(page, "todo");
+  },
+
+  // The acceptance's mediator flow: find the case in 我的待办, schedule and
+  // record a session, record an agreement, print its preview, record a
+  // follow-up and close the case.
+  async "mediator-flow"(h) {
+    const c = await openCaseFor(h, "赡养费纠纷：申请人要求被申请人每月支付赡养费");
+    const page = await h.page();
+    await h.signIn(page, "demo-mediator");
+    await page.locator("[data-test=todo-case]", { hasText: c.caseNumber }).click();
+    await page.waitForURL(/\/cases\//);
+    await page.locator("[data-test=case-state]", { hasText: "已分派" }).waitFor();
+    h.check(true, "the case opens from 我的待办, 已分派");
+    const verbs = await page.locator("[data-test=actions] button").evaluateAll((bs) => bs.map((b) => b.dataset.verb));
+    h.check(!verbs.includes("assign") && !verbs.includes("close") && verbs.includes("scheduleSession"),
+      "the mediator is offered her actions only (no 分派, no 结案 before agreement)", verbs);
+    await h.shot(page, "case-detail");
+
+    // 安排调解
+    await page.locator("[data-verb=scheduleSession]").click();
+    let dlg = dialog(page, "安排调解");
+    const when = tomorrowAt(10);
+    await dlg.getByPlaceholder("选择日期和时间").fill(when);
+    await dlg.getByPlaceholder("选择日期和时间").press("Enter");
+    await dlg.locator("input[name=place]").fill("西峰区妇联巾帼调解工作室");
+    await h.shot(page, "action-schedule");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    await page.locator("[data-test=session]", { hasText: "已安排" }).waitFor();
+    let sessions = (await h.as("demo-mediator", "GET", `/v1/${c.name}/sessions`)).sessions;
+    h.check(sessions.length === 1 && sessions[0].status === "SESSION_STATUS_SCHEDULED" && sessions[0].place === "西峰区妇联巾帼调解工作室",
+      "the API holds the scheduled session", sessions);
+
+    // 开始调解, then 记录调解笔录
+    await page.locator("[data-verb=startMediation]").click();
+    dlg = dialog(page, "开始调解");
+    await dlg.locator("[data-test=submit]").click();
+    await page.locator("[data-test=case-state]", { hasText: "调解中" }).waitFor();
+    h.check(true, "开始调解 makes it 调解中 on the page");
+    await page.locator("[data-verb=recordSession]").click();
+    dlg = dialog(page, "记录调解笔录");
+    await dlg.locator("textarea[name=minutes]").fill("调解员告知双方权利义务；双方陈述；被申请人同意支付赡养费。");
+    await dlg.locator("input[name=result]").fill("达成协议");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    await page.locator("[data-test=session]", { hasText: "已举行" }).waitFor();
+    sessions = (await h.as("demo-mediator", "GET", `/v1/${c.name}/sessions`)).sessions;
+    h.check(sessions[0].status === "SESSION_STATUS_HELD" && sessions[0].minutes.includes("被申请人同意"), "the API holds the minutes, session 已举行", sessions[0]);
+    await h.shot(page, "case-sessions");
+
+    // 调解成功: the agreement with a structured obligation
+    await page.locator("[data-verb=recordAgreement]").click();
+    dlg = dialog(page, "调解成功");
+    await dlg.locator("textarea[name=facts]").fill("申请人年逾七旬，被申请人系其子，自2025年起未支付赡养费。");
+    await dlg.locator("textarea[name=terms]").fill("王建国自2027年1月起每月10日前支付赡养费800元。");
+    await dlg.locator("[data-test=add-obligation]").click();
+    const ob = dlg.locator("[data-test=obligation]").first();
+    await ob.getByPlaceholder("义务内容").fill("补付2025年度赡养费");
+    await ob.getByPlaceholder("金额（元）").fill("9600");
+    await dlg.locator("input[name=performance]").fill("银行转账");
+    await h.shot(page, "action-agreement");
+    await dlg.locator("[data-test=submit]").click();
+    await page.locator("[data-test=case-state]", { hasText: "调解成功" }).waitFor();
+    let now = (await h.as("demo-mediator", "GET", `/v1/${c.name}`)).case;
+    const o = now.agreement?.obligations?.[0];
+    h.check(now.state === "CASE_STATE_AGREED" && o?.obligorPartyId === "p2" && o?.obligeePartyId === "p1" && Number(o?.amount) === 9600,
+      "the API holds the agreement with its obligation (王建国 owes 王秀英 9600)", now.agreement);
+    await page.locator("[data-test=terms]").waitFor(); // the page turns to 协议 once the case is reloaded
+    h.check((await page.locator("[data-test=terms]").innerText()).includes("每月10日前支付赡养费800元"), "the 协议 tab shows the terms");
+    await h.shot(page, "case-agreement");
+
+    // 打印预览
+    await page.locator("[data-test=print-preview]").click();
+    const frame = page.frameLocator("iframe[title=人民调解协议书]");
+    await frame.locator("text=人民调解协议书").first().waitFor();
+    h.check((await frame.locator("body").innerText()).includes("每月10日前支付赡养费800元"), "the print preview is the 人民调解协议书 with the terms");
+    const doc = await h.raw(await h.token("demo-mediator"), "GET", `/v1/${c.name}/agreement.html`);
+    h.check(doc.status === 200 && String(doc.json).includes("人民调解协议书"), "the API serves the same document");
+    await h.shot(page, "agreement-print");
+    await dialog(page, "打印预览：人民调解协议书").getByRole("button", { name: "关闭", exact: true }).click();
+
+    // 回访
+    await page.locator("[data-verb=recordFollowUp]").click();
+    dlg = dialog(page, "回访");
+    await dlg.getByPlaceholder("例如：了解协议履行情况").fill("了解协议履行情况");
+    await dlg.locator("textarea[name=findings]").fill("已按约支付首月赡养费。");
+    await dlg.getByText("已履行", { exact: true }).click();
+    await dlg.locator("[data-test=submit]").click();
+    await page.locator("[data-test=follow-up]").first().waitFor();
+    const fus = (await h.as("demo-mediator", "GET", `/v1/${c.name}/followUps`)).followUps;
+    h.check(fus.length === 1 && fus[0].findings === "已按约支付首月赡养费。", "the API holds the follow-up", fus);
+    h.check((await page.locator("[data-test=performance-status]").innerText()) === "已履行", "the page shows 已履行");
+    await h.shot(page, "case-performance");
+
+    // 结案
+    await page.locator("[data-verb=close]").click();
+    dlg = dialog(page, "结案");
+    await dlg.locator("[data-test=submit]").click();
+    await page.locator("[data-test=case-state]", { hasText: "结案" }).waitFor();
+    now = (await h.as("demo-mediator", "GET", `/v1/${c.name}`)).case;
+    h.check(now.state === "CASE_STATE_CLOSED" && now.outcome === "CASE_OUTCOME_AGREEMENT", "the API has the case closed with an agreement", now.state);
+    h.check(await page.locator("[data-test=actions]").count() === 0, "a closed case offers no actions");
+    await page.getByRole("tab", { name: "历史" }).click();
+    const events = (await h.as("demo-mediator", "GET", `/v1/${c.name}/events`)).events;
+    await h.eventually("the 历史 tab lists every step of the API's history with who did it", async () => {
+      const history = await page.locator("[data-test=event]").allInnerTexts();
+      return [history.length === events.length && history.at(-1).includes("结案") && history.at(-1).includes("demo-mediator"), history.length];
+    });
+    await h.shot(page, "case-history");
+  },
+
+  // 登录's errors: a wrong password, then throttling with the wait; and
+  // sign-out revokes the token on the service.
+  async "login-errors-and-sign-out"(h) {
+    const page = await h.page();
+    await page.goto(h.base + "/login");
+    const user = `nobody-${randomUUID().slice(0, 8)}`;
+    for (let i = 1; i <= 6; i++) {
+      await page.getByLabel("用户名").fill(user);
+      await page.getByLabel("密码", { exact: true }).fill("not-the-password");
+      await page.locator("[data-test=login-submit]").click();
+      await page.locator("[data-test=login-error]").waitFor();
+      const text = await page.locator("[data-test=login-error]").innerText();
+      if (i === 1) h.check(text.includes("用户名或密码不正确"), "a wrong password is said plainly", text);
+      if (i === 6) {
+        h.check(text.includes("稍后再试") && /\d+ (秒|分钟)后/.test(text), "the sixth attempt says 稍后再试 with the wait", text);
+        await h.shot(page, "login-throttled");
+      }
+      await page.waitForTimeout(100);
+    }
+    const api = await h.raw("", "POST", "/v1/sessions", { username: user, password: "not-the-password" });
+    h.check(api.status === 429 && Number(api.headers.get("Retry-After")) > 0, "the API throttles the same username, with Retry-After", api.status);
+
+    await h.signIn(page, "demo-supervisor");
+    const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem("mediationd.session") ?? "{}").token);
+    h.check(typeof token === "string" && token.length > 10, "the token is in this tab's sessionStorage");
+    h.check((await page.context().cookies()).length === 0, "no cookie holds it");
+    h.check((await h.raw(token, "GET", "/v1/caller")).status === 200, "the API accepts the token while signed in");
+    await page.locator("[data-test=sign-out]").click();
+    await page.waitForURL(/\/login/);
+    h.check(await page.evaluate(() => sessionStorage.getItem("mediationd.session")) === null, "sign-out forgets the token");
+    h.check((await h.raw(token, "GET", "/v1/caller")).status === 401, "sign-out revoked the token on the service");
+  },
+
+  // A stale etag: someone changes the case while the form is open; the
+  // form says so, reloads the case and keeps what was typed.
+  async "stale-etag"(h) {
+    const c = await openCaseFor(h, "邻里纠纷：并发修改测试");
+    const page = await h.page();
+    await h.signIn(page, "demo-mediator");
+    await page.goto(`${h.base}/cases/${c.name.slice(6)}`);
+    await page.locator("[data-verb=scheduleSession]").click();
+    const dlg = dialog(page, "安排调解");
+    await dlg.getByPlaceholder("选择日期和时间").fill(tomorrowAt(15));
+    await dlg.getByPlaceholder("选择日期和时间").press("Enter");
+    await dlg.locator("input[name=place]").fill("肖金镇调解室");
+    // Meanwhile, through the API, the case changes.
+    await h.as("demo-mediator", "POST", `/v1/${c.name}:scheduleSession`, { startTime: new Date(Date.now() + 3 * 86400_000).toISOString(), place: "西峰区妇联巾帼调解工作室" });
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.locator("[data-test=stale]").waitFor();
+    h.check((await dlg.locator("[data-test=stale]").innerText()).includes("已被他人修改"), "the form says the case was changed by someone else");
+    await h.shot(page, "stale-etag");
+    h.check((await h.as("demo-mediator", "GET", `/v1/${c.name}/sessions`)).sessions.length === 1, "the refused request wrote nothing");
+    await dlg.locator("[data-test=reload]").click();
+    await dlg.locator("[data-test=stale]").waitFor({ state: "hidden" });
+    h.check(await dlg.locator("input[name=place]").inputValue() === "肖金镇调解室", "reloading kept what was typed");
+    // The sessions (on the 调解记录 tab, hidden behind the dialog) follow the case's reload.
+    await page.locator("[data-test=session]").first().waitFor({ state: "attached" });
+    h.check(await page.locator("[data-test=session]").count() === 1, "the page shows the other user's session after the reload");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    const sessions = (await h.as("demo-mediator", "GET", `/v1/${c.name}/sessions`)).sessions;
+    h.check(sessions.length === 2 && sessions.some((s) => s.place === "肖金镇调解室"), "the resubmitted form went through", sessions.map((s) => s.place));
+  },
+
+  // A refused action: the service's field violation appears at the field,
+  // and nothing is written.
+  async "refusal-at-field"(h) {
+    const c = await openCaseFor(h, "合同纠纷：字段校验测试");
+    const page = await h.page();
+    await h.signIn(page, "demo-mediator");
+    await page.goto(`${h.base}/cases/${c.name.slice(6)}`);
+    await page.locator("[data-verb=scheduleSession]").click();
+    const dlg = dialog(page, "安排调解");
+    await dlg.getByPlaceholder("选择日期和时间").fill(tomorrowAt(9));
+    await dlg.getByPlaceholder("选择日期和时间").press("Enter");
+    await dlg.locator("[data-test=submit]").click(); // no place, not online: the service refuses
+    const item = dlg.locator(".el-form-item", { has: page.locator("input[name=place]") });
+    const err = item.locator(".el-form-item__error");
+    await err.waitFor();
+    const api = await h.raw(await h.token("demo-mediator"), "POST", `/v1/${c.name}:scheduleSession`, { startTime: new Date(Date.now() + 86400_000).toISOString() });
+    const violation = api.json?.details?.find((d) => d["@type"]?.endsWith("BadRequest"))?.fieldViolations?.[0];
+    h.check(api.status === 400 && violation?.field === "place", "the API refuses it with a violation of field place", api.json);
+    h.check((await err.innerText()) === violation.description, "the page shows the service's message at 地点", await err.innerText());
+    h.check(((await h.as("demo-mediator", "GET", `/v1/${c.name}/sessions`)).sessions ?? []).length === 0, "nothing was written");
+    await h.shot(page, "refusal-at-field");
+    // Fixing the field goes through.
+    await dlg.locator("input[name=place]").fill("董志镇司法所");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    h.check((await h.as("demo-mediator", "GET", `/v1/${c.name}/sessions`)).sessions?.[0]?.place === "董志镇司法所", "after the fix the API holds the session");
+  },
+
+  // Freshness: a change by another user shows on an open case and an open list without a reload.
+  async "freshness"(h) {
+    const c = await openCaseFor(h, "物业纠纷：刷新测试");
+    const page = await h.page();
+    await h.signIn(page, "demo-mediator");
+    await page.goto(`${h.base}/cases/${c.name.slice(6)}?poll=1000`);
+    await page.locator("[data-test=case-state]", { hasText: "已分派" }).waitFor();
+    await h.as("demo-mediator", "POST", `/v1/${c.name}:startMediation`, {});
+    await page.locator("[data-test=case-state]", { hasText: "调解中" }).waitFor({ timeout: 10000 });
+    h.check(true, "the open case shows 调解中 after another session started mediation");
+    await page.goto(`${h.base}/todo?poll=1000`);
+    const card = page.locator("[data-test=todo-case]", { hasText: c.caseNumber });
+    await card.locator("text=调解中").waitFor();
+    await h.as("demo-mediator", "POST", `/v1/${c.name}:withdraw`, { reason: "申请人撤回" });
+    await card.waitFor({ state: "detached", timeout: 10000 });
+    const now = (await h.as("demo-mediator", "GET", `/v1/${c.name}`)).case;
+    h.check(now.state === "CASE_STATE_CLOSED", "the API has it closed (withdrawn)");
+    h.check(true, "我的待办 drops the withdrawn case without a reload");
+  },
+
+  // A supervisor sees the API's masked numbers; the assigned mediator the full ones.
+  async "supervisor-masked"(h) {
+    const c = await openCaseFor(h, "赡养费纠纷：脱敏测试");
+    const page = await h.page();
+    await h.signIn(page, "demo-supervisor");
+    await page.waitForURL(/\/cases$/);
+    await page.locator("[data-test=case-table] tbody tr").first().waitFor();
+    await h.shot(page, "case-list");
+    await page.locator("input[name=q]").fill(c.caseNumber);
+    await page.locator("[data-test=apply]").click();
+    await page.waitForURL(/q=/);
+    h.check(decodeURIComponent(page.url()).includes(c.caseNumber), "the search lives in the URL");
+    await page.locator("[data-test=case-table] tbody tr", { hasText: c.caseNumber }).click();
+    await page.getByRole("tab", { name: /当事人/ }).click();
+    const id = await page.locator("[data-test=id-number]").first().innerText();
+    const phone = await page.locator("[data-test=phone]").first().innerText();
+    const api = (await h.as("demo-supervisor", "GET", `/v1/${c.name}`)).case.parties[0];
+    h.check(id === api.idNumber && id.includes("*") && !id.includes("195005"), "the supervisor sees the ID number masked as the API gives it", id);
+    h.check(phone === api.phone && phone.includes("****"), "and the phone number masked", phone);
+    h.check((await page.locator("[data-test=actions] [data-verb=close]").count()) === 0, "a supervisor gets no mediator actions");
+    await h.shot(page, "supervisor-parties");
+    const med = await h.page();
+    await h.signIn(med, "demo-mediator");
+    await med.goto(`${h.base}/cases/${c.name.slice(6)}`);
+    await med.getByRole("tab", { name: /当事人/ }).click();
+    h.check((await med.locator("[data-test=id-number]").first().innerText()) === "621002195005010024", "the assigned mediator sees the full number");
+  },
+
+  // A lead assigns from 待分配 in one click, then moves one mediator's open cases to another with one reason.
+  async "lead-assign-and-bulk-reassign"(h) {
+    const created = await h.as("demo-lead", "POST", `/v1/cases?requestId=${randomUUID()}`, {
+      disputeType: "DISPUTE_TYPE_MARRIAGE_FAMILY", source: "CASE_SOURCE_WALK_IN", summary: "离婚后子女抚养费纠纷", regionCode: "621002",
+      parties: [{ id: "p1", name: "李娟", role: "PARTY_ROLE_APPLICANT" }, { id: "p2", name: "张强", role: "PARTY_ROLE_RESPONDENT" }],
+    });
+    const waiting = (await h.as("demo-lead", "POST", `/v1/${created.case.name}:accept`, {})).case;
+    const page = await h.page();
+    await h.signIn(page, "demo-lead");
+    await page.waitForURL(/\/assign$/);
+    const card = page.locator("[data-test=waiting-case]", { hasText: waiting.caseNumber });
+    // 待分配 shows 20 cases at a time, due first: the new one may be further down.
+    await page.locator("[data-test=waiting-case]").first().waitFor();
+    for (let i = 0; i < 25 && !(await card.count()); i++) {
+      const more = page.locator("[data-test=show-more]");
+      if (!(await more.count())) break;
+      await more.click();
+      await page.waitForTimeout(300);
+    }
+    await card.locator("[data-test=assign-one]").waitFor();
+    const reasons = await card.locator(".as-reasons li").allInnerTexts();
+    h.check(reasons.length > 0, "待分配 shows the suggestion with its reasons", reasons);
+    await h.shot(page, "assign");
+    await card.locator("[data-test=assign-one]").click();
+    await card.locator("[data-test=assign-outcome]").waitFor();
+    const after = (await h.as("demo-lead", "GET", `/v1/${waiting.name}`)).case;
+    h.check(after.state === "CASE_STATE_ASSIGNED" && after.organization === "organizations/xifeng-women-studio" && after.mediator,
+      "the API has it assigned inside the studio", after.mediator);
+
+    // Bulk: two cases of 路玉梅 (m-003) go to 王芳 (m-004).
+    const a = await openCaseFor(h, "批量改派一");
+    const b = await openCaseFor(h, "批量改派二");
+    await page.reload();
+    await choose(page, page.locator("[data-test=bulk-from]"), "路玉梅");
+    await page.locator("[data-test=bulk] tbody tr", { hasText: a.caseNumber }).waitFor();
+    // Only the two new cases: untick the others.
+    for (const row of await page.locator("[data-test=bulk] tbody tr").all()) {
+      const text = await row.innerText();
+      if (!text.includes(a.caseNumber) && !text.includes(b.caseNumber)) await row.locator(".el-checkbox").click();
+    }
+    await choose(page, page.locator("[data-test=bulk-to]"), "王芳");
+    await page.locator("input[name=bulk-reason]").fill("路玉梅休假");
+    await page.locator("[data-test=bulk-submit]").click();
+    await page.locator("[data-test=bulk-results] li").nth(1).waitFor();
+    const results = await page.locator("[data-test=bulk-results] li").allInnerTexts();
+    h.check(results.length === 2 && results.every((r) => r.includes("已改派")), "both cases are reported moved", results);
+    for (const x of [a, b]) {
+      const now = (await h.as("demo-lead", "GET", `/v1/${x.name}`)).case;
+      h.check(now.mediator === "mediators/m-004", `the API has ${x.caseNumber} with 王芳`, now.mediator);
+      const ev = (await h.as("demo-lead", "GET", `/v1/${x.name}/events`)).events.at(-1);
+      h.check(ev.action === "CASE_ACTION_ASSIGN" && ev.reason === "路玉梅休假", "with the one reason in its history", ev.reason);
+    }
+    await h.shot(page, "bulk-reassign");
+  },
+
+  // 登记纠纷: the intake form checks an ID number as the service does, then registers the case.
+  async "intake"(h) {
+    const page = await h.page();
+    await h.signIn(page, "demo-mediator");
+    await page.goto(h.base + "/cases/new");
+    await choose(page, page.locator("[data-test=dispute-type]"), "邻里");
+    const summary = `邻里纠纷：排水沟堵塞致邻居院墙受损 ${randomUUID().slice(0, 6)}`;
+    await page.locator("textarea[name=summary]").fill(summary);
+    const p0 = page.locator("[data-test=party-0]");
+    await p0.locator("input[name=party-0-name]").fill("赵桂兰");
+    await choose(page, p0.locator(".el-select").first(), "居民身份证");
+    await p0.locator("input[name=party-0-idNumber]").fill("621002195005010025");
+    await p0.locator("input[name=party-0-phone]").click();
+    const idErr = p0.locator(".el-form-item", { has: page.locator("input[name=party-0-idNumber]") }).locator(".el-form-item__error");
+    await idErr.waitFor();
+    h.check((await idErr.innerText()).includes("校验码应为 4"), "a mistyped ID number is caught at the field", await idErr.innerText());
+    await p0.locator("input[name=party-0-idNumber]").fill("621002195005010024");
+    await p0.locator("input[name=party-0-phone]").fill("13909341234");
+    await page.locator("[data-test=party-1] input[name=party-1-name]").fill("钱国强");
+    await page.locator("[data-test=party-1] input[name=party-1-phone]").fill("0934-8621234");
+    await h.shot(page, "intake");
+    await page.locator("[data-test=intake-submit]").click();
+    await page.waitForURL(/\/cases\/[0-9a-f-]{36}$/);
+    await page.locator("[data-test=case-state]", { hasText: "登记" }).waitFor();
+    const id = new URL(page.url()).pathname.split("/").pop();
+    const c = (await h.as("demo-lead", "GET", `/v1/cases/${id}`)).case;
+    h.check(c.summary === summary && c.state === "CASE_STATE_INTAKE" && c.disputeType === "DISPUTE_TYPE_NEIGHBOR", "the API holds the registered case", c.state);
+    h.check(c.parties.length === 2 && c.parties[0].idNumber === "621002195005010024" && c.parties[1].phone === "0934-8621234", "with both parties as typed", c.parties.map((p) => p.name));
+    h.check(await page.locator("[data-verb=accept]").isVisible(), "the new case offers 受理 to the mediator who registered it");
+  },
+
+  // 法院: the court desk sees its referrals and their results.
+  async "court"(h) {
+    // A referral of its own, whatever the demo data left open for the court.
+    const number = `（2026）甘1002民诉前调${Math.floor(Math.random() * 90000) + 10000}号`;
+    await h.as("demo-court", "POST", `/v1/cases?requestId=${randomUUID()}`, {
+      disputeType: "DISPUTE_TYPE_CONTRACT_DEBT", source: "CASE_SOURCE_COURT_DELEGATED", summary: "借款纠纷：委派调解", regionCode: "621002",
+      courtReferral: { courtCode: "甘1002", courtCaseNumber: number },
+      parties: [{ name: "张三", role: "PARTY_ROLE_APPLICANT" }, { name: "李四", role: "PARTY_ROLE_RESPONDENT" }],
+    });
+    const page = await h.page();
+    await h.signIn(page, "demo-court");
+    await page.waitForURL(/\/court$/);
+    await page.locator("[data-test=court-table] tbody tr").first().waitFor();
+    const rows = await page.locator("[data-test=court-table] tbody tr").count();
+    const api = await h.as("demo-court", "GET", "/v1/cases?pageSize=1000&filter=" + encodeURIComponent("(source = COURT_DELEGATED OR source = COURT_ENTRUSTED) AND (state = INTAKE OR state = ACCEPTED OR state = ASSIGNED OR state = MEDIATING)"));
+    h.check(rows === (api.cases ?? []).length, `法院 lists the court's ${rows} open referrals, as the API does`, [rows, (api.cases ?? []).length]);
+    h.check((api.cases ?? []).some((c) => c.courtReferral?.courtCaseNumber === number), "the API lists the new referral");
+    h.check((await page.locator("[data-test=court-table]").innerText()).includes(number), "and so does 法院, by the court's case number");
+    await h.shot(page, "court");
+    await page.getByText("调解成功 · 司法确认").click();
+    await page.waitForTimeout(800);
+    await h.shot(page, "court-confirmation");
+  },
+
+  // 管理: every section of the administrator's pages, each checked against the API.
+  async "admin"(h) {
+    const page = await h.page();
+    await h.signIn(page, "demo-admin");
+    await page.waitForURL(/\/admin/);
+    for (const [section, tab, api, key] of [
+      ["organizations", "调解组织", "/v1/organizations?pageSize=1000", "organizations"],
+      ["mediators", "调解员", "/v1/mediators?pageSize=1000", "mediators"],
+      ["users", "用户", "/v1/users?pageSize=1000", "users"],
+      ["keys", "API 密钥", "/v1/apiKeys?pageSize=1000", "apiKeys"],
+      ["rules", "期限规则", "/v1/deadlineRules?pageSize=1000", "deadlineRules"],
+    ]) {
+      await page.getByRole("tab", { name: tab, exact: true }).click();
+      const table = page.locator(`[data-test=admin-${section}]`);
+      const want = ((await h.as("demo-admin", "GET", api))[key] ?? []).length;
+      if (want > 0) await table.locator("tbody tr").first().waitFor();
+      const rows = await table.locator("tbody tr").count();
+      h.check(rows === want, `管理 · ${tab} lists ${want} rows, as the API does`, rows);
+      await h.shot(page, `admin-${section}`);
+    }
+    h.check(page.url().endsWith("/admin/deadlineRules"), "the section is in the URL", page.url());
+
+    // The auditor's 管理 is the audit trail.
+    const aud = await h.page();
+    await h.signIn(aud, "demo-auditor");
+    await aud.waitForURL(/\/admin/);
+    const rows = aud.locator("[data-test=admin-audit] tbody tr");
+    await rows.first().waitFor();
+    const want = ((await h.as("demo-auditor", "GET", "/v1/auditEvents?pageSize=200")).auditEvents ?? []).length;
+    h.check(want > 0 && Math.abs((await rows.count()) - want) <= 2, `the auditor sees the audit trail (${want} latest events, as the API does)`, await rows.count());
+    await h.shot(aud, "admin-audit");
+  },
+
+  // A client route that does not exist, and a deep link reloaded.
+  async "routes"(h) {
+    const page = await h.page();
+    await h.signIn(page, "demo-supervisor");
+    await page.goto(h.base + "/no/such/page");
+    await page.getByText("页面不存在").waitFor();
+    h.check(true, "an unknown client route shows 页面不存在");
+    await h.shot(page, "not-found");
+    await page.goto(h.base + "/cases?state=MEDIATING&overdue=1");
+    await page.locator("[data-test=case-table]").waitFor();
+    const filter = "state = MEDIATING AND overdue = true";
+    const api = await h.as("demo-supervisor", "GET", "/v1/cases?pageSize=20&filter=" + encodeURIComponent(filter));
+    const want = (api.cases ?? []).map((c) => c.caseNumber);
+    await h.eventually("a bookmarked filter URL shows what the API gives for it", async () => {
+      const rows = (await page.locator("[data-test=case-table] tbody tr").allInnerTexts()).map((t) => t.split(/\s/)[0]);
+      return [rows.length === want.length && rows.every((r, i) => r === want[i]), rows];
+    });
+    const r = await fetch(h.base + "/cases?state=MEDIATING");
+    h.check(r.status === 200 && r.headers.get("cache-control") === "no-cache" && (r.headers.get("content-security-policy") ?? "").includes("script-src 'self'"), "a deep link is served index.html, no-cache, with the CSP");
+  },
+
+  // The acceptance's budgets: the first page's JavaScript under 500 KB
+  // gzipped (checked), and the sign-in page usable within 1 s from a cold
+  // cache (measured and printed).
+  async "first-load"(h) {
+    // Three cold loads, each in a fresh context (empty cache): the best is
+    // what the page costs; the others show what a loaded machine adds.
+    const runs = [];
+    let scripts = new Map();
+    for (let i = 0; i < 3; i++) {
+      const page = await h.page();
+      const seen = new Map();
+      page.on("response", (r) => {
+        if (r.request().resourceType() === "script") seen.set(r.url(), r);
+      });
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send("Performance.enable");
+      const start = Date.now();
+      await page.goto(h.base + "/login");
+      await page.locator("[data-test=login-submit]").waitFor();
+      const ready = Date.now() - start;
+      // The time the renderer's main thread was busy with the load: closer
+      // to what the page costs than wall clock, which also counts waiting
+      // for a CPU on a shared machine (busy time grows under load too, less).
+      const { metrics } = await cdp.send("Performance.getMetrics");
+      const metric = (name) => metrics.find((m) => m.name === name)?.value ?? 0;
+      const task = Math.round(1000 * metric("TaskDuration"));
+      const nav = await page.evaluate(() => {
+        const n = performance.getEntriesByType("navigation")[0];
+        return { domContentLoaded: Math.round(n.domContentLoadedEventEnd), load: Math.round(n.loadEventEnd) };
+      });
+      runs.push({ ready, task, ...nav });
+      scripts = seen;
+      if (i < 2) await page.context().close(); // the last one's bodies are read below
+    }
+    let raw = 0;
+    let gz = 0;
+    const encodings = [];
+    for (const r of scripts.values()) {
+      const body = await r.body();
+      raw += body.length;
+      gz += gzipSync(body, { level: 9 }).length;
+      if (body.length >= 1024) encodings.push(r.headers()["content-encoding"] ?? "none");
+    }
+    const kb = (n) => (n / 1024).toFixed(1);
+    const best = runs.reduce((a, b) => (b.ready < a.ready ? b : a));
+    console.log(`first page: ${scripts.size} scripts, ${kb(raw)} KB, ${kb(gz)} KB gzipped; sign-in form ready after ${runs.map((r) => `${r.ready} ms (main thread ${r.task} ms, DOMContentLoaded ${r.domContentLoaded}, load ${r.load})`).join(", ")}`);
+    h.check(scripts.size > 0 && gz < 500 * 1024, `the first page's JavaScript is ${kb(gz)} KB gzipped (${scripts.size} files), under 500 KB`);
+    // The time is measured and printed (the README's figures come from
+    // here), not asserted: on a 2-core machine shared with other test runs,
+    // wall clock and even main-thread time swing by seconds, and a test
+    // checks behaviour. Size and encoding, which decide the time on a quiet
+    // machine, are checked above and below.
+    h.check(encodings.length > 0 && encodings.every((e) => e === "gzip"), "its scripts (those over 1 KB) travel gzipped", encodings);
+  },
+};
