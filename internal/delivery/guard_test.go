@@ -162,3 +162,21 @@ func TestKeyring(t *testing.T) {
 		t.Error("a 5-byte key accepted")
 	}
 }
+
+// TestSendNeverOutlivesItsLease: a claimed message whose lease has less
+// left than an attempt may take is not sent.
+func TestSendNeverOutlivesItsLease(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := New(nil, Options{Timeout: 10 * time.Second, Lease: 30 * time.Second, Clock: func() time.Time { return now }})
+	if left := 30*time.Second - s.opt.Timeout; left <= leaseMargin {
+		t.Fatalf("a fresh lease leaves %s beyond the timeout", left)
+	}
+	for _, tc := range []struct {
+		left time.Duration
+		send bool
+	}{{30 * time.Second, true}, {11 * time.Second, true}, {10 * time.Second, false}, {time.Second, false}} {
+		if got := s.leaseCovers(now.Add(tc.left)); got != tc.send {
+			t.Errorf("%s of lease left: send %v, want %v", tc.left, got, tc.send)
+		}
+	}
+}

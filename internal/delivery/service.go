@@ -34,8 +34,8 @@ type Options struct {
 	// replica may take it over; 0 (or not longer than Timeout) =
 	// Timeout+20s.
 	Lease time.Duration
-	// PollInterval is how often an idle replica looks for work; 0 = 1s.
-	// Changes made by this replica wake it sooner.
+	// PollInterval is how often an idle replica looks for new outbox rows
+	// and due retries; 0 = 250ms.
 	PollInterval time.Duration
 	// DispatchBatch is how many outbox rows one transaction fans out; 0 =
 	// 500.
@@ -80,7 +80,7 @@ func New(st *store.Store, opt Options) *Service {
 		opt.Lease = opt.Timeout + 20*time.Second
 	}
 	if opt.PollInterval <= 0 {
-		opt.PollInterval = time.Second
+		opt.PollInterval = 250 * time.Millisecond
 	}
 	if opt.DispatchBatch <= 0 {
 		opt.DispatchBatch = 500
@@ -140,7 +140,14 @@ func (s *Service) Run(ctx context.Context) {
 	}()
 	t := time.NewTicker(s.opt.PollInterval)
 	defer t.Stop()
+	var lastPromote time.Time
 	for {
+		if time.Since(lastPromote) >= promoteInterval {
+			lastPromote = time.Now()
+			if _, err := s.store.PromoteWaitingDeliveries(ctx, s.opt.Clock()); err != nil && ctx.Err() == nil {
+				s.log.Warn("webhook promote", "error", err.Error())
+			}
+		}
 		n, err := s.Dispatch(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("webhook dispatch", "error", err.Error())
@@ -179,12 +186,25 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 	}
 }
 
+// promoteInterval is how often the dispatcher looks for waiting
+// deliveries whose predecessor was delivered while they were being queued
+// (see store.PromoteWaitingDeliveries).
+const promoteInterval = 5 * time.Second
+
+// leaseMargin is how much of its lease a claimed message must have left,
+// beyond the timeout, to be sent: a send never outlives its lease.
+const leaseMargin = 500 * time.Millisecond
+
+// claimBatch is how many deliveries a sender claims at once: fewer claims
+// under load, while the others still find work.
+const claimBatch = 4
+
 // sendLoop claims and sends deliveries until there are none due, then
 // waits for a wake-up.
 func (s *Service) sendLoop(ctx context.Context, work <-chan struct{}) {
 	for {
 		for ctx.Err() == nil {
-			n, err := s.SendDue(ctx, 1)
+			n, err := s.SendDue(ctx, claimBatch)
 			if err != nil && ctx.Err() == nil {
 				s.log.Warn("webhook send", "error", err.Error())
 				break
@@ -209,6 +229,12 @@ func (s *Service) SendDue(ctx context.Context, limit int) (int, error) {
 		return 0, err
 	}
 	for _, c := range claimed {
+		if !s.leaseCovers(c.LeaseUntil) {
+			// Earlier sends of the batch were slow: the lease could end
+			// during this one and another sender take the message. Leave
+			// it; it is claimed again when the lease runs out.
+			continue
+		}
 		r := s.attempt(ctx, c)
 		if ctx.Err() != nil {
 			// Shutting down: the lease runs out and a replica sends again.
@@ -226,6 +252,12 @@ func (s *Service) SendDue(ctx context.Context, limit int) (int, error) {
 		}
 	}
 	return len(claimed), nil
+}
+
+// leaseCovers reports whether a lease ending at until still covers a
+// whole attempt, with leaseMargin to spare.
+func (s *Service) leaseCovers(until time.Time) bool {
+	return until.Sub(s.opt.Clock()) >= s.opt.Timeout+leaseMargin
 }
 
 // attempt sends one message and says what to record.

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"github.com/mediationd/mediationd/internal/casework/caseworktest"
 
 	"github.com/mediationd/mediationd/internal/delivery"
+	"github.com/mediationd/mediationd/internal/pgtest"
 	"github.com/mediationd/mediationd/internal/server"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
@@ -72,8 +74,15 @@ func TestWebhookFailedDeliveryHoldsItsCaseUntilRedelivered(t *testing.T) {
 		return 200
 	}
 	ep := register(t, e, "甘1002", r)
+	// Nothing is sent until the receiver knows which message to refuse.
+	if _, err := webhooks(e).DisableWebhookEndpoint(context.Background(), &mediationv1.DisableWebhookEndpointRequest{Name: ep.GetName()}); err != nil {
+		t.Fatal(err)
+	}
 	stuck, other := referCase(t, e, "甘1002", 1), referCase(t, e, "甘1002", 2)
 	blocked.Store("msg_" + strings.TrimPrefix(stuck, "cases/") + "_1")
+	if _, err := webhooks(e).EnableWebhookEndpoint(context.Background(), &mediationv1.EnableWebhookEndpointRequest{Name: ep.GetName()}); err != nil {
+		t.Fatal(err)
+	}
 	toAgreement(t, e, stuck)
 	toAgreement(t, e, other)
 	awaitDelivered(t, e, r, []string{other}, 20*time.Second)
@@ -170,7 +179,7 @@ func TestWebhookSecretRotation(t *testing.T) {
 	r.mu.Lock()
 	old := r.secret
 	r.mu.Unlock()
-	const grace = 1500 * time.Millisecond
+	const grace = 4 * time.Second
 	rotated, err := webhooks(e).RotateWebhookSecret(context.Background(), &mediationv1.RotateWebhookSecretRequest{Name: ep.GetName(), GracePeriod: durationpb.New(grace)})
 	if err != nil || rotated.GetSecret() == old || !strings.HasPrefix(rotated.GetSecret(), "whsec_") {
 		t.Fatalf("rotate: %v, %v", rotated, err)
@@ -185,6 +194,9 @@ func TestWebhookSecretRotation(t *testing.T) {
 	}
 	act(casework.ActionAccept)
 	during := r.messages()[len(r.messages())-1]
+	if during.at.After(rotateTime.Add(grace)) {
+		t.Fatalf("the message after the rotation took longer than the %s grace period to arrive", grace)
+	}
 	time.Sleep(time.Until(rotateTime.Add(grace + 100*time.Millisecond)))
 	act(casework.ActionAssign)
 	after := r.messages()[len(r.messages())-1]
@@ -306,5 +318,54 @@ func TestWebhookMetrics(t *testing.T) {
 	}
 	if got := m.value(t, "mediationd_webhook_queue_oldest_age_seconds", "endpoint", id); got <= 0 {
 		t.Errorf("queue age %v, want > 0", got)
+	}
+}
+
+// TestWebhookSecretsNeverLogged: registering, rotating, and delivering
+// (also to a receiver that refuses) log no secret, at the debug level
+// where every call is logged, and the database holds them only sealed.
+func TestWebhookSecretsNeverLogged(t *testing.T) {
+	logs := &piiLogBuffer{}
+	e := startWith(t, pgtest.NewDatabase(t), func(cfg *server.Config) {
+		cfg.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		cfg.Webhooks = server.WebhookOptions{Deliver: true, Keys: testKeyring(t), AllowedNetworks: loopback,
+			Schedule: []time.Duration{10 * time.Millisecond}, PollInterval: 20 * time.Millisecond}
+	})
+	r := newReceiver(t)
+	r.answer = func(_ int, _ message, w http.ResponseWriter, _ func()) int {
+		w.WriteHeader(http.StatusUnauthorized)
+		return 401
+	}
+	ep := register(t, e, "甘1002", r)
+	r.mu.Lock()
+	secrets := []string{r.secret}
+	r.mu.Unlock()
+	rotated, err := webhooks(e).RotateWebhookSecret(context.Background(), &mediationv1.RotateWebhookSecretRequest{Name: ep.GetName()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets = append(secrets, rotated.GetSecret())
+	referCase(t, e, "甘1002", 1)
+	awaitLog(t, e, ep.GetName(), "the message to fail", func(ds []*mediationv1.WebhookDelivery) bool { return countStatus(ds, failed) == 1 })
+	var stored string
+	if err := e.store.Pool().QueryRow(context.Background(), `SELECT string_agg(encode(secret, 'escape'), ' ') FROM webhook_secrets`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range secrets {
+		if strings.Contains(stored, s) || strings.Contains(stored, strings.TrimPrefix(s, "whsec_")) {
+			t.Errorf("webhook_secrets holds %s… in clear", s[:10])
+		}
+	}
+	if err := e.stop(); err != nil {
+		t.Fatal(err)
+	}
+	raw := string(logs.Bytes())
+	if !strings.Contains(raw, "CreateWebhookEndpoint") {
+		t.Fatal("the calls were not logged: the test proves nothing")
+	}
+	for _, s := range secrets {
+		if key := strings.TrimPrefix(s, "whsec_"); strings.Contains(raw, key) {
+			t.Errorf("the logs contain the secret %s…", s[:10])
+		}
 	}
 }

@@ -39,15 +39,17 @@ const (
 // WebhookDelivery is one message to one endpoint: the event of a case
 // version, its frozen body, and how sending it went.
 type WebhookDelivery struct {
-	ID              int64
-	EndpointID      uuid.UUID
-	CaseID          uuid.UUID
-	CaseVersion     int64
-	MessageID       string
-	EventType       string
-	Body            string
-	Status          string
-	Attempts        int
+	ID          int64
+	EndpointID  uuid.UUID
+	CaseID      uuid.UUID
+	CaseVersion int64
+	MessageID   string
+	EventType   string
+	Body        string
+	Status      string
+	Attempts    int
+	// NextAttemptTime is when the delivery is due; zero while it waits
+	// behind an earlier version of its case.
 	NextAttemptTime time.Time
 	LastHTTPStatus  int
 	LastError       string
@@ -229,15 +231,18 @@ func (s *Store) RotateWebhookSecret(ctx context.Context, id uuid.UUID, court str
 }
 
 const deliveryColumns = `d.id, d.endpoint_id, d.case_id, d.case_version, d.message_id, d.event_type, d.body, d.status,
-	d.attempts, d.next_attempt_time, d.last_http_status, d.last_error, d.create_time, d.update_time, d.deliver_time`
+	d.attempts, nullif(d.next_attempt_time, 'infinity'), d.last_http_status, d.last_error, d.create_time, d.update_time, d.deliver_time`
 
 func scanDelivery(r pgx.Row, extra ...any) (WebhookDelivery, error) {
 	var d WebhookDelivery
-	var deliverTime *time.Time
+	var deliverTime, nextTime *time.Time
 	err := r.Scan(append([]any{&d.ID, &d.EndpointID, &d.CaseID, &d.CaseVersion, &d.MessageID, &d.EventType, &d.Body, &d.Status,
-		&d.Attempts, &d.NextAttemptTime, &d.LastHTTPStatus, &d.LastError, &d.CreateTime, &d.UpdateTime, &deliverTime}, extra...)...)
+		&d.Attempts, &nextTime, &d.LastHTTPStatus, &d.LastError, &d.CreateTime, &d.UpdateTime, &deliverTime}, extra...)...)
 	if deliverTime != nil {
 		d.DeliverTime = *deliverTime
+	}
+	if nextTime != nil {
+		d.NextAttemptTime = *nextTime
 	}
 	return d, err
 }
@@ -311,7 +316,10 @@ func (s *Store) RedeliverWebhookDelivery(ctx context.Context, endpoint uuid.UUID
 // dispatchSQL fans a batch of undispatched outbox rows out into one
 // delivery per endpoint of the case's referring court whose event types
 // match, and marks the rows dispatched: one statement. A disabled
-// endpoint gets its deliveries too; they wait until it is enabled. Rows another
+// endpoint gets its deliveries too; they wait until it is enabled. A
+// delivery behind an earlier version of its case not yet delivered (or
+// not yet dispatched) is queued at next_attempt_time 'infinity': out of the
+// senders' way until its predecessor is delivered and promotes it. Rows another
 // dispatcher holds are skipped. The body is frozen here: every attempt
 // sends the same bytes.
 const dispatchSQL = `
@@ -326,7 +334,11 @@ ins AS (
 			(b.payload - 'data' - 'to_state' - 'actor' - 'request_id')
 			|| coalesce(b.payload->'data', '{}')
 			|| jsonb_build_object('state', b.payload->'to_state', 'court_code', c.court_code, 'court_case_number', c.court_case_number))::text,
-		$2, $2, $2
+		CASE WHEN EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = e.id AND p.case_id = b.case_id
+				AND p.case_version < b.case_version AND p.status <> 'DELIVERED')
+			OR EXISTS (SELECT 1 FROM outbox o WHERE o.case_id = b.case_id AND o.case_version < b.case_version AND o.deliver_time IS NULL)
+			THEN 'infinity'::timestamptz ELSE $2 END,
+		$2, $2
 	FROM batch b
 	JOIN cases c ON c.id = b.case_id
 	JOIN webhook_endpoints e ON e.court_code = c.court_code
@@ -348,18 +360,39 @@ func (s *Store) DispatchOutbox(ctx context.Context, limit int, now time.Time) (r
 	return rows, deliveries, nil
 }
 
+// PromoteWaitingDeliveries makes due every waiting delivery (queued
+// behind an earlier version) whose earlier versions are all delivered and
+// dispatched, and returns how many. Recording a delivery promotes its
+// successor at once; this catches the successor a concurrent fan-out
+// queued as waiting just as its predecessor was delivered.
+func (s *Store) PromoteWaitingDeliveries(ctx context.Context, now time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE webhook_deliveries q SET next_attempt_time = $1
+		WHERE q.status = 'PENDING' AND q.next_attempt_time = 'infinity'
+			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = q.endpoint_id AND p.case_id = q.case_id
+				AND p.case_version < q.case_version AND p.status <> 'DELIVERED')
+			AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.case_id = q.case_id AND o.case_version < q.case_version AND o.deliver_time IS NULL)`, now)
+	if err != nil {
+		return 0, fmt.Errorf("promote waiting webhook deliveries: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // claimSQL leases due deliveries that head their (endpoint, case) chain:
 // no lower version of the case waits for the endpoint, neither as a
-// delivery not yet delivered nor as an outbox row not yet dispatched.
+// delivery not yet delivered nor as an outbox row not yet dispatched. The
+// checks are scalar subqueries, so that they run per candidate on the
+// indexes while the queue is walked in due order (webhook_deliveries_due)
+// and stop at the limit, however many messages were delivered before.
 const claimSQL = `
 UPDATE webhook_deliveries d SET lease_until = $3
 FROM (
 	SELECT q.id FROM webhook_deliveries q
-	JOIN webhook_endpoints e ON e.id = q.endpoint_id AND e.state = 'ACTIVE'
 	WHERE q.status = 'PENDING' AND q.next_attempt_time <= $2 AND (q.lease_until IS NULL OR q.lease_until < $2)
-		AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = q.endpoint_id AND p.case_id = q.case_id
-			AND p.case_version < q.case_version AND p.status <> 'DELIVERED')
-		AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.case_id = q.case_id AND o.case_version < q.case_version AND o.deliver_time IS NULL)
+		AND (SELECT e.state FROM webhook_endpoints e WHERE e.id = q.endpoint_id) = 'ACTIVE'
+		AND (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = q.endpoint_id AND p.case_id = q.case_id
+			AND p.case_version < q.case_version AND p.status <> 'DELIVERED' LIMIT 1) IS NULL
+		AND (SELECT 1 FROM outbox o WHERE o.case_id = q.case_id AND o.case_version < q.case_version
+			AND o.deliver_time IS NULL LIMIT 1) IS NULL
 	ORDER BY q.next_attempt_time
 	LIMIT $1
 	FOR UPDATE OF q SKIP LOCKED
@@ -420,21 +453,28 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, c ClaimedDelivery, r A
 	if next.IsZero() {
 		next = now
 	}
+	// One statement: the delivery's outcome and, after a 410, the
+	// endpoint disabled, if the lease still holds.
 	var recorded bool
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1, next_attempt_time = $4,
-			lease_until = NULL, last_http_status = $5, last_error = $6, deliver_time = $7, update_time = $8
-			WHERE id = $1 AND lease_until = $2`, c.ID, c.LeaseUntil, status, next, r.HTTPStatus, truncate(r.Error, 500), deliverTime, now)
-		if err != nil {
-			return err
-		}
-		recorded = tag.RowsAffected() == 1
-		if recorded && r.DisableEndpoint != "" {
-			_, err = tx.Exec(ctx, `UPDATE webhook_endpoints SET state = 'DISABLED', disabled_reason = $2, version = version + 1, update_time = $3
-				WHERE id = $1 AND state = 'ACTIVE'`, c.EndpointID, r.DisableEndpoint, now)
-		}
-		return err
-	})
+	err := s.pool.QueryRow(ctx, `WITH d AS (
+			UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1, next_attempt_time = $4,
+				lease_until = NULL, last_http_status = $5, last_error = $6, deliver_time = $7, update_time = $8
+			WHERE id = $1 AND lease_until = $2
+			RETURNING endpoint_id
+		), e AS (
+			UPDATE webhook_endpoints SET state = 'DISABLED', disabled_reason = $9, version = version + 1, update_time = $8
+			WHERE $9 <> '' AND state = 'ACTIVE' AND id = (SELECT endpoint_id FROM d)
+		), n AS (
+			-- Delivered: the case's next version waiting for this endpoint is due now.
+			UPDATE webhook_deliveries n SET next_attempt_time = $8
+			WHERE $3 = 'DELIVERED' AND EXISTS (SELECT 1 FROM d)
+				AND n.endpoint_id = $10 AND n.case_id = $11 AND n.status = 'PENDING' AND n.next_attempt_time = 'infinity'
+				AND n.case_version = (SELECT min(m.case_version) FROM webhook_deliveries m
+					WHERE m.endpoint_id = $10 AND m.case_id = $11 AND m.case_version > $12 AND m.status <> 'DELIVERED')
+				AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.case_id = n.case_id AND o.case_version < n.case_version AND o.deliver_time IS NULL)
+		)
+		SELECT EXISTS (SELECT 1 FROM d)`, c.ID, c.LeaseUntil, status, next, r.HTTPStatus, truncate(r.Error, 500), deliverTime, now, r.DisableEndpoint,
+		c.EndpointID, c.CaseID, c.CaseVersion).Scan(&recorded)
 	if err != nil {
 		return false, fmt.Errorf("record webhook attempt %d: %w", c.ID, err)
 	}
