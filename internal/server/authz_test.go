@@ -750,21 +750,9 @@ func (w *world) call(t *testing.T, method string, req proto.Message, token strin
 // Service/Method.
 func apiMethods() []string {
 	var out []string
-	for _, fd := range []protoreflect.FileDescriptor{
-		mediationv1.File_mediation_v1_case_service_proto,
-		mediationv1.File_mediation_v1_directory_service_proto,
-		mediationv1.File_mediation_v1_access_proto,
-		mediationv1.File_mediation_v1_case_feed_service_proto,
-		mediationv1.File_mediation_v1_webhook_service_proto,
-	} {
-		for i := range fd.Services().Len() {
-			s := fd.Services().Get(i)
-			for j := range s.Methods().Len() {
-				out = append(out, string(s.Name())+"/"+string(s.Methods().Get(j).Name()))
-			}
-		}
+	for _, md := range everyAPIMethodDescriptor() {
+		out = append(out, strings.TrimPrefix(grpcMethodName(md), "/mediation.v1."))
 	}
-	slices.Sort(out)
 	return out
 }
 

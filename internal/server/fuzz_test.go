@@ -39,23 +39,21 @@ import (
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
 
-// everyAPIMethodDescriptor lists every method of the services mediationd registers,
-// from the proto descriptors, as full gRPC method names
-// (/mediation.v1.CaseService/GetCase), sorted.
+// everyAPIMethodDescriptor lists every method of the mediation.v1
+// services, from every proto file of the package (so a new service is
+// covered as soon as it exists), sorted by full gRPC method name
+// (/mediation.v1.CaseService/GetCase).
 func everyAPIMethodDescriptor() []protoreflect.MethodDescriptor {
 	var out []protoreflect.MethodDescriptor
-	for _, fd := range []protoreflect.FileDescriptor{
-		mediationv1.File_mediation_v1_case_service_proto,
-		mediationv1.File_mediation_v1_directory_service_proto,
-		mediationv1.File_mediation_v1_access_proto,
-	} {
+	protoregistry.GlobalFiles.RangeFilesByPackage("mediation.v1", func(fd protoreflect.FileDescriptor) bool {
 		for i := range fd.Services().Len() {
 			sd := fd.Services().Get(i)
 			for j := range sd.Methods().Len() {
 				out = append(out, sd.Methods().Get(j))
 			}
 		}
-	}
+		return true
+	})
 	slices.SortFunc(out, func(a, b protoreflect.MethodDescriptor) int {
 		return strings.Compare(grpcMethodName(a), grpcMethodName(b))
 	})

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -280,6 +281,8 @@ type piiRun struct {
 	// mediator li-hong of that organization: both see the cases assigned
 	// there unmasked.
 	lead, mediator string
+	// receiver is the URL of a webhook receiver that answers 500.
+	receiver string
 	// credentials collects the session tokens and API key secrets the run
 	// is given, which must not be logged either.
 	credentials *[]string
@@ -310,6 +313,8 @@ const (
 	piiAuth  = "/mediation.v1.AuthService/"
 	piiUsers = "/mediation.v1.UserService/"
 	piiAudit = "/mediation.v1.AuditService/"
+	piiHooks = "/mediation.v1.WebhookService/"
+	piiFeed  = "/mediation.v1.CaseFeedService/"
 )
 
 // piiCase is a registration whose parties carry every kind of personal
@@ -548,6 +553,38 @@ func (r *piiRun) drive() {
 	ref := r.ok(court, piiCases+"CreateCase", &mediationv1.CreateCaseRequest{Case: referral}).(*mediationv1.CreateCaseResponse).GetCase()
 	r.ok(court, piiCases+"GetCase", &mediationv1.GetCaseRequest{Name: ref.GetName()})
 	r.ok(court, piiCases+"ListCases", &mediationv1.ListCasesRequest{Filter: `court_case_number = "` + piiID1 + `"`})
+
+	// The court's webhooks carry the referral's parties to a receiver that
+	// refuses them (so that failed sends are logged too), and its change
+	// feed reads them.
+	hook := r.ok(court, piiHooks+"CreateWebhookEndpoint", &mediationv1.CreateWebhookEndpointRequest{WebhookEndpoint: &mediationv1.WebhookEndpoint{
+		Url: r.receiver + "/" + r.sfx, Description: "联系人电话" + piiMobile}}).(*mediationv1.CreateWebhookEndpointResponse)
+	*r.credentials = append(*r.credentials, hook.GetSecret())
+	hookName := hook.GetWebhookEndpoint().GetName()
+	r.ok(court, piiHooks+"GetWebhookEndpoint", &mediationv1.GetWebhookEndpointRequest{Name: hookName})
+	r.ok(court, piiHooks+"ListWebhookEndpoints", &mediationv1.ListWebhookEndpointsRequest{})
+	r.ok(court, piiHooks+"UpdateWebhookEndpoint", &mediationv1.UpdateWebhookEndpointRequest{
+		WebhookEndpoint: &mediationv1.WebhookEndpoint{Name: hookName, Description: "住" + piiAddress1},
+		UpdateMask:      &fieldmaskpb.FieldMask{Paths: []string{"description"}}})
+	rotated := r.ok(court, piiHooks+"RotateWebhookSecret", &mediationv1.RotateWebhookSecretRequest{Name: hookName}).(*mediationv1.RotateWebhookSecretResponse)
+	*r.credentials = append(*r.credentials, rotated.GetSecret())
+	r.ok(bg, piiCases+"AcceptCase", &mediationv1.AcceptCaseRequest{Name: ref.GetName(), Comment: "受理；电话" + piiMobile})
+	var deliveries []*mediationv1.WebhookDelivery
+	for deadline := time.Now().Add(30 * time.Second); len(deliveries) == 0; {
+		deliveries = r.ok(court, piiHooks+"ListWebhookDeliveries", &mediationv1.ListWebhookDeliveriesRequest{Parent: hookName,
+			Filter: `case = "` + ref.GetName() + `"`}).(*mediationv1.ListWebhookDeliveriesResponse).GetWebhookDeliveries()
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no webhook delivery of %s within 30 s", r.c.name(), ref.GetName())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.ok(court, piiHooks+"RedeliverWebhookDelivery", &mediationv1.RedeliverWebhookDeliveryRequest{Name: deliveries[0].GetName()})
+	r.ok(court, piiHooks+"DisableWebhookEndpoint", &mediationv1.DisableWebhookEndpointRequest{Name: hookName, Reason: "对接人" + piiMobile + "休假"})
+	r.ok(court, piiHooks+"EnableWebhookEndpoint", &mediationv1.EnableWebhookEndpointRequest{Name: hookName})
+	r.ok(court, piiFeed+"ListCaseChanges", &mediationv1.ListCaseChangesRequest{PageSize: 100})
+	r.refused(court, piiFeed+"ListCaseChanges", &mediationv1.ListCaseChangesRequest{PageToken: piiID1}, codes.InvalidArgument)
+	r.ok(court, piiHooks+"DeleteWebhookEndpoint", &mediationv1.DeleteWebhookEndpointRequest{Name: hookName})
+
 	r.ok(bg, piiUsers+"ListApiKeys", &mediationv1.ListApiKeysRequest{})
 	r.ok(bg, piiUsers+"RevokeApiKey", &mediationv1.RevokeApiKeyRequest{Name: key.GetApiKey().GetName()})
 	r.refused(court, piiAuth+"GetCaller", &mediationv1.GetCallerRequest{}, codes.Unauthenticated)
@@ -569,9 +606,15 @@ func (r *piiRun) drive() {
 func TestPersonalDataNeverReachesLogs(t *testing.T) {
 	logs := &piiLogBuffer{}
 	logger := slog.New(reqinfo.LogHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "refused", http.StatusInternalServerError)
+	}))
+	t.Cleanup(receiver.Close)
 	e := startWith(t, pgtest.NewDatabase(t), func(c *server.Config) {
 		c.Logger = logger
 		c.OverdueInterval = -1
+		c.Webhooks = server.WebhookOptions{Deliver: true, Keys: testKeyring(t), AllowedNetworks: loopback,
+			Schedule: []time.Duration{20 * time.Millisecond, 50 * time.Millisecond}, PollInterval: 20 * time.Millisecond}
 	})
 	qingyang(t, e)
 	for _, id := range []string{piiID1, piiID2, piiID3} {
@@ -611,7 +654,7 @@ func TestPersonalDataNeverReachesLogs(t *testing.T) {
 	credentials := []string{e.token, lead, mediator}
 	for _, c := range []piiCaller{piiGRPC{conn}, piiREST{e, &restSeq}} {
 		drove = t.Run(c.name(), func(t *testing.T) {
-			r := &piiRun{t: t, c: c, sfx: c.name()[:1], lead: lead, mediator: mediator, credentials: &credentials}
+			r := &piiRun{t: t, c: c, sfx: c.name()[:1], lead: lead, mediator: mediator, receiver: receiver.URL, credentials: &credentials}
 			r.drive()
 		}) && drove
 	}
@@ -659,8 +702,8 @@ func TestPersonalDataNeverReachesLogs(t *testing.T) {
 	// Nothing personal in any of it, in the raw bytes or in the decoded
 	// strings.
 	secrets := append(piiSecrets(), credentials...)
-	if len(credentials) != 7 {
-		t.Errorf("%d credentials collected, want 7 (3 sign-ins, and per transport a session and an API key)", len(credentials))
+	if len(credentials) != 11 {
+		t.Errorf("%d credentials collected, want 11 (3 sign-ins, and per transport a session, an API key and two webhook secrets)", len(credentials))
 	}
 	for _, s := range secrets {
 		if bytes.Contains(raw, []byte(s)) {
