@@ -314,6 +314,10 @@ func TestWebhooksDeliverEveryEventOfTheCourtsCasesInOrder(t *testing.T) {
 			if d["state"] != "AGREED" || !strings.Contains(fmt.Sprint(agreement["terms"]), "5000") {
 				t.Errorf("agreement message data %v: want state AGREED and the terms", d)
 			}
+			signed, err := time.Parse(time.DateOnly, fmt.Sprint(agreement["sign_date"]))
+			if err != nil || d["confirmation_deadline"] != signed.AddDate(0, 0, 30).Format(time.DateOnly) {
+				t.Errorf("agreement message data %v: want the confirmation deadline, 30 days after signing", d)
+			}
 		}
 		if _, ok := d["actor"]; ok {
 			t.Errorf("message data names the actor: %v", d)

@@ -314,6 +314,11 @@ func outboxPayload(c casework.Case, ev casework.Event) ([]byte, error) {
 	if ev.RequestID != "" {
 		p["request_id"] = ev.RequestID
 	}
+	if a := c.Agreement; a != nil {
+		// What a court needs to know of judicial confirmation: by when the
+		// parties may apply (人民调解法 第33条).
+		p["confirmation_deadline"] = a.ConfirmationDeadline()
+	}
 	b, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("encode outbox payload: %w", err)
