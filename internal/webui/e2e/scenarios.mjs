@@ -524,6 +524,86 @@ export const scenarios = {
     await h.shot(aud, "admin-audit");
   },
 
+  // 管理 · 用户 and 期限规则 through their forms: a user created with a
+  // mediator's scope signs in with the initial password, is renamed, gets a
+  // new password; a deadline rule is created, changed and deleted.
+  async "admin-users-and-rules"(h) {
+    const page = await h.page();
+    await h.signIn(page, "demo-admin");
+    await page.waitForURL(/\/admin/);
+    const suffix = randomUUID().slice(0, 8);
+    const username = `e2e.${suffix}`;
+    await page.getByRole("tab", { name: "用户", exact: true }).click();
+    await page.locator("[data-test=new-user]").click();
+    let dlg = dialog(page, "新建用户");
+    await dlg.locator("input[name=id]").fill(username);
+    await dlg.locator("input[name=displayName]").fill("测试用户");
+    await dlg.locator("input[name=password]").fill("short");
+    await choose(page, dlg.locator("[data-test=field-role]"), "调解员");
+    await choose(page, dlg.locator("[data-test=field-organization]"), "西峰区妇联巾帼调解工作室");
+    await choose(page, dlg.locator("[data-test=field-mediator]"), "mediators/m-004");
+    await dlg.locator("[data-test=submit]").click();
+    const pwError = dlg.locator(".el-form-item:has([name=password]) .el-form-item__error");
+    await pwError.waitFor();
+    h.check(/12/.test(await pwError.innerText()), "a short password is refused by the service at the password field", await pwError.innerText());
+    await h.shot(page, "admin-user-form");
+    await dlg.locator("input[name=password]").fill("e2e-initial-pass-2026");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    const u = (await h.as("demo-admin", "GET", `/v1/users/${username}`)).user;
+    h.check(u.role === "ROLE_MEDIATOR" && u.organization === "organizations/xifeng-women-studio" && u.mediator === "mediators/m-004" && !u.regionCode,
+      "the API has the user with the mediator's scope", u);
+    const login = await h.raw("", "POST", "/v1/sessions", { username, password: "e2e-initial-pass-2026" });
+    h.check(login.status === 200 && login.json.token, "the new user signs in with the initial password", login.status);
+
+    const row = page.locator("[data-test=admin-users] tbody tr", { hasText: username });
+    await row.locator("[data-test=edit]").click();
+    dlg = dialog(page, "修改用户");
+    await dlg.locator("input[name=displayName]").fill("测试用户（改）");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    const renamed = (await h.as("demo-admin", "GET", `/v1/users/${username}`)).user;
+    h.check(renamed.displayName === "测试用户（改）" && renamed.mediator === "mediators/m-004", "the rename reaches the API, the scope unchanged", renamed);
+
+    await row.locator("[data-test=set-password]").click();
+    dlg = dialog(page, "重设密码：测试用户（改）");
+    await dlg.locator("input[name=password]").fill("e2e-second-pass-2026");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    const again = await h.raw("", "POST", "/v1/sessions", { username, password: "e2e-second-pass-2026" });
+    const old = await h.raw("", "POST", "/v1/sessions", { username, password: "e2e-initial-pass-2026" });
+    h.check(again.status === 200 && old.status === 401, "the new password works and the old one no longer does", [again.status, old.status]);
+    await h.as("demo-admin", "POST", `/v1/users/${username}:deactivate`, {});
+
+    // 期限规则: a rule for a combination the demo data has none of.
+    await page.getByRole("tab", { name: "期限规则", exact: true }).click();
+    await page.locator("[data-test=new-rule]").click();
+    dlg = dialog(page, "新建期限规则");
+    await dlg.locator("input[name=id]").fill(`e2e-rule-${suffix}`);
+    await dlg.locator("input[name=displayName]").fill("公安移送·派驻调解室");
+    await choose(page, dlg.locator("[data-test=field-source]"), "公安移送");
+    await choose(page, dlg.locator("[data-test=field-organizationType]"), "派驻调解室");
+    await dlg.locator("input[name=days]").fill("20");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    const rule = (await h.as("demo-admin", "GET", "/v1/deadlineRules?pageSize=1000")).deadlineRules.find((r) => r.name === `deadlineRules/e2e-rule-${suffix}`);
+    h.check(rule && rule.days === 20 && rule.source === "CASE_SOURCE_POLICE" && rule.organizationType === "ORGANIZATION_TYPE_STATIONED_ROOM", "the API has the rule", rule);
+    const ruleRow = page.locator("[data-test=admin-rules] tbody tr", { hasText: "公安移送·派驻调解室" });
+    await ruleRow.locator("[data-test=edit]").click();
+    dlg = dialog(page, "修改期限规则");
+    await dlg.locator("input[name=days]").fill("25");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    const changedRule = (await h.as("demo-admin", "GET", "/v1/deadlineRules?pageSize=1000")).deadlineRules.find((r) => r.name === rule.name);
+    h.check(changedRule.days === 25 && changedRule.source === "CASE_SOURCE_POLICE", "the change of days reaches the API", changedRule);
+    await h.shot(page, "admin-rules-after");
+    await ruleRow.locator("[data-test=delete]").click();
+    await page.getByRole("button", { name: "确定" }).click();
+    await ruleRow.waitFor({ state: "detached" });
+    const left = (await h.as("demo-admin", "GET", "/v1/deadlineRules?pageSize=1000")).deadlineRules.some((r) => r.name === rule.name);
+    h.check(!left, "after confirmation the rule is deleted");
+  },
+
   // 修改登记信息: the form starts from the case, saves the change, and the API agrees.
   async "case-update"(h) {
     const c = await openCaseFor(h, "赡养费纠纷：修改登记信息测试");
