@@ -565,6 +565,17 @@ export const scenarios = {
     const renamed = (await h.as("demo-admin", "GET", `/v1/users/${username}`)).user;
     h.check(renamed.displayName === "测试用户（改）" && renamed.mediator === "mediators/m-004", "the rename reaches the API, the scope unchanged", renamed);
 
+    // A change of role takes the new scope and drops the old one.
+    await row.locator("[data-test=edit]").click();
+    dlg = dialog(page, "修改用户");
+    await choose(page, dlg.locator("[data-test=field-role]"), "司法局 / 综治中心");
+    await dlg.locator("input[name=regionCode]").fill("621000");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    const moved = (await h.as("demo-admin", "GET", `/v1/users/${username}`)).user;
+    h.check(moved.role === "ROLE_SUPERVISOR" && moved.regionCode === "621000" && !moved.organization && !moved.mediator,
+      "a change of role reaches the API with the new scope and without the old", moved);
+
     await row.locator("[data-test=set-password]").click();
     dlg = dialog(page, "重设密码：测试用户（改）");
     await dlg.locator("input[name=password]").fill("e2e-second-pass-2026");
