@@ -436,6 +436,83 @@ export const scenarios = {
     }
     h.check(page.url().endsWith("/admin/deadlineRules"), "the section is in the URL", page.url());
 
+    // 新建调解组织 through the form: a region code the service refuses shows
+    // at its field; corrected, the organization is created, as the API says.
+    const suffix = randomUUID().slice(0, 8);
+    const orgId = `e2e-room-${suffix}`;
+    await page.getByRole("tab", { name: "调解组织", exact: true }).click();
+    await page.locator("[data-test=new-organization]").click();
+    let dlg = dialog(page, "新建调解组织");
+    await dlg.locator("input[name=id]").fill(orgId);
+    await dlg.locator("input[name=displayName]").fill(`庆城县测试调解室${suffix}`);
+    await choose(page, dlg.locator("[data-test=field-type]"), "派驻调解室");
+    await dlg.locator("input[name=regionCode]").fill("6210");
+    await dlg.locator("input[name=phone]").fill("0934-3212345");
+    await dlg.locator("[data-test=submit]").click();
+    const fieldError = (name) => dlg.locator(`.el-form-item:has([name=${name}]) .el-form-item__error`);
+    await fieldError("regionCode").waitFor();
+    const regionError = await fieldError("regionCode").innerText();
+    h.check(/6-digit/.test(regionError), "the service's violation of organization.region_code shows at the 地区代码 field", regionError);
+    h.check((await h.raw(await h.token("demo-admin"), "GET", `/v1/organizations/${orgId}`)).status === 404, "and nothing was created");
+    await h.shot(page, "admin-organization-violation");
+    await dlg.locator("input[name=regionCode]").fill("621021");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    const org = (await h.as("demo-admin", "GET", `/v1/organizations/${orgId}`)).organization;
+    h.check(org.displayName === `庆城县测试调解室${suffix}` && org.type === "ORGANIZATION_TYPE_STATIONED_ROOM" && org.regionCode === "621021" && org.phone === "0934-3212345",
+      "the API has the organization as the form gave it", org);
+    const orgRow = page.locator("[data-test=admin-organizations] tbody tr", { hasText: org.displayName });
+    await orgRow.waitFor();
+    h.check(true, "the list shows the new organization");
+
+    // The same id again: the service's refusal shows in the form.
+    await page.locator("[data-test=new-organization]").click();
+    dlg = dialog(page, "新建调解组织");
+    await dlg.locator("input[name=id]").fill(orgId);
+    await dlg.locator("input[name=displayName]").fill("重复的调解室");
+    await choose(page, dlg.locator("[data-test=field-type]"), "派驻调解室");
+    await dlg.locator("input[name=regionCode]").fill("621021");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.locator("[data-test=refusal]").waitFor();
+    const dup = await dlg.locator("[data-test=refusal]").innerText();
+    h.check(dup.includes(orgId), "a duplicate id is refused in the form, naming the id", dup);
+    await dlg.getByRole("button", { name: "取消" }).click();
+    await dlg.waitFor({ state: "hidden" });
+
+    // 修改: the phone changes, nothing else; the etag read goes along.
+    await orgRow.locator("[data-test=edit]").click();
+    dlg = dialog(page, "修改调解组织");
+    h.check((await dlg.locator("input[name=regionCode]").inputValue()) === "621021", "the edit form starts from the organization");
+    await dlg.locator("input[name=phone]").fill("0934-3219999");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    const edited = (await h.as("demo-admin", "GET", `/v1/organizations/${orgId}`)).organization;
+    h.check(edited.phone === "0934-3219999" && edited.displayName === org.displayName && edited.etag !== org.etag, "the API has the new phone, the rest unchanged", edited);
+
+    // 新建调解员 in that organization.
+    const medId = `e2e-m-${suffix}`;
+    await page.getByRole("tab", { name: "调解员", exact: true }).click();
+    await page.locator("[data-test=new-mediator]").click();
+    dlg = dialog(page, "新建调解员");
+    await dlg.locator("input[name=id]").fill(medId);
+    await dlg.locator("input[name=displayName]").fill("测试调解员");
+    await choose(page, dlg.locator("[data-test=field-organization]"), org.displayName);
+    await choose(page, dlg.locator("[data-test=field-specialties]"), "邻里");
+    await page.keyboard.press("Escape").catch(() => {});
+    await dlg.locator("input[name=phone]").fill("13909341111");
+    await h.shot(page, "admin-mediator-form");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    const med = (await h.as("demo-admin", "GET", `/v1/mediators/${medId}`)).mediator;
+    h.check(med.displayName === "测试调解员" && med.organization === `organizations/${orgId}` && (med.specialties ?? []).join() === "DISPUTE_TYPE_NEIGHBOR",
+      "the API has the mediator as the form gave it", med);
+    await page.locator("[data-test=admin-mediators] tbody tr", { hasText: "测试调解员" }).waitFor();
+    await h.shot(page, "admin-mediators-after");
+
+    // Leave the demo data as the other scenarios expect it: the test's organization takes no cases.
+    await h.as("demo-admin", "POST", `/v1/mediators/${medId}:deactivate`, {});
+    await h.as("demo-admin", "POST", `/v1/organizations/${orgId}:deactivate`, {});
+
     // The auditor's 管理 is the audit trail.
     const aud = await h.page();
     await h.signIn(aud, "demo-auditor");
@@ -445,6 +522,125 @@ export const scenarios = {
     const want = ((await h.as("demo-auditor", "GET", "/v1/auditEvents?pageSize=200")).auditEvents ?? []).length;
     h.check(want > 0 && Math.abs((await rows.count()) - want) <= 2, `the auditor sees the audit trail (${want} latest events, as the API does)`, await rows.count());
     await h.shot(aud, "admin-audit");
+  },
+
+  // 管理 · 用户 and 期限规则 through their forms: a user created with a
+  // mediator's scope signs in with the initial password, is renamed, gets a
+  // new password; a deadline rule is created, changed and deleted.
+  async "admin-users-and-rules"(h) {
+    const page = await h.page();
+    await h.signIn(page, "demo-admin");
+    await page.waitForURL(/\/admin/);
+    const suffix = randomUUID().slice(0, 8);
+    const username = `e2e.${suffix}`;
+    await page.getByRole("tab", { name: "用户", exact: true }).click();
+    await page.locator("[data-test=new-user]").click();
+    let dlg = dialog(page, "新建用户");
+    await dlg.locator("input[name=id]").fill(username);
+    await dlg.locator("input[name=displayName]").fill("测试用户");
+    await dlg.locator("input[name=password]").fill("short");
+    await choose(page, dlg.locator("[data-test=field-role]"), "调解员");
+    await choose(page, dlg.locator("[data-test=field-organization]"), "西峰区妇联巾帼调解工作室");
+    await choose(page, dlg.locator("[data-test=field-mediator]"), "mediators/m-004");
+    await dlg.locator("[data-test=submit]").click();
+    const pwError = dlg.locator(".el-form-item:has([name=password]) .el-form-item__error");
+    await pwError.waitFor();
+    h.check(/12/.test(await pwError.innerText()), "a short password is refused by the service at the password field", await pwError.innerText());
+    await h.shot(page, "admin-user-form");
+    await dlg.locator("input[name=password]").fill("e2e-initial-pass-2026");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    const u = (await h.as("demo-admin", "GET", `/v1/users/${username}`)).user;
+    h.check(u.role === "ROLE_MEDIATOR" && u.organization === "organizations/xifeng-women-studio" && u.mediator === "mediators/m-004" && !u.regionCode,
+      "the API has the user with the mediator's scope", u);
+    const login = await h.raw("", "POST", "/v1/sessions", { username, password: "e2e-initial-pass-2026" });
+    h.check(login.status === 200 && login.json.token, "the new user signs in with the initial password", login.status);
+
+    const row = page.locator("[data-test=admin-users] tbody tr", { hasText: username });
+    await row.locator("[data-test=edit]").click();
+    dlg = dialog(page, "修改用户");
+    await dlg.locator("input[name=displayName]").fill("测试用户（改）");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    const renamed = (await h.as("demo-admin", "GET", `/v1/users/${username}`)).user;
+    h.check(renamed.displayName === "测试用户（改）" && renamed.mediator === "mediators/m-004", "the rename reaches the API, the scope unchanged", renamed);
+
+    // A change of role takes the new scope and drops the old one.
+    await row.locator("[data-test=edit]").click();
+    dlg = dialog(page, "修改用户");
+    await choose(page, dlg.locator("[data-test=field-role]"), "司法局 / 综治中心");
+    await dlg.locator("input[name=regionCode]").fill("621000");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    const moved = (await h.as("demo-admin", "GET", `/v1/users/${username}`)).user;
+    h.check(moved.role === "ROLE_SUPERVISOR" && moved.regionCode === "621000" && !moved.organization && !moved.mediator,
+      "a change of role reaches the API with the new scope and without the old", moved);
+
+    await row.locator("[data-test=set-password]").click();
+    dlg = dialog(page, "重设密码：测试用户（改）");
+    await dlg.locator("input[name=password]").fill("e2e-second-pass-2026");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    const again = await h.raw("", "POST", "/v1/sessions", { username, password: "e2e-second-pass-2026" });
+    const old = await h.raw("", "POST", "/v1/sessions", { username, password: "e2e-initial-pass-2026" });
+    h.check(again.status === 200 && old.status === 401, "the new password works and the old one no longer does", [again.status, old.status]);
+    await h.as("demo-admin", "POST", `/v1/users/${username}:deactivate`, {});
+
+    // 期限规则: a rule for a combination the demo data has none of.
+    await page.getByRole("tab", { name: "期限规则", exact: true }).click();
+    await page.locator("[data-test=new-rule]").click();
+    dlg = dialog(page, "新建期限规则");
+    await dlg.locator("input[name=id]").fill(`e2e-rule-${suffix}`);
+    await dlg.locator("input[name=displayName]").fill("公安移送·派驻调解室");
+    await choose(page, dlg.locator("[data-test=field-source]"), "公安移送");
+    await choose(page, dlg.locator("[data-test=field-organizationType]"), "派驻调解室");
+    await dlg.locator("input[name=days]").fill("20");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    const rule = (await h.as("demo-admin", "GET", "/v1/deadlineRules?pageSize=1000")).deadlineRules.find((r) => r.name === `deadlineRules/e2e-rule-${suffix}`);
+    h.check(rule && rule.days === 20 && rule.source === "CASE_SOURCE_POLICE" && rule.organizationType === "ORGANIZATION_TYPE_STATIONED_ROOM", "the API has the rule", rule);
+    const ruleRow = page.locator("[data-test=admin-rules] tbody tr", { hasText: "公安移送·派驻调解室" });
+    await ruleRow.locator("[data-test=edit]").click();
+    dlg = dialog(page, "修改期限规则");
+    await dlg.locator("input[name=days]").fill("25");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    const changedRule = (await h.as("demo-admin", "GET", "/v1/deadlineRules?pageSize=1000")).deadlineRules.find((r) => r.name === rule.name);
+    h.check(changedRule.days === 25 && changedRule.source === "CASE_SOURCE_POLICE", "the change of days reaches the API", changedRule);
+    await h.shot(page, "admin-rules-after");
+    await ruleRow.locator("[data-test=delete]").click();
+    await page.getByRole("button", { name: "确定" }).click();
+    await ruleRow.waitFor({ state: "detached" });
+    const left = (await h.as("demo-admin", "GET", "/v1/deadlineRules?pageSize=1000")).deadlineRules.some((r) => r.name === rule.name);
+    h.check(!left, "after confirmation the rule is deleted");
+  },
+
+  // 修改登记信息: the form starts from the case, saves the change, and the API agrees.
+  async "case-update"(h) {
+    const c = await openCaseFor(h, "赡养费纠纷：修改登记信息测试");
+    const page = await h.page();
+    await h.signIn(page, "demo-mediator");
+    await page.goto(`${h.base}/cases/${c.name.slice(6)}`);
+    await page.locator("[data-verb=update]").click();
+    const dlg = dialog(page, "修改登记信息");
+    const summary = dlg.locator("textarea[name=summary]");
+    h.check((await summary.inputValue()) === "赡养费纠纷：修改登记信息测试", "the form starts from the case's summary");
+    await summary.fill("");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.locator(".el-form-item:has(textarea[name=summary]) .el-form-item__error").waitFor();
+    h.check(true, "an emptied summary is marked 必填 at its field");
+    await summary.fill("赡养费纠纷：子女对老人居住安排有争议");
+    await dlg.locator("label", { hasText: "涉家庭暴力" }).click();
+    await h.shot(page, "case-update");
+    await dlg.locator("[data-test=submit]").click();
+    await dlg.waitFor({ state: "hidden" });
+    const now = (await h.as("demo-mediator", "GET", `/v1/${c.name}`)).case;
+    h.check(now.summary === "赡养费纠纷：子女对老人居住安排有争议" && now.familyViolence === true && now.disputeType === c.disputeType && now.state === c.state,
+      "the API has the new summary and flag, the rest unchanged", now);
+    const ev = (await h.as("demo-mediator", "GET", `/v1/${c.name}/events`)).events.at(-1);
+    h.check(ev.action === "CASE_ACTION_UPDATE", "the change is in the case's history", ev.action);
+    await page.getByText("家庭暴力").first().waitFor();
+    h.check(true, "the page shows the 家庭暴力 flag");
   },
 
   // A client route that does not exist, and a deep link reloaded.

@@ -20,6 +20,7 @@ const kase: Case = {
 
 const schedule = { verb: "scheduleSession", displayName: "安排调解", method: "mediation.v1.CaseService/ScheduleSession" };
 const reject = { verb: "reject", displayName: "不予受理", method: "mediation.v1.CaseService/RejectCase" };
+const update = { verb: "update", displayName: "修改登记信息", method: "mediation.v1.CaseService/UpdateCase" };
 
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
@@ -119,5 +120,47 @@ describe("ActionDialog", () => {
     expect(q("[data-test=stale]")).toBeNull();
     expect((q("input[name=place]") as HTMLInputElement).value).toBe("肖金镇调解室");
     expect(fetch).toHaveBeenCalledOnce();
+  });
+
+  it("修改登记信息 starts from the case and sends only what changed, with the etag", async () => {
+    let sent: Record<string, unknown> = {};
+    let method = "";
+    let url = "";
+    vi.stubGlobal("fetch", vi.fn(async (req: Request) => {
+      method = req.method;
+      url = req.url;
+      sent = await req.json();
+      return json(200, { case: { ...kase, summary: String(sent.summary), familyViolence: true, etag: "v4" } });
+    }));
+    const w = mountDialog(update);
+    await flushPromises();
+    const summary = q("textarea[name=summary]") as HTMLTextAreaElement;
+    expect(summary.value).toBe("赡养费纠纷");
+    summary.value = "赡养费纠纷，涉及老人居住安排";
+    summary.dispatchEvent(new Event("input"));
+    (q("input[name=familyViolence]") as HTMLInputElement).click();
+    (q("[data-test=submit]") as HTMLButtonElement).click();
+    await settle();
+    expect(method).toBe("PATCH");
+    expect(url).toMatch(/\/v1\/cases\/0190f3c2-0000-7000-8000-000000000001\?requestId=[0-9a-f-]{36}$/);
+    expect(sent).toEqual({ etag: "v3", summary: "赡养费纠纷，涉及老人居住安排", familyViolence: true });
+    expect(w.emitted("done")?.[0]?.[0]).toMatchObject({ etag: "v4", familyViolence: true });
+  });
+
+  it("修改登记信息 shows the service's violation of case.summary at the summary", async () => {
+    vi.stubGlobal("fetch", vi.fn(async () => json(400, {
+      code: 3, message: "case.summary: at most 2000 characters",
+      details: [{ "@type": "type.googleapis.com/google.rpc.BadRequest", fieldViolations: [{ field: "case.summary", description: "at most 2000 characters" }] }],
+    })));
+    mountDialog(update);
+    await flushPromises();
+    const summary = q("textarea[name=summary]") as HTMLTextAreaElement;
+    summary.value = "改";
+    summary.dispatchEvent(new Event("input"));
+    (q("[data-test=submit]") as HTMLButtonElement).click();
+    await settle();
+    const item = summary.closest(".el-form-item");
+    expect(item?.querySelector(".el-form-item__error")?.textContent).toContain("at most 2000 characters");
+    expect(q("[data-test=refusal]")).toBeNull();
   });
 });

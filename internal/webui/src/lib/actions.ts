@@ -43,6 +43,11 @@ export interface ActionForm {
   partyIds: string[];
   visitor: string;
   noFollowUpReason: string;
+  summary: string;
+  disputeType: Schemas["v1DisputeType"] | "";
+  escalationRisk: boolean;
+  familyViolence: boolean;
+  minorsInvolved: boolean;
 }
 
 /** emptyForm is a blank form, with the defaults a mediator expects. */
@@ -54,6 +59,8 @@ export function emptyForm(c?: Case): ActionForm {
     agreementForm: "AGREEMENT_FORM_WRITTEN", facts: "", terms: "", obligations: [], performance: "", responsibilities: "", signDate: "", copies: undefined,
     reasonCode: "", consentingPartyIds: [], courtCode: c?.courtReferral?.courtCode ?? "", courtName: c?.courtReferral?.courtName ?? "",
     decision: "", documentNumber: "", remarks: "", performanceStatus: "", findings: "", purpose: "", partyIds: [], visitor: "", noFollowUpReason: "",
+    summary: c?.summary ?? "", disputeType: c?.disputeType ?? "", escalationRisk: c?.escalationRisk ?? false,
+    familyViolence: c?.familyViolence ?? false, minorsInvolved: c?.minorsInvolved ?? false,
   };
 }
 
@@ -72,7 +79,24 @@ export const required: Partial<Record<Verb, Array<keyof ActionForm>>> = {
   recordPerformance: ["performanceStatus"],
   recordFollowUp: ["findings"],
   recuse: ["reason"],
+  update: ["summary", "disputeType"],
 };
+
+/** The registration fields 修改登记信息 may change (parties are changed at registration only, for now). */
+export const updateFields = ["summary", "disputeType", "escalationRisk", "familyViolence", "minorsInvolved"] as const;
+
+/**
+ * updateBody is the body of UpdateCase: the fields of updateFields that
+ * differ from the case, and its etag. Over REST the body's keys are the
+ * update mask, so an unchanged field is left out rather than rewritten.
+ */
+export function updateBody(c: Case, f: ActionForm): Record<string, unknown> {
+  const out: Record<string, unknown> = { etag: c.etag };
+  if (f.summary.trim() !== (c.summary ?? "").trim()) out.summary = f.summary.trim();
+  if (f.disputeType && f.disputeType !== c.disputeType) out.disputeType = f.disputeType;
+  for (const k of ["escalationRisk", "familyViolence", "minorsInvolved"] as const) if (f[k] !== (c[k] ?? false)) out[k] = f[k];
+  return out;
+}
 
 /** The request's field path (as the service names it in a violation) of each form field. */
 export const fieldPaths: Partial<Record<keyof ActionForm, string>> = {
@@ -85,6 +109,11 @@ export const fieldPaths: Partial<Record<keyof ActionForm, string>> = {
   signDate: "agreement.signDate",
   copies: "agreement.copies",
   performanceStatus: "performanceStatus",
+  summary: "case.summary",
+  disputeType: "case.disputeType",
+  escalationRisk: "case.escalationRisk",
+  familyViolence: "case.familyViolence",
+  minorsInvolved: "case.minorsInvolved",
 };
 
 /** The form field of a violation's field path, e.g. agreement.terms → terms, performance_status → status's field. */
@@ -170,6 +199,12 @@ export async function runAction(verb: Verb, c: Case, f: ActionForm, requestId: s
     case "close":
       r = await call(api.POST("/v1/{name}:close", { params: { path }, body: { ...base, comment: opt(f.comment), noFollowUpReason: opt(f.noFollowUpReason) } }));
       break;
+    case "update": {
+      const body = updateBody(c, f);
+      if (Object.keys(body).length === 1) return c; // nothing changed
+      r = await call(api.PATCH("/v1/{case.name}", { params: { path: { "case.name": name }, query: { requestId } }, body: body as unknown as Case }));
+      break;
+    }
     case "recuse":
       r = await call(api.POST("/v1/{name}:recuse", { params: { path }, body: { ...base, reason: f.reason.trim() } }));
       break;

@@ -174,3 +174,19 @@ export function stateTagType(state: Schemas["v1CaseState"] | undefined): "primar
 export function shortEnum(value: string, prefix: string): string {
   return value.startsWith(prefix) ? value.slice(prefix.length) : value;
 }
+
+export const organizationTypeLabels: Labels<Schemas["v1OrganizationType"]> = {
+  ORGANIZATION_TYPE_VILLAGE_COMMITTEE: "村（居）调委会",
+  ORGANIZATION_TYPE_TOWNSHIP_COMMITTEE: "乡镇（街道）调委会",
+  ORGANIZATION_TYPE_ENTERPRISE_COMMITTEE: "企事业单位调委会",
+  ORGANIZATION_TYPE_PROFESSIONAL_COMMITTEE: "行业性专业性调委会",
+  ORGANIZATION_TYPE_STATIONED_ROOM: "派驻调解室",
+  ORGANIZATION_TYPE_PERSONAL_STUDIO: "个人调解工作室",
+  ORGANIZATION_TYPE_WOMEN_STUDIO: "妇联调解工作室",
+  ORGANIZATION_TYPE_COURT_CENTER: "法院诉调对接中心",
+};
+
+export const courtProcedureLabels: Labels<Schemas["v1CourtProcedure"]> = {
+  COURT_PROCEDURE_ORDINARY: "普通程序",
+  COURT_PROCEDURE_SUMMARY: "简易程序",
+};

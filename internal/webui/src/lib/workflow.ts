@@ -23,7 +23,7 @@ export function loadWorkflow(): Promise<Workflow> {
 export const actionOrder = [
   "accept", "reject", "assign", "startMediation", "scheduleSession", "recordSession", "cancelSession",
   "recordAgreement", "recordFailure", "extendDeadline", "requestConfirmation", "recordConfirmation",
-  "recordPerformance", "recordFollowUp", "close", "recuse", "withdraw",
+  "recordPerformance", "recordFollowUp", "close", "update", "recuse", "withdraw",
 ] as const;
 
 /** A verb the workbench has a form for. */
