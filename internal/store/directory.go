@@ -176,16 +176,28 @@ var mediatorFilter = aipfilter.Schema{
 }
 
 // arrayMembership says what a marker column of a schema stands for: the
-// text[] column whose elements are compared, and whether an empty array
-// matches every value.
+// test of one value (a bound parameter) against a collection, such as the
+// elements of a text[] column.
 type arrayMembership struct {
-	marker, column  string
-	emptyMatchesAll bool
+	marker, column string
+	test           func(param string) string
+}
+
+// elementOf tests a value against the elements of a text[] column; with
+// emptyMatchesAll an empty array matches every value.
+func elementOf(column string, emptyMatchesAll bool) func(string) string {
+	return func(param string) string {
+		test := param + " = ANY(" + column + ")"
+		if emptyMatchesAll {
+			test += " OR cardinality(" + column + ") = 0"
+		}
+		return test
+	}
 }
 
 var directoryArrays = []arrayMembership{
-	{marker: disputeTypeMarker, column: "o.dispute_types", emptyMatchesAll: true},
-	{marker: specialtyMarker, column: "m.specialties"},
+	{marker: disputeTypeMarker, column: "o.dispute_types", test: elementOf("o.dispute_types", true)},
+	{marker: specialtyMarker, column: "m.specialties", test: elementOf("m.specialties", false)},
 }
 
 // markerComparisonRE matches what aipfilter emits for an equality or
@@ -198,27 +210,29 @@ var markerComparisonRE = regexp.MustCompile(`\((__[a-z_]+__) (=|IS DISTINCT FROM
 // marker left over means aipfilter's output changed shape, which is
 // reported rather than sent to the database.
 func compileDirectoryFilter(filter string, spell aipfilter.Spelling, schema aipfilter.Schema, firstArg int) (string, []any, error) {
+	return compileMembershipFilter(filter, spell, schema, firstArg, directoryArrays)
+}
+
+// compileMembershipFilter is compileDirectoryFilter over the given marker
+// columns.
+func compileMembershipFilter(filter string, spell aipfilter.Spelling, schema aipfilter.Schema, firstArg int, arrays []arrayMembership) (string, []any, error) {
 	where, args, err := compileFilter(filter, spell, schema, firstArg)
 	if err != nil {
 		return "", nil, err
 	}
 	where = markerComparisonRE.ReplaceAllStringFunc(where, func(cmp string) string {
 		m := markerComparisonRE.FindStringSubmatch(cmp)
-		i := slices.IndexFunc(directoryArrays, func(a arrayMembership) bool { return a.marker == m[1] })
+		i := slices.IndexFunc(arrays, func(a arrayMembership) bool { return a.marker == m[1] })
 		if i < 0 {
 			return cmp
 		}
-		a := directoryArrays[i]
-		test := m[3] + " = ANY(" + a.column + ")"
-		if a.emptyMatchesAll {
-			test += " OR cardinality(" + a.column + ") = 0"
-		}
+		test := arrays[i].test(m[3])
 		if m[2] == "=" {
 			return "(" + test + ")"
 		}
 		return "(NOT (" + test + "))"
 	})
-	for _, a := range directoryArrays {
+	for _, a := range arrays {
 		if strings.Contains(where, a.marker) {
 			return "", nil, fmt.Errorf("compile filter: the comparison on %s was not rewritten into a membership test", a.column)
 		}

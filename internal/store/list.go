@@ -62,6 +62,18 @@ var caseFilter = aipfilter.Schema{
 	"minors_involved":    {Column: "c.minors_involved", Type: aipfilter.Bool},
 	"performance_status": enumField("c.performance_status", performanceStatuses),
 	"needs_reassignment": {Column: needsReassignment, Type: aipfilter.Bool},
+	"party_name":         {Column: partyNameMarker, Type: aipfilter.String},
+}
+
+// partyNameMarker stands for "a party of the case has this name", which
+// compiles to a containment test on the parties' JSON that the GIN index
+// cases_parties_names serves.
+const partyNameMarker = "__case_party_name__"
+
+var caseArrays = []arrayMembership{
+	{marker: partyNameMarker, column: "c.parties", test: func(param string) string {
+		return "c.parties @> jsonb_build_array(jsonb_build_object('name', " + param + "::text))"
+	}},
 }
 
 var performanceStatuses = []casework.PerformanceStatus{casework.Performed, casework.PartlyPerformed, casework.NotPerformed}
@@ -91,7 +103,7 @@ func compileFilter(filter string, spell aipfilter.Spelling, schema aipfilter.Sch
 // caseCondition compiles a ListCases filter and a scope (nil: every case)
 // into a SQL condition on cases aliased c, with its arguments.
 func caseCondition(filter string, spell aipfilter.Spelling, scope *identity.CaseScope) (string, []any, error) {
-	where, args, err := compileFilter(filter, spell, caseFilter, 1)
+	where, args, err := compileMembershipFilter(filter, spell, caseFilter, 1, caseArrays)
 	if err != nil {
 		return "", nil, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/casework/caseworktest"
+	"github.com/mediationd/mediationd/internal/identity"
 	"github.com/mediationd/mediationd/internal/store"
 )
 
@@ -154,5 +155,52 @@ func TestListEventsPages(t *testing.T) {
 	}
 	if _, _, err := st.ListEvents(ctx, uuid.New(), 0, 10); !errors.Is(err, casework.ErrNotFound) {
 		t.Errorf("unknown case: %v", err)
+	}
+}
+
+// TestListByPartyName: party_name finds the cases one of whose parties
+// has the name, whatever their role; != finds the others; it combines
+// with the other fields and with the scope like any field.
+func TestListByPartyName(t *testing.T) {
+	st, _ := newCaseStore(t)
+	ctx := context.Background()
+	mk := func(applicant, respondent, region string) casework.Case {
+		n := caseworktest.NewCase("party " + applicant)
+		n.RegionCode = region
+		n.Parties[0].Name, n.Parties[1].Name = applicant, respondent
+		c, _ := create(t, st, n, "")
+		return c
+	}
+	wang := mk("王秀英", "王建国", "621002")
+	li := mk("李梅", "王秀英", "621027")
+	other := mk("赵一", "钱二", "621002")
+	ids := func(filter string, scope *identity.CaseScope) []uuid.UUID {
+		t.Helper()
+		page, err := st.ListCases(ctx, store.ListCasesParams{Filter: filter, Limit: 50, Ascending: true, Scope: scope})
+		if err != nil {
+			t.Fatalf("%s: %v", filter, err)
+		}
+		var out []uuid.UUID
+		for _, c := range page.Cases {
+			out = append(out, c.ID)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		filter string
+		scope  *identity.CaseScope
+		want   []uuid.UUID
+	}{
+		{`party_name = "王秀英"`, nil, []uuid.UUID{wang.ID, li.ID}},
+		{`party_name = "王建国"`, nil, []uuid.UUID{wang.ID}},
+		{`party_name = "王"`, nil, nil},
+		{`party_name != "王秀英"`, nil, []uuid.UUID{other.ID}},
+		{`party_name = "王秀英" AND region_code = "621027"`, nil, []uuid.UUID{li.ID}},
+		{`case_number = "王秀英" OR party_name = "赵一"`, nil, []uuid.UUID{other.ID}},
+		{`party_name = "王秀英"`, &identity.CaseScope{RegionPrefix: "621002"}, []uuid.UUID{wang.ID}},
+	} {
+		if got := ids(c.filter, c.scope); !slices.Equal(got, c.want) {
+			t.Errorf("%s: %v, want %v", c.filter, got, c.want)
+		}
 	}
 }

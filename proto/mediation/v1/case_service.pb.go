@@ -316,7 +316,8 @@ type ListCasesRequest struct {
 	// organization, mediator, case_number, court_code, court_case_number,
 	// create_time, update_time, accept_time, due_time, close_time, overdue,
 	// needs_reassignment, group_dispute, escalation_risk, family_violence,
-	// minors_involved, performance_status. Example:
+	// minors_involved, performance_status, party_name (a party of the case
+	// has exactly this name). Example:
 	// `state = MEDIATING AND region_code = "621002" AND overdue = true`. OR
 	// binds tighter than AND.
 	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`

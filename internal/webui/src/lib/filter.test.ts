@@ -20,7 +20,9 @@ describe("case list filters", () => {
 
   it("quotes what the user typed and ignores what is not a value", () => {
     const l = fromQuery({ q: 'x" OR state = CLOSED', state: "MEDIATING OR 1=1", region: "62100" });
-    expect(toFilter(l)).toBe('(case_number = "x\\" OR state = CLOSED" OR court_case_number = "x\\" OR state = CLOSED")');
+    expect(toFilter(l)).toBe(
+      '(case_number = "x\\" OR state = CLOSED" OR court_case_number = "x\\" OR state = CLOSED" OR party_name = "x\\" OR state = CLOSED")',
+    );
   });
 
   it("is empty without filters", () => {

@@ -69,6 +69,6 @@ export function toFilter(l: ListQuery): string {
     parts.push(`create_time < ${quote(next)}`);
   }
   const q = l.q.trim();
-  if (q) parts.push(`(case_number = ${quote(q)} OR court_case_number = ${quote(q)})`);
+  if (q) parts.push(`(case_number = ${quote(q)} OR court_case_number = ${quote(q)} OR party_name = ${quote(q)})`);
   return parts.join(" AND ");
 }
