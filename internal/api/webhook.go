@@ -54,6 +54,17 @@ func webhookCourt(ctx context.Context) (string, error) {
 	return "", &auth.PermissionError{Message: "webhook endpoints are managed by administrators and by a court's own desk"}
 }
 
+// endpointRequest reads what a request about one endpoint needs: the
+// caller's court (webhookCourt) and the endpoint named in field.
+func endpointRequest(ctx context.Context, field, name string) (string, uuid.UUID, error) {
+	court, err := webhookCourt(ctx)
+	if err != nil {
+		return "", uuid.Nil, err
+	}
+	id, err := parseEndpointName(field, name)
+	return court, id, err
+}
+
 func endpointName(id uuid.UUID) string { return "webhookEndpoints/" + id.String() }
 
 func parseEndpointName(field, name string) (uuid.UUID, error) {
@@ -183,11 +194,7 @@ func (s *WebhookService) CreateWebhookEndpoint(ctx context.Context, req *mediati
 
 // GetWebhookEndpoint reads an endpoint.
 func (s *WebhookService) GetWebhookEndpoint(ctx context.Context, req *mediationv1.GetWebhookEndpointRequest) (*mediationv1.GetWebhookEndpointResponse, error) {
-	court, err := webhookCourt(ctx)
-	if err != nil {
-		return nil, err
-	}
-	id, err := parseEndpointName("name", req.GetName())
+	court, id, err := endpointRequest(ctx, "name", req.GetName())
 	if err != nil {
 		return nil, err
 	}
@@ -310,11 +317,7 @@ func (s *WebhookService) UpdateWebhookEndpoint(ctx context.Context, req *mediati
 
 // DeleteWebhookEndpoint deletes an endpoint, its secrets and its log.
 func (s *WebhookService) DeleteWebhookEndpoint(ctx context.Context, req *mediationv1.DeleteWebhookEndpointRequest) (*mediationv1.DeleteWebhookEndpointResponse, error) {
-	court, err := webhookCourt(ctx)
-	if err != nil {
-		return nil, err
-	}
-	id, err := parseEndpointName("name", req.GetName())
+	court, id, err := endpointRequest(ctx, "name", req.GetName())
 	if err != nil {
 		return nil, err
 	}
@@ -352,11 +355,7 @@ func (s *WebhookService) EnableWebhookEndpoint(ctx context.Context, req *mediati
 }
 
 func (s *WebhookService) setDisabled(ctx context.Context, name, etag, reason string) (*mediationv1.WebhookEndpoint, error) {
-	court, err := webhookCourt(ctx)
-	if err != nil {
-		return nil, err
-	}
-	id, err := parseEndpointName("name", name)
+	court, id, err := endpointRequest(ctx, "name", name)
 	if err != nil {
 		return nil, err
 	}
@@ -374,11 +373,7 @@ func (s *WebhookService) setDisabled(ctx context.Context, name, etag, reason str
 // RotateWebhookSecret makes a new secret; the old ones keep signing for
 // the grace period.
 func (s *WebhookService) RotateWebhookSecret(ctx context.Context, req *mediationv1.RotateWebhookSecretRequest) (*mediationv1.RotateWebhookSecretResponse, error) {
-	court, err := webhookCourt(ctx)
-	if err != nil {
-		return nil, err
-	}
-	id, err := parseEndpointName("name", req.GetName())
+	court, id, err := endpointRequest(ctx, "name", req.GetName())
 	if err != nil {
 		return nil, err
 	}
@@ -399,11 +394,7 @@ func (s *WebhookService) RotateWebhookSecret(ctx context.Context, req *mediation
 
 // ListWebhookDeliveries lists an endpoint's deliveries, newest first.
 func (s *WebhookService) ListWebhookDeliveries(ctx context.Context, req *mediationv1.ListWebhookDeliveriesRequest) (*mediationv1.ListWebhookDeliveriesResponse, error) {
-	court, err := webhookCourt(ctx)
-	if err != nil {
-		return nil, err
-	}
-	id, err := parseEndpointName("parent", req.GetParent())
+	court, id, err := endpointRequest(ctx, "parent", req.GetParent())
 	if err != nil {
 		return nil, err
 	}
