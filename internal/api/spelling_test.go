@@ -23,6 +23,11 @@ func TestSpellings(t *testing.T) {
 		{regionSpelling, "level", "REGION_LEVEL_COUNTY", "COUNTY"},
 		{mediatorSpelling, "specialty", "DISPUTE_TYPE_MEDICAL", "MEDICAL"},
 		{mediatorSpelling, "display_name", "DISPUTE_TYPE_MEDICAL", "DISPUTE_TYPE_MEDICAL"},
+		{deliverySpelling, "status", "WEBHOOK_DELIVERY_STATUS_FAILED", "FAILED"},
+		{feedSpelling, "action", "CASE_ACTION_RECORD_AGREEMENT", "recordAgreement"},
+		{feedSpelling, "action", "RECORD_AGREEMENT", "recordAgreement"},
+		{feedSpelling, "action", "recordAgreement", "recordAgreement"},
+		{feedSpelling, "case", "RECORD_AGREEMENT", "RECORD_AGREEMENT"}, // only the action is an action
 	} {
 		if got := c.spell(c.field, c.lit); got != c.want {
 			t.Errorf("%s = %s: spelled %q, want %q", c.field, c.lit, got, c.want)

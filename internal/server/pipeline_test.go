@@ -233,6 +233,18 @@ func TestCourtReferralToAnInvitedOrganization(t *testing.T) {
 			t.Errorf("referral to %s: %v, want %v naming it", bad.org, err, bad.code)
 		}
 	}
+	// A deactivated organization on the roster takes no referral either.
+	onRoster := true
+	if _, err := e.store.SetOrganizationActive(ctx, "qingcheng-women", false, 0, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.UpdateOrganization(ctx, "qingcheng-women", store.OrganizationChange{CourtRoster: &onRoster}, 0, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.cases.CreateCase(court, referral("403", "organizations/qingcheng-women"))
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), "deactivated") {
+		t.Errorf("referral to a deactivated organization: %v, want FAILED_PRECONDITION saying so", err)
+	}
 	if n := countCases(t, e); n != 0 {
 		t.Fatalf("%d cases stored by refused referrals", n)
 	}
