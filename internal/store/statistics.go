@@ -2,13 +2,11 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/mediationd/mediationd/internal/aipfilter"
 	"github.com/mediationd/mediationd/internal/casework"
@@ -255,13 +253,9 @@ func tallySource(p StatisticsParams, tallyZone *time.Location, requestZone strin
 	return "case_tallies", ""
 }
 
-// StatisticsScanTimeout bounds a statistics query the summaries cannot
-// answer, which counts the cases one by one.
-var StatisticsScanTimeout = 20 * time.Second
-
-// ErrStatisticsTooSlow is returned when a statistics query the summaries
-// cannot answer ran longer than StatisticsScanTimeout.
-var ErrStatisticsTooSlow = errors.New("statistics: counting the cases one by one took too long")
+// ErrStatisticsTooSlow is a statistics query the summaries cannot answer
+// that ran longer than StatementTimeout counting the cases one by one.
+var ErrStatisticsTooSlow = fmt.Errorf("statistics: %w", ErrTooSlow)
 
 // CaseStatistics counts the cases that match the filter within the scope,
 // in total and grouped, in one statement: the figures are of one snapshot.
@@ -342,29 +336,11 @@ func (s *Store) CaseStatistics(ctx context.Context, p StatisticsParams) (Statist
 	WHERE g.total OR g.cases <> 0
 	ORDER BY g.total DESC, g.key COLLATE "C"`,
 		strings.Join(sums, ", "), strings.ReplaceAll(keys[0], "{zone}", zoneParam), rows, strings.ReplaceAll(keys[1], "{zone}", zoneParam), caseWhere, figureColumns, name)
-	if table == "" {
-		return s.scanStatistics(ctx, p.GroupBy, sql, args)
-	}
-	return s.readStatistics(ctx, s.pool, p.GroupBy, sql, args)
-}
-
-// scanStatistics runs a statistics query that counts the cases one by one
-// under StatisticsScanTimeout.
-func (s *Store) scanStatistics(ctx context.Context, g Grouping, sql string, args []any) (Statistics, error) {
-	var out Statistics
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", StatisticsScanTimeout.Milliseconds())); err != nil {
-			return err
-		}
-		var err error
-		out, err = s.readStatistics(ctx, tx, g, sql, args)
-		return err
-	})
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "57014" && ctx.Err() == nil {
+	st, err := s.readStatistics(ctx, s.pool, p.GroupBy, sql, args)
+	if tooSlow(ctx, err) {
 		return Statistics{}, ErrStatisticsTooSlow
 	}
-	return out, err
+	return st, err
 }
 
 type querier interface {
@@ -372,7 +348,7 @@ type querier interface {
 }
 
 func (s *Store) readStatistics(ctx context.Context, q querier, grouping Grouping, sql string, args []any) (Statistics, error) {
-	rows, err := q.Query(ctx, sql, args...)
+	rows, err := q.Query(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
 	if err != nil {
 		return Statistics{}, fmt.Errorf("case statistics: %w", err)
 	}
