@@ -1,0 +1,246 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/mediationd/mediationd/internal/auth"
+	"github.com/mediationd/mediationd/internal/store"
+	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
+)
+
+// openXLSX opens a downloaded workbook.
+func openXLSX(t *testing.T, body []byte) *excelize.File {
+	t.Helper()
+	f, err := excelize.OpenReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("not an Excel workbook (%v): %.200q", err, body)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// cellValue is the value a cell holds (a number unformatted).
+func cellValue(t *testing.T, f *excelize.File, sheet, cell string) string {
+	t.Helper()
+	v, err := f.GetCellValue(sheet, cell, excelize.Options{RawCellValue: true})
+	if err != nil {
+		t.Fatalf("%s!%s: %v", sheet, cell, err)
+	}
+	return v
+}
+
+// numberFormat is a cell's number format: the built-in number, or the
+// custom code.
+func numberFormat(t *testing.T, f *excelize.File, sheet, cell string) string {
+	t.Helper()
+	id, err := f.GetCellStyle(sheet, cell)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.GetStyle(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.CustomNumFmt != nil {
+		return *st.CustomNumFmt
+	}
+	return strconv.Itoa(st.NumFmt)
+}
+
+// checkPrintLayout checks a sheet's print layout: landscape, one page
+// wide, rows 1 to titleRows repeated, title and page numbers in header and
+// footer.
+func checkPrintLayout(t *testing.T, f *excelize.File, sheet, title string, titleRows int) {
+	t.Helper()
+	pl, err := f.GetPageLayout(sheet)
+	if err != nil || pl.Orientation == nil || *pl.Orientation != "landscape" || pl.FitToWidth == nil || *pl.FitToWidth != 1 {
+		t.Errorf("%s: page layout %+v (%v), want landscape, one page wide", sheet, pl, err)
+	}
+	props, err := f.GetSheetProps(sheet)
+	if err != nil || props.FitToPage == nil || !*props.FitToPage {
+		t.Errorf("%s: fit to page is off", sheet)
+	}
+	hf, err := f.GetHeaderFooter(sheet)
+	if err != nil || !strings.Contains(hf.OddHeader, title) || !strings.Contains(hf.OddFooter, "&P") || !strings.Contains(hf.OddFooter, "&N") {
+		t.Errorf("%s: header %q footer %q (%v), want the title and page numbers", sheet, hf.OddHeader, hf.OddFooter, err)
+	}
+	want := "'" + sheet + "'!$1:$" + strconv.Itoa(titleRows)
+	found := false
+	for _, d := range f.GetDefinedName() {
+		found = found || d.Name == "_xlnm.Print_Titles" && d.Scope == sheet && d.RefersTo == want
+	}
+	if !found {
+		t.Errorf("%s: no print titles %s in %+v", sheet, want, f.GetDefinedName())
+	}
+}
+
+// checkRefusal checks that a download answers code with a google.rpc.Status
+// whose field violation (when field is not empty) names field.
+func checkRefusal(t *testing.T, e *env, path string, header map[string]string, code int, field string) {
+	t.Helper()
+	resp, body := httpGet(t, e, path, header)
+	var st spb.Status
+	if err := protojson.Unmarshal(body, &st); resp.StatusCode != code || err != nil {
+		t.Errorf("%s: %d %s, want %d with a status", path, resp.StatusCode, body, code)
+		return
+	}
+	if got := fieldViolations(result{st: status.FromProto(&st)}); field != "" && !slices.Equal(got, []string{field}) {
+		t.Errorf("%s: field violations %v, want %s (%s)", path, got, field, st.GetMessage())
+	}
+}
+
+// decimal is a decimal text as Excel gives the number back.
+func decimal(v string) string {
+	f, _ := strconv.ParseFloat(v, 64)
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// lastExport is the newest EXPORT row of the audit trail.
+func lastExport(t *testing.T, e *env) *mediationv1.AuditEvent {
+	t.Helper()
+	rows := auditRows(t, e, "kind = AUDIT_EVENT_KIND_EXPORT")
+	if len(rows) == 0 {
+		t.Fatal("no export in the audit trail")
+	}
+	return rows[len(rows)-1]
+}
+
+// TestStatisticsWorkbook downloads GET /v1/caseStatistics.xlsx and reads
+// it back: the sheet, the headings, the figures of GetCaseStatistics with
+// their number formats, the computation time as a real date, the frozen
+// heading, column widths that fit the Han names, the print layout, the
+// download's name and its audit row; and the refusals.
+func TestStatisticsWorkbook(t *testing.T) {
+	e := startCases(t)
+	ctx := context.Background()
+	for i, dt := range []mediationv1.DisputeType{
+		mediationv1.DisputeType_DISPUTE_TYPE_NEIGHBOR, mediationv1.DisputeType_DISPUTE_TYPE_NEIGHBOR,
+		mediationv1.DisputeType_DISPUTE_TYPE_MARRIAGE_FAMILY, mediationv1.DisputeType_DISPUTE_TYPE_LAND_FOREST_CONTRACT,
+	} {
+		c := newCase("统计导出" + strconv.Itoa(i))
+		c.DisputeType = dt
+		created, err := e.cases.CreateCase(ctx, &mediationv1.CreateCaseRequest{Case: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			if _, err := e.cases.AcceptCase(ctx, &mediationv1.AcceptCaseRequest{Name: created.GetCase().GetName()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want, err := e.cases.GetCaseStatistics(ctx, &mediationv1.GetCaseStatisticsRequest{GroupBy: mediationv1.StatisticsGrouping_STATISTICS_GROUPING_DISPUTE_TYPE})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := httpGet(t, e, "/v1/caseStatistics.xlsx?groupBy=STATISTICS_GROUPING_DISPUTE_TYPE", nil)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" ||
+		!regexp.MustCompile(`^attachment; filename="case-statistics-[0-9]{8}-[0-9]{4}\.xlsx"; filename\*=UTF-8''%E6%A1%88%E4%BB%B6%E7%BB%9F%E8%AE%A1-[0-9]{8}-[0-9]{4}\.xlsx$`).MatchString(resp.Header.Get("Content-Disposition")) {
+		t.Fatalf("caseStatistics.xlsx: %d %v %.300q", resp.StatusCode, resp.Header, body)
+	}
+	f := openXLSX(t, body)
+	const sheet = "案件统计"
+	if got := f.GetSheetList(); !slices.Equal(got, []string{sheet}) {
+		t.Fatalf("sheets %v, want [%s]", got, sheet)
+	}
+	if got := cellValue(t, f, sheet, "A1"); got != "人民调解案件统计（按纠纷类型）" {
+		t.Errorf("title %q", got)
+	}
+	rows, err := f.GetRows(sheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	heading := rows[3]
+	column := map[string]int{}
+	for i, h := range heading {
+		column[h] = i
+	}
+	for _, h := range []string{"纠纷类型代码", "纠纷类型", "案件数", "受理数", "成功率\n(调解成功/调解终结)", "协议涉及金额(元)", "自动履行率"} {
+		if _, ok := column[h]; !ok {
+			t.Errorf("no heading %q in %q", h, heading)
+		}
+	}
+	groups := append(want.GetGroups(), &mediationv1.CaseStatisticsGroup{DisplayName: "合计", Figures: want.GetTotal()})
+	if len(rows) != 4+len(groups) {
+		t.Fatalf("%d rows, want a title, a note, a blank, the headings and %d groups with the totals", len(rows), len(groups))
+	}
+	cell := func(heading string, row int) string {
+		name, _ := excelize.CoordinatesToCellName(column[heading]+1, row)
+		return name
+	}
+	for i, g := range groups {
+		row := 5 + i
+		fig := g.GetFigures()
+		for _, c := range []struct{ heading, want, format string }{
+			{"纠纷类型代码", g.GetKey(), ""},
+			{"纠纷类型", g.GetDisplayName(), ""},
+			{"案件数", strconv.FormatInt(fig.GetCases(), 10), "3"},
+			{"受理数", strconv.FormatInt(fig.GetAccepted(), 10), "3"},
+			{"已受理", strconv.FormatInt(fig.GetStates()[1].GetCount(), 10), "3"},
+			{"成功率\n(调解成功/受理)", strconv.FormatFloat(fig.GetSuccessRateOfAccepted(), 'f', -1, 64), "0.0%"},
+			{"协议涉及金额(元)", decimal(fig.GetAgreementAmount()), "4"},
+		} {
+			at := cell(c.heading, row)
+			if got := cellValue(t, f, sheet, at); got != c.want {
+				t.Errorf("%s (%s, %s): %q, want %q", at, g.GetDisplayName(), strings.ReplaceAll(c.heading, "\n", ""), got, c.want)
+			}
+			if c.format != "" {
+				if got := numberFormat(t, f, sheet, at); got != c.format {
+					t.Errorf("%s (%s): number format %s, want %s", at, c.heading, got, c.format)
+				}
+			}
+		}
+	}
+	// The computation time is a date Excel can compute with.
+	if got := numberFormat(t, f, sheet, "B2"); got != "yyyy-mm-dd hh:mm" {
+		t.Errorf("B2: number format %q, want a date", got)
+	}
+	if v, err := strconv.ParseFloat(cellValue(t, f, sheet, "B2"), 64); err != nil || v < 46000 {
+		t.Errorf("B2: %q is not a date of 2026 or later (%v)", cellValue(t, f, sheet, "B2"), err)
+	}
+	panes, err := f.GetPanes(sheet)
+	if err != nil || !panes.Freeze || panes.YSplit != 4 || panes.XSplit != 2 {
+		t.Errorf("panes %+v (%v), want the headings and the names frozen", panes, err)
+	}
+	// 道路交通事故 and 山林土地承包 are 6 Han characters: 12 units wide.
+	if w, err := f.GetColWidth(sheet, "B"); err != nil || w < 12 || w > 20 {
+		t.Errorf("column B is %g wide (%v), want the names to fit (12 units and padding)", w, err)
+	}
+	checkPrintLayout(t, f, sheet, "人民调解案件统计（按纠纷类型）", 4)
+
+	got := lastExport(t, e)
+	if got.GetActor() != "users/root" || got.GetMethod() != "GET /v1/caseStatistics.xlsx" || got.GetCode() != "OK" ||
+		got.GetResource() != "rows="+strconv.Itoa(len(groups))+"; group_by=STATISTICS_GROUPING_DISPUTE_TYPE; filter=" {
+		t.Errorf("audit row %v", got)
+	}
+
+	// Refusals: a bad parameter is 400 naming it; without a credential
+	// 401; a role without access 403, on record.
+	for q, field := range map[string]string{
+		"filter=" + url.QueryEscape(`phone = "1"`): "filter",
+		"groupBy=STATISTICS_GROUPING_PARTY":        "group_by",
+		"filter=a&filter=b":                        "filter",
+		"pageSize=10":                              "",
+	} {
+		checkRefusal(t, e, "/v1/caseStatistics.xlsx?"+q, nil, 400, field)
+	}
+	checkRefusal(t, e, "/v1/caseStatistics.xlsx", map[string]string{"Authorization": "Bearer nonsense"}, 401, "")
+	auditor := e.signIn(t, store.User{Username: "xlsx-auditor", DisplayName: "审计员", Role: auth.RoleAuditor})
+	checkRefusal(t, e, "/v1/caseStatistics.xlsx", map[string]string{"Authorization": "Bearer " + auditor}, 403, "")
+	denied := auditRows(t, e, `kind = AUDIT_EVENT_KIND_PERMISSION_DENIED AND method = "GET /v1/caseStatistics.xlsx"`)
+	if len(denied) != 1 || denied[0].GetActor() != "users/xlsx-auditor" {
+		t.Errorf("the auditor's refused download is on record as %v", denied)
+	}
+}
