@@ -119,6 +119,7 @@ var methodRoles = map[string][]Role{
 	// and so sees and masks what they do; a row here decides who may
 	// download at all.
 	"GET /v1/caseStatistics.xlsx": caseReaders,
+	"GET /v1/cases.xlsx":          caseReaders,
 
 	directoryService + "ListRegions":            anyone,
 	directoryService + "GetRegion":              anyone,

@@ -962,6 +962,7 @@ func TestActionRulesOnVisibleCases(t *testing.T) {
 // (GetCaseStatistics, ListCases), which the matrix above checks.
 var exportMatrix = map[string]map[string]int{
 	"GET /v1/caseStatistics.xlsx": {admin: 200, supervisor: 200, lead: 200, mediator: 200, court: 200, auditor: 403},
+	"GET /v1/cases.xlsx":          {admin: 200, supervisor: 200, lead: 200, mediator: 200, court: 200, auditor: 403},
 }
 
 // TestEveryExportEveryRole downloads every spreadsheet the policy names as

@@ -16,6 +16,9 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/mediationd/mediationd/internal/auth"
+	"github.com/mediationd/mediationd/internal/casework"
+	"github.com/mediationd/mediationd/internal/pgtest"
+	"github.com/mediationd/mediationd/internal/server"
 	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
@@ -243,4 +246,152 @@ func TestStatisticsWorkbook(t *testing.T) {
 	if len(denied) != 1 || denied[0].GetActor() != "users/xlsx-auditor" {
 		t.Errorf("the auditor's refused download is on record as %v", denied)
 	}
+}
+
+// TestCasesWorkbook downloads GET /v1/cases.xlsx as the assigned mediator
+// (who reads the parties' numbers) and as the administrator and a
+// supervisor (who read them masked, as ListCases shows them), and checks
+// the sheet, headings, dates, frozen headings, widths, print layout, the
+// scope of the filter, the audit rows, the row limit and the refusals.
+func TestCasesWorkbook(t *testing.T) {
+	e := startWith(t, pgtest.NewDatabase(t), func(cfg *server.Config) { cfg.ExportMaxRows = 3 })
+	for _, n := range []int{0, 1} {
+		seedAssignee(t, e, n)
+	}
+	ctx := context.Background()
+	const phone = "13909347777"
+	var numbers []string
+	for i, region := range []string{"621002", "621002", "621027"} {
+		c := newCase("清单导出" + strconv.Itoa(i))
+		c.RegionCode = region
+		c.Parties[0].Phone = phone
+		created, err := e.cases.CreateCase(ctx, &mediationv1.CreateCaseRequest{Case: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		numbers = append(numbers, created.GetCase().GetCaseNumber())
+		if i == 0 {
+			name := created.GetCase().GetName()
+			if _, err := e.cases.AcceptCase(ctx, &mediationv1.AcceptCaseRequest{Name: name}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.cases.AssignCase(ctx, &mediationv1.AssignCaseRequest{Name: name, Organization: "organizations/room-0", Mediator: "mediators/mediator-0"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	mediator := e.signIn(t, store.User{Username: "xlsx-mediator", DisplayName: "调解员0", Role: auth.RoleMediator, MediatorID: "mediator-0"})
+	supervisor := e.signIn(t, store.User{Username: "xlsx-sup", DisplayName: "西峰区司法局", Role: auth.RoleSupervisor, RegionCode: "621002"})
+
+	download := func(who, token, query string) (*excelize.File, [][]string) {
+		t.Helper()
+		resp, body := httpGet(t, e, "/v1/cases.xlsx?"+query, map[string]string{"Authorization": "Bearer " + token})
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" ||
+			!regexp.MustCompile(`^attachment; filename="cases-[0-9]{8}-[0-9]{4}\.xlsx"; filename\*=UTF-8''%E6%A1%88%E4%BB%B6%E6%B8%85%E5%8D%95-[0-9]{8}-[0-9]{4}\.xlsx$`).MatchString(resp.Header.Get("Content-Disposition")) {
+			t.Fatalf("cases.xlsx as %s: %d %v %.300q", who, resp.StatusCode, resp.Header, body)
+		}
+		f := openXLSX(t, body)
+		if got := f.GetSheetList(); !slices.Equal(got, []string{"案件清单"}) {
+			t.Fatalf("sheets %v", got)
+		}
+		rows, err := f.GetRows("案件清单")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f, rows
+	}
+
+	// The assigned mediator: the one case, the phone in full.
+	f, rows := download("mediator", mediator, "")
+	const sheet = "案件清单"
+	wantHeadings := []string{"案号", "登记时间", "状态", "纠纷类型", "来源", "地区", "调解组织", "调解员", "当事人", "受理时间", "期限", "超期", "结案时间", "结果"}
+	if len(rows) < 3 || !slices.Equal(rows[2][:len(wantHeadings)], wantHeadings) {
+		t.Fatalf("headings %q, want %q first", rows[min(2, len(rows)-1)], wantHeadings)
+	}
+	if len(rows) != 4 || rows[3][0] != numbers[0] {
+		t.Fatalf("the mediator's list: %q, want the one case %s", rows, numbers[0])
+	}
+	got := rows[3]
+	for i, want := range map[int]string{2: "已分派", 3: "邻里", 4: "当事人申请", 6: "西峰区第0调解室", 7: "调解员0"} {
+		if got[i] != want {
+			t.Errorf("%s: %q, want %q", wantHeadings[i], got[i], want)
+		}
+	}
+	if !strings.Contains(got[8], "申请人 张三 电话 "+phone) || !strings.Contains(got[8], "被申请人 李四") {
+		t.Errorf("the assigned mediator reads the parties as %q, want the phone in full", got[8])
+	}
+	for _, c := range []string{"B4", "J4", "K4"} {
+		if nf := numberFormat(t, f, sheet, c); nf != "yyyy-mm-dd hh:mm" {
+			t.Errorf("%s: number format %q, want a date", c, nf)
+		}
+		if v, err := strconv.ParseFloat(cellValue(t, f, sheet, c), 64); err != nil || v < 46000 {
+			t.Errorf("%s: %q is not a date (%v)", c, cellValue(t, f, sheet, c), err)
+		}
+	}
+	if v := cellValue(t, f, sheet, "M4"); v != "" {
+		t.Errorf("结案时间 of an open case: %q, want empty", v)
+	}
+	panes, err := f.GetPanes(sheet)
+	if err != nil || !panes.Freeze || panes.YSplit != 3 {
+		t.Errorf("panes %+v (%v), want the headings frozen", panes, err)
+	}
+	// 案号 （2026）甘1002民调……号 is 26 units wide; 调解组织 names are long.
+	for col, least := range map[string]float64{"A": 24, "G": 20, "I": 40} {
+		if w, err := f.GetColWidth(sheet, col); err != nil || w < least {
+			t.Errorf("column %s is %g wide (%v), want at least %g", col, w, err, least)
+		}
+	}
+	checkPrintLayout(t, f, sheet, "人民调解案件清单", 3)
+	if row := lastExport(t, e); row.GetActor() != "users/xlsx-mediator" || row.GetMethod() != "GET /v1/cases.xlsx" || row.GetResource() != "rows=1; order_by=; filter=" {
+		t.Errorf("audit row %v", row)
+	}
+	// ListCases put the unmasked read on record, as it does for any list.
+	if reads := auditRows(t, e, `kind = AUDIT_EVENT_KIND_READ_PERSONAL_DATA AND actor = "users/xlsx-mediator"`); len(reads) != 1 {
+		t.Errorf("%d unmasked reads on record for the mediator's export, want 1", len(reads))
+	}
+
+	// The administrator and the supervisor read the phone masked; the
+	// supervisor sees the county's two cases, the filter narrows.
+	for _, c := range []struct {
+		who, token, query string
+		want              []string
+	}{
+		{"admin", e.token, "", []string{numbers[2], numbers[1], numbers[0]}},
+		{"admin", e.token, "orderBy=create_time&filter=" + url.QueryEscape(`region_code = "621002"`), []string{numbers[0], numbers[1]}},
+		{"supervisor", supervisor, "", []string{numbers[1], numbers[0]}},
+	} {
+		_, rows := download(c.who, c.token, c.query)
+		var listed []string
+		for _, r := range rows[3:] {
+			listed = append(listed, r[0])
+			if strings.Contains(r[8], phone) || !strings.Contains(r[8], casework.MaskPhone(phone)) {
+				t.Errorf("%s reads the parties of %s as %q, want the phone masked", c.who, r[0], r[8])
+			}
+		}
+		if !slices.Equal(listed, c.want) {
+			t.Errorf("%s?%s lists %v, want %v", c.who, c.query, listed, c.want)
+		}
+	}
+
+	// One case more than the limit: 400 naming the limit, no file.
+	if _, err := e.cases.CreateCase(ctx, &mediationv1.CreateCaseRequest{Case: newCase("超出导出上限")}); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := httpGet(t, e, "/v1/cases.xlsx", nil)
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "more than 3 cases") {
+		t.Errorf("an export over the limit: %d %s, want 400 naming the limit", resp.StatusCode, body)
+	}
+	checkRefusal(t, e, "/v1/cases.xlsx", nil, 400, "filter")
+	for q, field := range map[string]string{
+		"filter=" + url.QueryEscape(`phone = "1"`): "filter",
+		"filter=a&filter=b":                        "filter",
+		"orderBy=state":                            "order_by",
+		"orderBy=a&order_by=b":                     "order_by",
+		"pageSize=10":                              "",
+	} {
+		checkRefusal(t, e, "/v1/cases.xlsx?"+q, nil, 400, field)
+	}
+	checkRefusal(t, e, "/v1/cases.xlsx", map[string]string{"Authorization": "Bearer nonsense"}, 401, "")
+	auditor := e.signIn(t, store.User{Username: "xlsx-auditor", DisplayName: "审计员", Role: auth.RoleAuditor})
+	checkRefusal(t, e, "/v1/cases.xlsx", map[string]string{"Authorization": "Bearer " + auditor}, 403, "")
 }
