@@ -118,8 +118,9 @@ var methodRoles = map[string][]Role{
 	// Each reads through the methods above (GetCaseStatistics, ListCases)
 	// and so sees and masks what they do; a row here decides who may
 	// download at all.
-	"GET /v1/caseStatistics.xlsx": caseReaders,
-	"GET /v1/cases.xlsx":          caseReaders,
+	"GET /v1/caseStatistics.xlsx":          caseReaders,
+	"GET /v1/cases.xlsx":                   caseReaders,
+	"GET /v1/caseStatistics/official.xlsx": caseReaders,
 
 	directoryService + "ListRegions":            anyone,
 	directoryService + "GetRegion":              anyone,

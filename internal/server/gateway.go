@@ -148,6 +148,7 @@ func (s *Server) httpHandler(gw http.Handler) http.Handler {
 	mux.HandleFunc("GET /v1/caseStatistics.csv", s.statisticsCSV)
 	mux.HandleFunc(routeStatisticsXLSX, s.statisticsXLSX)
 	mux.HandleFunc(routeCasesXLSX, s.casesXLSX)
+	mux.HandleFunc(routeOfficialXLSX, s.officialXLSX)
 	mux.Handle("/v1/", gw)
 	s.handleMetrics(mux)
 	s.handleWebUI(mux)

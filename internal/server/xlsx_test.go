@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
@@ -394,4 +395,123 @@ func TestCasesWorkbook(t *testing.T) {
 	checkRefusal(t, e, "/v1/cases.xlsx", map[string]string{"Authorization": "Bearer nonsense"}, 401, "")
 	auditor := e.signIn(t, store.User{Username: "xlsx-auditor", DisplayName: "审计员", Role: auth.RoleAuditor})
 	checkRefusal(t, e, "/v1/cases.xlsx", map[string]string{"Authorization": "Bearer " + auditor}, 403, "")
+}
+
+// TestOfficialWorkbook downloads the official statistics table of a
+// quarter and of a month and checks the rows (the fifteen types of the
+// form, village affairs counted as other; the three sources), the period
+// read in the service's time zone (a case registered at 23:30 on 31 March
+// in Beijing is the first quarter's, one at 00:30 on 1 April is not), the
+// formats, the two-row heading, the print layout, the audit row and the
+// refusals.
+func TestOfficialWorkbook(t *testing.T) {
+	e, clk := startAt(t, pgtest.NewDatabase(t), time.Date(2026, 3, 31, 15, 30, 0, 0, time.UTC))
+	ctx := context.Background()
+	register := func(dt mediationv1.DisputeType, src mediationv1.CaseSource, accept bool) {
+		t.Helper()
+		c := newCase("统计表")
+		c.DisputeType, c.Source = dt, src
+		created, err := e.cases.CreateCase(ctx, &mediationv1.CreateCaseRequest{Case: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if accept {
+			if _, err := e.cases.AcceptCase(ctx, &mediationv1.AcceptCaseRequest{Name: created.GetCase().GetName()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	register(mediationv1.DisputeType_DISPUTE_TYPE_NEIGHBOR, mediationv1.CaseSource_CASE_SOURCE_WALK_IN, true)
+	register(mediationv1.DisputeType_DISPUTE_TYPE_VILLAGE_AFFAIRS, mediationv1.CaseSource_CASE_SOURCE_GRID_SWEEP, true)
+	register(mediationv1.DisputeType_DISPUTE_TYPE_OTHER, mediationv1.CaseSource_CASE_SOURCE_OWN_INITIATIVE, true)
+	register(mediationv1.DisputeType_DISPUTE_TYPE_CONTRACT_DEBT, mediationv1.CaseSource_CASE_SOURCE_POLICE, false)
+	clk.set(time.Date(2026, 3, 31, 16, 30, 0, 0, time.UTC)) // 1 April, 00:30 in Beijing
+	register(mediationv1.DisputeType_DISPUTE_TYPE_NEIGHBOR, mediationv1.CaseSource_CASE_SOURCE_POLICE, true)
+
+	const sheet = "人民调解工作统计表"
+	table := func(query string) (*excelize.File, [][]string) {
+		t.Helper()
+		resp, body := httpGet(t, e, "/v1/caseStatistics/official.xlsx?"+query, nil)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" ||
+			!regexp.MustCompile(`^attachment; filename="mediation-statistics-[0-9Q-]+\.xlsx"; filename\*=UTF-8''%E4%BA%BA.*\.xlsx$`).MatchString(resp.Header.Get("Content-Disposition")) {
+			t.Fatalf("official.xlsx?%s: %d %v %.300q", query, resp.StatusCode, resp.Header, body)
+		}
+		f := openXLSX(t, body)
+		if got := f.GetSheetList(); !slices.Equal(got, []string{sheet}) {
+			t.Fatalf("sheets %v", got)
+		}
+		rows, err := f.GetRows(sheet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f, rows
+	}
+	f, rows := table("period=2026-Q1")
+	if got := cellValue(t, f, sheet, "A1"); got != "人民调解工作统计表（2026年第一季度）" {
+		t.Errorf("title %q", got)
+	}
+	if got := cellValue(t, f, sheet, "A2"); !strings.Contains(got, "2026年1月1日至2026年3月31日") {
+		t.Errorf("period line %q", got)
+	}
+	wantNames := []string{"一、按纠纷类型", "婚姻家庭", "邻里", "房屋宅基地", "合同", "生产经营", "损害赔偿", "山林土地", "征地拆迁", "环境污染",
+		"劳动争议", "消费", "医疗", "道路交通事故", "物业", "其他", "合计", "二、按案件来源", "主动调解", "申请调解", "接受委托移送调解", "合计"}
+	var names []string
+	for _, r := range rows[5:] {
+		names = append(names, r[0])
+	}
+	if !slices.Equal(names, wantNames) {
+		t.Fatalf("rows %q,\nwant %q", names, wantNames)
+	}
+	if rows[3][0] != "项目" || rows[3][1] != "受理\n(件)" || rows[3][3] != "成功率\n(调解成功/受理)" || rows[3][4] != "协议涉及金额\n(万元)" {
+		t.Errorf("headings %q", rows[3])
+	}
+	accepted := map[int]string{8: "1", 10: "0", 21: "2", 22: "3", 24: "2", 25: "1", 26: "0", 27: "3"} // row → 受理
+	for row, want := range accepted {
+		if got := cellValue(t, f, sheet, "B"+strconv.Itoa(row)); got != want {
+			t.Errorf("受理 of %s (row %d): %q, want %s", names[row-6], row, got, want)
+		}
+	}
+	for cell, want := range map[string]string{"B8": "3", "D8": "0.0%", "E8": "4", "H27": "0.0%"} {
+		if got := numberFormat(t, f, sheet, cell); got != want {
+			t.Errorf("%s: number format %s, want %s", cell, got, want)
+		}
+	}
+	if merged, err := f.GetMergeCells(sheet); err != nil || len(merged) < 5 {
+		t.Errorf("merged cells %v (%v): want the title, notes, 项目 over two rows and the sections", merged, err)
+	}
+	panes, err := f.GetPanes(sheet)
+	if err != nil || !panes.Freeze || panes.YSplit != 5 || panes.XSplit != 1 {
+		t.Errorf("panes %+v (%v)", panes, err)
+	}
+	if w, err := f.GetColWidth(sheet, "A"); err != nil || w < 16 {
+		t.Errorf("column A is %g wide, want 接受委托移送调解 (16 units) to fit", w)
+	}
+	checkPrintLayout(t, f, sheet, "人民调解工作统计表（2026年第一季度）", 5)
+	if row := lastExport(t, e); row.GetMethod() != "GET /v1/caseStatistics/official.xlsx" || row.GetResource() != "rows=20; period=2026-Q1; filter=" {
+		t.Errorf("audit row %v", row)
+	}
+
+	// April holds the case registered at 00:30 on 1 April, from the police.
+	f, _ = table("period=2026-04&filter=" + url.QueryEscape(`region_code = "621002"`))
+	for cell, want := range map[string]string{"B8": "1", "B22": "1", "B24": "0", "B26": "1"} {
+		if got := cellValue(t, f, sheet, cell); got != want {
+			t.Errorf("April, %s: %q, want %s", cell, got, want)
+		}
+	}
+	f, _ = table("period=2026")
+	if got := cellValue(t, f, sheet, "B22"); got != "4" {
+		t.Errorf("the year's 受理: %q, want 4", got)
+	}
+
+	for q, field := range map[string]string{
+		"":                      "period",
+		"period=2026-13":        "period",
+		"period=2026-Q5":        "period",
+		"period=Q1":             "period",
+		"period=a&period=b":     "period",
+		"period=2026&groupBy=1": "",
+		"period=2026&filter=" + url.QueryEscape(`phone = "1"`): "filter",
+	} {
+		checkRefusal(t, e, "/v1/caseStatistics/official.xlsx?"+q, nil, 400, field)
+	}
 }
