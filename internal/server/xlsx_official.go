@@ -70,12 +70,21 @@ var officialSources = []struct {
 // service's groups it counts; the rates are computed from the sums.
 type officialFigures struct {
 	accepted, succeeded, confirmed, performed, checked int64
+	oral, written                                      int64
+	escalations, escalationPeople                      int64
+	petitions, petitionPeople                          int64
 	amount                                             float64
 }
 
 func (o *officialFigures) add(f *mediationv1.CaseFigures) {
 	o.accepted += f.GetAccepted()
 	o.succeeded += f.GetSucceeded()
+	o.oral += f.GetOralAgreements()
+	o.written += f.GetWrittenAgreements()
+	o.escalations += f.GetEscalationPrevented()
+	o.escalationPeople += f.GetEscalationPreventedPeople()
+	o.petitions += f.GetPetitionPrevented()
+	o.petitionPeople += f.GetPetitionPreventedPeople()
 	o.confirmed += f.GetConfirmationConfirmed()
 	o.performed += f.GetPerformed()
 	o.checked += f.GetPerformed() + f.GetPartlyPerformed() + f.GetNotPerformed()
@@ -101,6 +110,12 @@ var officialColumns = []struct {
 	{"", "调解成功\n(件)", figureCount, func(o officialFigures) float64 { return float64(o.succeeded) }},
 	{"", "成功率\n(调解成功/受理)", figureRate, func(o officialFigures) float64 { return ratio(o.succeeded, o.accepted) }},
 	{"", "协议涉及金额\n(万元)", figureAmount, func(o officialFigures) float64 { return o.amount / 10000 }},
+	{"协议形式", "口头协议\n(件)", figureCount, func(o officialFigures) float64 { return float64(o.oral) }},
+	{"协议形式", "书面协议\n(件)", figureCount, func(o officialFigures) float64 { return float64(o.written) }},
+	{"防止民转刑", "件", figureCount, func(o officialFigures) float64 { return float64(o.escalations) }},
+	{"防止民转刑", "人", figureCount, func(o officialFigures) float64 { return float64(o.escalationPeople) }},
+	{"防止群体性上访", "件", figureCount, func(o officialFigures) float64 { return float64(o.petitions) }},
+	{"防止群体性上访", "人", figureCount, func(o officialFigures) float64 { return float64(o.petitionPeople) }},
 	{"", "司法确认\n(件)", figureCount, func(o officialFigures) float64 { return float64(o.confirmed) }},
 	{"", "自动履行\n(件)", figureCount, func(o officialFigures) float64 { return float64(o.performed) }},
 	{"", "自动履行率", figureRate, func(o officialFigures) float64 { return ratio(o.performed, o.checked) }},
@@ -280,7 +295,7 @@ func (s *Server) officialWorkbook(f *excelize.File, periodName string, from, to 
 				return err
 			}
 		}
-		widths = append(widths, max(columnWidth(c.heading), 12))
+		widths = append(widths, max(columnWidth(c.heading), columnWidth(c.group)/2, 10))
 	}
 	if err := f.SetCellStyle(sheet, fmt.Sprintf("A%d", headTop), fmt.Sprintf("%s%d", lastName, headBottom), st.heading); err != nil {
 		return err

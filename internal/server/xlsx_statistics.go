@@ -56,7 +56,7 @@ func amountOf(get func(*mediationv1.CaseFigures) string) func(*mediationv1.CaseF
 
 // statisticsFigureColumns are the columns of the statistics workbook after
 // the group's key and name: the figures of GetCaseStatistics, in the order
-// of the CSV.
+// of the CSV, then those of the official table.
 var statisticsFigureColumns = []figureColumn{
 	{"案件数", figureCount, countOf((*mediationv1.CaseFigures).GetCases)},
 	{"登记", figureCount, stateCountOf(mediationv1.CaseState_CASE_STATE_INTAKE)},
@@ -89,6 +89,12 @@ var statisticsFigureColumns = []figureColumn{
 	{"群体性纠纷", figureCount, countOf((*mediationv1.CaseFigures).GetGroupDisputes)},
 	{"可能激化", figureCount, countOf((*mediationv1.CaseFigures).GetEscalationRisks)},
 	{"法院委派委托", figureCount, countOf((*mediationv1.CaseFigures).GetCourtReferrals)},
+	{"口头协议", figureCount, countOf((*mediationv1.CaseFigures).GetOralAgreements)},
+	{"书面协议", figureCount, countOf((*mediationv1.CaseFigures).GetWrittenAgreements)},
+	{"防止民转刑\n(件)", figureCount, countOf((*mediationv1.CaseFigures).GetEscalationPrevented)},
+	{"防止民转刑\n(人)", figureCount, countOf((*mediationv1.CaseFigures).GetEscalationPreventedPeople)},
+	{"防止群体性上访\n(件)", figureCount, countOf((*mediationv1.CaseFigures).GetPetitionPrevented)},
+	{"防止群体性上访\n(人)", figureCount, countOf((*mediationv1.CaseFigures).GetPetitionPreventedPeople)},
 }
 
 // groupingHeadings name each grouping's key column in Chinese.

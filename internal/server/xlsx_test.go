@@ -171,7 +171,8 @@ func TestStatisticsWorkbook(t *testing.T) {
 	for i, h := range heading {
 		column[h] = i
 	}
-	for _, h := range []string{"纠纷类型代码", "纠纷类型", "案件数", "受理数", "成功率\n(调解成功/调解终结)", "协议涉及金额(元)", "自动履行率"} {
+	for _, h := range []string{"纠纷类型代码", "纠纷类型", "案件数", "受理数", "成功率\n(调解成功/调解终结)", "协议涉及金额(元)", "自动履行率",
+		"口头协议", "书面协议", "防止民转刑\n(件)", "防止民转刑\n(人)", "防止群体性上访\n(件)", "防止群体性上访\n(人)"} {
 		if _, ok := column[h]; !ok {
 			t.Errorf("no heading %q in %q", h, heading)
 		}
@@ -425,6 +426,40 @@ func TestOfficialWorkbook(t *testing.T) {
 	register(mediationv1.DisputeType_DISPUTE_TYPE_VILLAGE_AFFAIRS, mediationv1.CaseSource_CASE_SOURCE_GRID_SWEEP, true)
 	register(mediationv1.DisputeType_DISPUTE_TYPE_OTHER, mediationv1.CaseSource_CASE_SOURCE_OWN_INITIATIVE, true)
 	register(mediationv1.DisputeType_DISPUTE_TYPE_CONTRACT_DEBT, mediationv1.CaseSource_CASE_SOURCE_POLICE, false)
+	// A dispute at risk of escalation among three parties, settled orally:
+	// 邻里, 申请调解, one oral agreement, one escalation prevented, three people.
+	seedAssignee(t, e, 0)
+	risky := newCase("可能激化的邻里纠纷")
+	risky.EscalationRisk = true
+	risky.Parties = append(risky.Parties, &mediationv1.Party{Name: "王五", Role: mediationv1.PartyRole_PARTY_ROLE_THIRD_PARTY})
+	created, err := e.cases.CreateCase(ctx, &mediationv1.CreateCaseRequest{Case: risky})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := created.GetCase().GetName()
+	for _, step := range []func() error{
+		func() error {
+			_, err := e.cases.AcceptCase(ctx, &mediationv1.AcceptCaseRequest{Name: name})
+			return err
+		},
+		func() error {
+			_, err := e.cases.AssignCase(ctx, &mediationv1.AssignCaseRequest{Name: name, Organization: "organizations/room-0", Mediator: "mediators/mediator-0"})
+			return err
+		},
+		func() error {
+			_, err := e.cases.StartMediation(ctx, &mediationv1.StartMediationRequest{Name: name})
+			return err
+		},
+		func() error {
+			_, err := e.cases.RecordAgreement(ctx, &mediationv1.RecordAgreementRequest{Name: name, Agreement: &mediationv1.Agreement{
+				Terms: "互相谅解，不再追究", Form: mediationv1.AgreementForm_AGREEMENT_FORM_ORAL}})
+			return err
+		},
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	clk.set(time.Date(2026, 3, 31, 16, 30, 0, 0, time.UTC)) // 1 April, 00:30 in Beijing
 	register(mediationv1.DisputeType_DISPUTE_TYPE_NEIGHBOR, mediationv1.CaseSource_CASE_SOURCE_POLICE, true)
 
@@ -465,13 +500,31 @@ func TestOfficialWorkbook(t *testing.T) {
 	if rows[3][0] != "项目" || rows[3][1] != "受理\n(件)" || rows[3][3] != "成功率\n(调解成功/受理)" || rows[3][4] != "协议涉及金额\n(万元)" {
 		t.Errorf("headings %q", rows[3])
 	}
-	accepted := map[int]string{8: "1", 10: "0", 21: "2", 22: "3", 24: "2", 25: "1", 26: "0", 27: "3"} // row → 受理
+	accepted := map[int]string{8: "2", 10: "0", 21: "2", 22: "4", 24: "2", 25: "2", 26: "0", 27: "4"} // row → 受理
 	for row, want := range accepted {
 		if got := cellValue(t, f, sheet, "B"+strconv.Itoa(row)); got != want {
 			t.Errorf("受理 of %s (row %d): %q, want %s", names[row-6], row, got, want)
 		}
 	}
-	for cell, want := range map[string]string{"B8": "3", "D8": "0.0%", "E8": "4", "H27": "0.0%"} {
+	if rows[3][5] != "协议形式" || rows[4][5] != "口头协议\n(件)" || rows[4][6] != "书面协议\n(件)" || rows[3][7] != "防止民转刑" || rows[4][8] != "人" ||
+		rows[3][9] != "防止群体性上访" || rows[4][10] != "人" || rows[3][11] != "司法确认\n(件)" || rows[3][13] != "自动履行率" {
+		t.Errorf("two-row heading %q / %q", rows[3], rows[4])
+	}
+	// 邻里 (row 8), 申请调解 (row 25) and the totals: one success, oral,
+	// one escalation prevented among three people.
+	for _, row := range []string{"8", "22", "25", "27"} {
+		for col, want := range map[string]string{"C": "1", "D": "0.5", "F": "1", "G": "0", "H": "1", "I": "3", "J": "0", "K": "0"} {
+			if row == "22" || row == "27" {
+				if col == "D" {
+					want = "0.25"
+				}
+			}
+			if got := cellValue(t, f, sheet, col+row); got != want {
+				t.Errorf("%s%s: %q, want %s", col, row, got, want)
+			}
+		}
+	}
+	for cell, want := range map[string]string{"B8": "3", "D8": "0.0%", "E8": "4", "I8": "3", "N27": "0.0%"} {
 		if got := numberFormat(t, f, sheet, cell); got != want {
 			t.Errorf("%s: number format %s, want %s", cell, got, want)
 		}
@@ -499,8 +552,8 @@ func TestOfficialWorkbook(t *testing.T) {
 		}
 	}
 	f, _ = table("period=2026")
-	if got := cellValue(t, f, sheet, "B22"); got != "4" {
-		t.Errorf("the year's 受理: %q, want 4", got)
+	if got := cellValue(t, f, sheet, "B22"); got != "5" {
+		t.Errorf("the year's 受理: %q, want 5", got)
 	}
 
 	for q, field := range map[string]string{
