@@ -35,3 +35,10 @@ CREATE INDEX cases_list_group_dispute ON cases (create_time, seq) WHERE group_di
 CREATE INDEX cases_list_escalation_risk ON cases (create_time, seq) WHERE escalation_risk;
 CREATE INDEX cases_list_family_violence ON cases (create_time, seq) WHERE family_violence;
 CREATE INDEX cases_list_minors_involved ON cases (create_time, seq) WHERE minors_involved;
+-- The other times' ranges: the planner may take the cases in the range
+-- and sort them, rather than walk the registration order. update_time is
+-- left out: it changes with every action, and an index on it would make
+-- every update rewrite every index.
+CREATE INDEX cases_list_accept_time ON cases (accept_time) WHERE accept_time IS NOT NULL;
+CREATE INDEX cases_list_due_time ON cases (due_time) WHERE due_time IS NOT NULL;
+CREATE INDEX cases_list_close_time ON cases (close_time) WHERE close_time IS NOT NULL;

@@ -162,7 +162,17 @@ func (s *Store) ListCases(ctx context.Context, p ListCasesParams) (_ CasePage, e
 		where = fmt.Sprintf("(%[1]s) AND (c.create_time, c.seq) %[2]s ((SELECT a.create_time FROM cases a WHERE a.seq = $%[3]d), $%[3]d)", where, cmp, len(args))
 	}
 	args = append(args, p.Limit+1)
-	sql := fmt.Sprintf(`SELECT %[1]s, c.seq FROM cases c WHERE %[2]s ORDER BY c.create_time %[3]s, c.seq %[3]s LIMIT $%[4]d`, caseColumns, where, order, len(args))
+	orderKey := "c.create_time"
+	if boundsAnotherTime(p.Filter) {
+		// Walking the registration order, PostgreSQL expects the cases
+		// of an accept/due/close-time range anywhere in it, while they
+		// sit together (a month closed, all registered about then): it
+		// discards every newer case first. Ordering by an expression the
+		// registration index cannot give makes it take the range from
+		// that time's index and sort it.
+		orderKey = "(c.create_time + interval '0 s')"
+	}
+	sql := fmt.Sprintf(`SELECT %[1]s, c.seq FROM cases c WHERE %[2]s ORDER BY %[5]s %[3]s, c.seq %[3]s LIMIT $%[4]d`, caseColumns, where, order, len(args), orderKey)
 	// An unnamed statement: planned for these values each time. A named
 	// one may switch to a generic plan that ignores them and walks the
 	// wrong index (a sparse filter's page then reads the whole table).
@@ -241,4 +251,23 @@ func (s *Store) ListEventsIn(ctx context.Context, caseID uuid.UUID, after int64,
 		out = out[:limit]
 	}
 	return out, more, nil
+}
+
+// boundsAnotherTime reports whether a filter has an upper bound on a
+// time other than create_time that has an index (accept, due and close
+// times).
+func boundsAnotherTime(filter string) bool {
+	cmps, err := aipfilter.Comparisons(filter)
+	if err != nil {
+		return false
+	}
+	for _, c := range cmps {
+		switch c.Field {
+		case "accept_time", "due_time", "close_time":
+			if c.Op == "<" || c.Op == "<=" {
+				return true
+			}
+		}
+	}
+	return false
 }
