@@ -128,11 +128,17 @@ var groupKey = map[Grouping][2]string{
 	GroupNone:             {"''", "''"},
 	GroupRegion:           {"r.region_code", "c.region_code"},
 	GroupOrganization:     {"r.organization", "c.organization"},
-	GroupOrganizationType: {"COALESCE((SELECT o.type FROM organizations o WHERE o.id = substr(r.organization, 15)), '')", "COALESCE((SELECT o.type FROM organizations o WHERE o.id = substr(c.organization, 15)), '')"},
+	GroupOrganizationType: {"COALESCE(ko.type, '')", "COALESCE(ko.type, '')"},
 	GroupMediator:         {"r.mediator", "c.mediator"},
 	GroupDisputeType:      {"r.dispute_type", "c.dispute_type"},
 	GroupSource:           {"r.source", "c.source"},
 	GroupCreateMonth:      {"to_char(r.create_month AT TIME ZONE {zone}, 'YYYY-MM')", "to_char(c.create_time AT TIME ZONE {zone}, 'YYYY-MM')"},
+}
+
+// groupJoin joins what a grouping's key needs to the rows r or the case c
+// (%s), as a join rather than a look-up per row.
+var groupJoin = map[Grouping]string{
+	GroupOrganizationType: "LEFT JOIN organizations ko ON ko.id = substr(%s.organization, 15)",
 }
 
 // groupNames is the SQL of the display name of a group's key g.key, where the
@@ -309,6 +315,12 @@ func (s *Store) CaseStatistics(ctx context.Context, p StatisticsParams) (Statist
 	if table == "" {
 		rows = fmt.Sprintf(`SELECT t.* FROM cases c, case_tally_of(c, 1, %s) t WHERE %s`, zoneParam, caseWhere)
 	}
+	joinTo := func(alias string) string {
+		if j, ok := groupJoin[p.GroupBy]; ok {
+			return fmt.Sprintf(j, alias)
+		}
+		return ""
+	}
 	name := "NULL::text"
 	if n, ok := groupNames[p.GroupBy]; ok {
 		name = n
@@ -320,11 +332,11 @@ func (s *Store) CaseStatistics(ctx context.Context, p StatisticsParams) (Statist
 	}
 	sql := fmt.Sprintf(`WITH g AS (
 		SELECT GROUPING(k) = 1 AS total, COALESCE(k, '') AS key, %[1]s
-		FROM (SELECT %[2]s AS k, r.* FROM (%[3]s) r) x
+		FROM (SELECT %[2]s AS k, r.* FROM (%[3]s) r %[8]s) x
 		GROUP BY GROUPING SETS ((k), ())
 	), n AS (
 		SELECT GROUPING(k) = 1 AS total, COALESCE(k, '') AS key, count(*) AS needs_reassignment
-		FROM (SELECT %[4]s AS k FROM cases c
+		FROM (SELECT %[4]s AS k FROM cases c %[9]s
 			WHERE c.state IN ('ASSIGNED', 'MEDIATING')
 			AND (c.mediator = ANY (ARRAY(SELECT 'mediators/' || m.id FROM mediators m WHERE NOT m.active))
 				OR c.organization = ANY (ARRAY(SELECT 'organizations/' || o.id FROM organizations o WHERE NOT o.active)))
@@ -335,7 +347,7 @@ func (s *Store) CaseStatistics(ctx context.Context, p StatisticsParams) (Statist
 	FROM g LEFT JOIN n ON n.total = g.total AND n.key = g.key
 	WHERE g.total OR g.cases <> 0
 	ORDER BY g.total DESC, g.key COLLATE "C"`,
-		strings.Join(sums, ", "), strings.ReplaceAll(keys[0], "{zone}", zoneParam), rows, strings.ReplaceAll(keys[1], "{zone}", zoneParam), caseWhere, figureColumns, name)
+		strings.Join(sums, ", "), strings.ReplaceAll(keys[0], "{zone}", zoneParam), rows, strings.ReplaceAll(keys[1], "{zone}", zoneParam), caseWhere, figureColumns, name, joinTo("r"), joinTo("c"))
 	st, err := s.readStatistics(ctx, s.pool, p.GroupBy, sql, args)
 	if tooSlow(ctx, err) {
 		return Statistics{}, ErrStatisticsTooSlow
