@@ -68,7 +68,7 @@ async function shownNumber(locator) {
  * are as many as the figure, that the list says so, and that its rows are
  * ListCases' first page for that filter; then goes back to the dashboard.
  */
-async function drillsDown(h, page, click, want, what) {
+async function drillsDown(h, page, click, want, what, shot = "") {
   await click();
   await page.waitForURL(/\/cases\?/);
   const filter = new URL(page.url()).searchParams.get("f") ?? "";
@@ -83,6 +83,7 @@ async function drillsDown(h, page, click, want, what) {
     const rows = numbers.length ? (await page.locator("[data-test=case-table] tbody tr").allInnerTexts()).map((t) => t.split(/\s/)[0]) : [];
     return [rows.length === numbers.length && rows.every((r, i) => r === numbers[i]), rows];
   });
+  if (shot) await h.shot(page, shot);
   await page.goBack();
   await page.waitForURL(/\/dashboard/);
   await page.locator("[data-test=fig-total-cases]").waitFor();
@@ -742,7 +743,7 @@ export const scenarios = {
     }
     const xifeng = api.groups.find((g) => g.key === "621002");
     const row = page.locator("[data-test=group-table] .el-table__body-wrapper tbody tr", { hasText: "西峰区" });
-    await drillsDown(h, page, () => row.locator("[data-test=cell-open]").click(), figureOf(xifeng.figures, "open"), "西峰区's open cases");
+    await drillsDown(h, page, () => row.locator("[data-test=cell-open]").click(), figureOf(xifeng.figures, "open"), "西峰区's open cases", "dashboard-drill-list");
     await drillsDown(h, page, () => row.locator("[data-test=cell-overdue]").click(), figureOf(xifeng.figures, "overdue"), "西峰区's overdue cases");
     await h.shot(page, "dashboard-after-drill");
 
