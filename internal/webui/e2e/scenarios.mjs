@@ -69,11 +69,21 @@ async function shownNumber(locator) {
  * ListCases' first page for that filter; then goes back to the dashboard.
  */
 async function drillsDown(h, page, click, want, what, shot = "") {
+  const asked = [];
+  const seen = (r) => {
+    const u = new URL(r.url());
+    // the list's count: the dashboard's own calls all group
+    if (u.pathname === "/v1/caseStatistics" && !u.searchParams.has("groupBy")) asked.push(u.searchParams.get("filter") ?? "");
+  };
+  page.on("request", seen);
   await click();
   await page.waitForURL(/\/cases\?/);
-  const filter = new URL(page.url()).searchParams.get("f") ?? "";
+  const params = new URL(page.url()).searchParams;
+  const filter = params.get("f") ?? "";
   h.check(filter !== "", `${what}: the list gets the figure's filter`, page.url());
   await page.locator("[data-test=total]").waitFor();
+  page.off("request", seen);
+  h.check(params.get("fig") && asked.includes(params.get("sf") ?? ""), `${what}: the list counts it as the figure ${params.get("fig")} of the statistics' summaries`, { asked, sf: params.get("sf") });
   const shown = await shownNumber(page.locator("[data-test=total]"));
   const listed = await countCases(h, "demo-supervisor", filter);
   h.check(listed === want && shown === want, `${what}: ${want} on the dashboard = ${listed} listed by ListCases with the list's filter = 共 ${shown} 件`, { filter, want, listed, shown });
@@ -763,6 +773,15 @@ export const scenarios = {
     const srow = page.locator("[data-test=group-table] .el-table__body-wrapper tbody tr", { hasText: studio.displayName });
     await srow.waitFor();
     await drillsDown(h, page, () => srow.locator("[data-test=cell-succeeded]").click(), figureOf(studio.figures, "succeeded"), `${studio.displayName}'s 调解成功`);
+    // A raw filter typed into the URL, with no figure to read: counted case by case.
+    const raw = 'region_code = "621002" AND (state = MEDIATING OR overdue = true)';
+    await page.goto(`${h.base}/cases?f=${encodeURIComponent(raw)}`);
+    await page.locator("[data-test=total]").waitFor();
+    const rawCount = await countCases(h, "demo-supervisor", raw);
+    h.check(await shownNumber(page.locator("[data-test=total]")) === rawCount && (await page.locator("[data-test=drill-filter]").innerText()) === raw,
+      `a raw filter in the URL is shown with its ${rawCount} cases, as ListCases counts them`);
+    await page.goBack();
+    await page.waitForURL(/\/dashboard/);
     const unassigned = page.locator("[data-test=group-table] .el-table__body-wrapper tbody tr", { hasText: "未分派" }).locator("[data-test=cell-cases]");
     h.check(await unassigned.evaluate((e) => e.tagName !== "BUTTON"), "未分派 (no organization), which no filter can select, is not clickable");
   },

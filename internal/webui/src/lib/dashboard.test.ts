@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  count, dashConditions, drillFilter, figureConditions, fromDashQuery, groupConditions, nextMonth, percent, toDashQuery,
+  count, countedFigure, dashConditions, drillFilter, figureConditions, fromDashQuery, groupConditions, nextMonth, percent, toDashQuery,
   type Figure,
 } from "./dashboard";
 
@@ -145,5 +145,20 @@ describe("reading figures", () => {
   it("formats a rate, or — without a denominator", () => {
     expect(percent(f.successRate, 2883)).toBe("91.6%");
     expect(percent(undefined, 0)).toBe("—");
+  });
+});
+
+describe("countedFigure", () => {
+  const sf = 'region_code = "621002" AND dispute_type = NEIGHBOR';
+  it("counts a drill-down's cases by its figure when the filter is the figure's", () => {
+    const f = drillFilter([sf], [], "succeeded") as string;
+    expect(countedFigure(f, sf, "succeeded")).toBe("succeeded");
+    expect(countedFigure("state = MEDIATING", "", "state:CASE_STATE_MEDIATING")).toBe("state:CASE_STATE_MEDIATING");
+  });
+  it("refuses a filter edited by hand, an unknown figure, or one no filter expresses", () => {
+    expect(countedFigure('region_code = "621002" AND state = CLOSED', 'region_code = "621002"', "open")).toBeNull();
+    expect(countedFigure("state != CLOSED", "", "cases")).toBeNull();
+    expect(countedFigure("", "", "toString")).toBeNull();
+    expect(countedFigure("", "", "confirmationRequested")).toBeNull();
   });
 });

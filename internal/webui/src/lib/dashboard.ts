@@ -263,6 +263,31 @@ export function drillFilter(base: string[], group: string[] | null, figure: Figu
   return [...base, ...group, ...f].join(" AND ");
 }
 
+const figureNames = new Set<string>([
+  ...Object.keys(figureLabels),
+  ...["INTAKE", "ACCEPTED", "ASSIGNED", "MEDIATING", "AGREED", "CLOSED"].map((st) => `state:CASE_STATE_${st}`),
+]);
+
+/** isFigure reports whether s names a figure. */
+export function isFigure(s: string): s is Figure {
+  return figureNames.has(s);
+}
+
+/**
+ * countedFigure says how to count a drill-down's cases from the summaries:
+ * the figure fig of GetCaseStatistics with the filter sf (the dashboard's
+ * and the group's conditions, which the statistics' summary tables serve)
+ * is the number of cases of filter, when filter is exactly sf and the
+ * figure's conditions, as drillFilter writes it. Null otherwise (a filter
+ * edited by hand): then only counting the filter's cases will do.
+ */
+export function countedFigure(filter: string, sf: string, fig: string): Figure | null {
+  if (!isFigure(fig)) return null;
+  const conds = figureConditions(fig);
+  if (conds === null) return null;
+  return [sf, ...conds].filter(Boolean).join(" AND ") === filter ? fig : null;
+}
+
 /** count reads a figure of a set of figures as a number (0 when absent, as JSON leaves zeros out). */
 export function count(figures: Figures | undefined, f: Figure): number {
   if (!figures) return 0;

@@ -22,9 +22,15 @@ export interface ListQuery {
   f: string;
   /** What the raw filter selects, in words (e.g. 西峰区 · 调解中). */
   t: string;
+  /**
+   * For a drill-down: the figure (fig) of GetCaseStatistics with the filter
+   * sf that counts the raw filter's cases from the statistics' summaries.
+   */
+  sf: string;
+  fig: string;
 }
 
-const keys: Array<keyof ListQuery> = ["state", "type", "region", "org", "mediator", "source", "overdue", "reassign", "from", "to", "q", "f", "t", "page"];
+const keys: Array<keyof ListQuery> = ["state", "type", "region", "org", "mediator", "source", "overdue", "reassign", "from", "to", "q", "f", "t", "sf", "fig", "page"];
 
 /** fromQuery reads the list's state from the route's query. */
 export function fromQuery(q: Record<string, unknown>): ListQuery {
@@ -32,7 +38,7 @@ export function fromQuery(q: Record<string, unknown>): ListQuery {
   return {
     state: s("state"), type: s("type"), region: s("region"), org: s("org"), mediator: s("mediator"), source: s("source"),
     overdue: s("overdue") === "1", reassign: s("reassign") === "1", from: s("from"), to: s("to"), q: s("q"), page: s("page"),
-    f: s("f"), t: s("t"),
+    f: s("f"), t: s("t"), sf: s("sf"), fig: s("fig"),
   };
 }
 
