@@ -821,14 +821,39 @@ export const scenarios = {
     await drillsDown(h, page, () => mrow.locator("[data-test=cell-cases]").click(), figureOf(g.figures, "cases"), `the cohort ${g.key}`);
     await h.shot(page, "dashboard-filtered");
 
-    // 导出 CSV: the file is the API's CSV of the same filter and grouping.
-    const [file] = await Promise.all([page.waitForEvent("download"), page.locator("[data-test=export-csv]").click()]);
-    const body = await import("node:fs/promises").then((fs) => file.path().then((p) => fs.readFile(p, "utf8")));
+    // 导出: the CSV is the API's of the same filter and grouping; the Excel
+    // workbooks are the service's (their own tests check their cells).
+    const save = async (item) => {
+      await page.locator("[data-test=export-menu]").click();
+      const [file] = await Promise.all([page.waitForEvent("download"), page.locator(`.el-dropdown-menu [data-test=${item}]:visible`).click()]);
+      const fs = await import("node:fs/promises");
+      return { name: file.suggestedFilename(), body: await fs.readFile(await file.path()) };
+    };
+    const csv = await save("export-csv");
     const q = new URLSearchParams({ filter, groupBy: "STATISTICS_GROUPING_CREATE_MONTH" });
     const r = await fetch(`${h.base}/v1/caseStatistics.csv?${q}`, { headers: { Authorization: `Bearer ${await h.token("demo-supervisor")}` } });
     const apiCsv = await r.text();
-    h.check(file.suggestedFilename().endsWith(".csv") && file.suggestedFilename().startsWith("案件统计"), "the export is saved under the service's name", file.suggestedFilename());
-    h.check(body.replace(/^\uFEFF/, "") === apiCsv.replace(/^\uFEFF/, "") && body.includes("合计"), "the exported CSV is the API's for the same filter and grouping", body.slice(0, 200));
+    const text = csv.body.toString("utf8");
+    h.check(csv.name.endsWith(".csv") && csv.name.startsWith("案件统计"), "the CSV is saved under the service's name", csv.name);
+    h.check(text.replace(/^\uFEFF/, "") === apiCsv.replace(/^\uFEFF/, "") && text.includes("合计"), "the exported CSV is the API's for the same filter and grouping", text.slice(0, 200));
+    const isZip = (b) => b.length > 1000 && b[0] === 0x50 && b[1] === 0x4b;
+    const xlsx = await save("export-xlsx");
+    h.check(xlsx.name.startsWith("案件统计") && xlsx.name.endsWith(".xlsx") && isZip(xlsx.body), "统计 Excel saves the service's workbook", xlsx.name);
+    const list = await save("export-cases");
+    h.check(list.name.startsWith("案件清单") && list.name.endsWith(".xlsx") && isZip(list.body), "案件清单 Excel saves the service's workbook", list.name);
+    const official = await save("export-official");
+    h.check(official.name.includes("人民调解工作统计表") && official.name.includes("2025") && isZip(official.body),
+      "the months 2025-01 to 2025-12 offer the official table of the year 2025", official.name);
+    const audit = await h.as("demo-auditor", "GET", "/v1/auditEvents?pageSize=20");
+    const routes = (audit.auditEvents ?? []).filter((e) => e.kind === "AUDIT_EVENT_KIND_EXPORT").map((e) => `${e.method} ${e.resource}`);
+    h.check(["caseStatistics.xlsx", "cases.xlsx", "official.xlsx"].every((x) => routes.some((m) => m.includes(x) && m.includes("621002"))),
+      "the service recorded the three Excel exports, each with the dashboard's filter", routes);
+
+    // 案件列表's 导出 Excel: the cases of its filter.
+    await page.goto(`${h.base}/cases?f=${encodeURIComponent(filter)}`);
+    await page.locator("[data-test=total]").waitFor();
+    const [cases] = await Promise.all([page.waitForEvent("download"), page.locator("[data-test=export-cases]").click()]);
+    h.check(cases.suggestedFilename().startsWith("案件清单") && cases.suggestedFilename().endsWith(".xlsx"), "案件列表 exports its cases as Excel", cases.suggestedFilename());
   },
 
   // The dashboard reads its figures again without a reload.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  count, countedFigure, dashConditions, drillFilter, figureConditions, fromDashQuery, groupConditions, nextMonth, percent, toDashQuery,
+  count, countedFigure, dashConditions, officialPeriod, drillFilter, figureConditions, fromDashQuery, groupConditions, nextMonth, percent, toDashQuery,
   type Figure,
 } from "./dashboard";
 
@@ -160,5 +160,20 @@ describe("countedFigure", () => {
     expect(countedFigure("state != CLOSED", "", "cases")).toBeNull();
     expect(countedFigure("", "", "toString")).toBeNull();
     expect(countedFigure("", "", "confirmationRequested")).toBeNull();
+  });
+});
+
+describe("officialPeriod", () => {
+  it("is a month, a quarter or a year of registration", () => {
+    expect(officialPeriod("2026-03", "2026-03")).toBe("2026-03");
+    expect(officialPeriod("2026-01", "2026-03")).toBe("2026-Q1");
+    expect(officialPeriod("2026-10", "2026-12")).toBe("2026-Q4");
+    expect(officialPeriod("2026-01", "2026-12")).toBe("2026");
+  });
+  it("is null for any other range", () => {
+    expect(officialPeriod("2026-02", "2026-04")).toBeNull();
+    expect(officialPeriod("2025-12", "2026-02")).toBeNull();
+    expect(officialPeriod("2026-01", "2026-06")).toBeNull();
+    expect(officialPeriod("", "")).toBeNull();
   });
 });

@@ -122,6 +122,23 @@ export function dashConditions(d: DashQuery): string[] {
   return out;
 }
 
+/**
+ * officialPeriod is the period of the official 人民调解工作统计表
+ * (GET /v1/caseStatistics/official.xlsx) that a range of months of
+ * registration is: a month (2026-03), a quarter (2026-Q1) or a year
+ * (2026); null for any other range, which the table does not cover.
+ */
+export function officialPeriod(from: string, to: string): string | null {
+  const a = monthRe.exec(from);
+  const b = monthRe.exec(to);
+  if (!a || !b || a[1] !== b[1]) return null;
+  const [y, m1, m2] = [a[1] as string, Number(a[2]), Number(b[2])];
+  if (m1 === m2) return from;
+  if (m1 === 1 && m2 === 12) return y;
+  if (m2 === m1 + 2 && m1 % 3 === 1) return `${y}-Q${(m1 + 2) / 3}`;
+  return null;
+}
+
 /** The counts of CaseFigures a click can open, and the cases of one state. */
 export type Figure =
   | "cases" | "open" | "overdue" | "needsReassignment" | "accepted" | "succeeded" | "failed"
