@@ -31,15 +31,22 @@ type caseRow struct {
 	acceptTime *time.Time
 }
 
-func (r *caseRow) targets() []any {
+// targets are the scan targets of caseColumns, with room for extra
+// columns after them.
+func (r *caseRow) targets(extra ...any) []any {
 	c := &r.c
-	return []any{&c.ID, &c.Number, &c.Version, &c.State, &c.Outcome, &c.DisputeType, &c.Source,
+	t := append(make([]any, 0, caseColumnCount+len(extra)), &c.ID, &c.Number, &c.Version, &c.State, &c.Outcome, &c.DisputeType, &c.Source,
 		&c.Summary, &c.RegionCode, &c.Parties, &c.Organization, &c.Mediator, &c.Agreement,
 		&c.ClosingReason, &c.CreateTime, &c.UpdateTime, &r.closeTime,
 		&c.CourtReferral, &c.GroupDispute, &c.EscalationRisk, &c.FamilyViolence, &c.MinorsInvolved,
 		&r.acceptTime, &c.Deadline, &c.RecusedMediators, &c.Failure, &c.Confirmation, &c.PerformanceStatus,
-		&c.FollowUpCount, &c.SessionCount, &c.NoFollowUpReason, &c.IntakeOrganization, &c.NeedsReassignment}
+		&c.FollowUpCount, &c.SessionCount, &c.NoFollowUpReason, &c.IntakeOrganization, &c.NeedsReassignment)
+	return append(t, extra...)
 }
+
+// caseColumnCount is the number of columns in caseColumns (a capacity
+// hint: were it wrong, targets would only allocate twice).
+const caseColumnCount = 33
 
 func (r *caseRow) done() casework.Case {
 	if r.closeTime != nil {
@@ -53,10 +60,34 @@ func (r *caseRow) done() casework.Case {
 
 func scanCase(row pgx.Row, extra ...any) (casework.Case, error) {
 	var r caseRow
-	if err := row.Scan(append(r.targets(), extra...)...); err != nil {
+	if err := row.Scan(r.targets(extra...)...); err != nil {
 		return casework.Case{}, err
 	}
 	return r.done(), nil
+}
+
+// caseScanner scans row after row of caseColumns (and extra columns)
+// into one set of targets, rather than a new one for every row of a page.
+type caseScanner struct {
+	r       caseRow
+	targets []any
+}
+
+func newCaseScanner(extra ...any) *caseScanner {
+	s := &caseScanner{}
+	s.targets = s.r.targets(extra...)
+	return s
+}
+
+// scan reads the next row. Each row starts from an empty case, so that no
+// slice or pointer of one case is reused by the next: pgx decodes JSON
+// into what a target holds.
+func (s *caseScanner) scan(row pgx.Row) (casework.Case, error) {
+	s.r = caseRow{}
+	if err := row.Scan(s.targets...); err != nil {
+		return casework.Case{}, err
+	}
+	return s.r.done(), nil
 }
 
 // CreateParams is a registration to store.
