@@ -324,33 +324,53 @@ func (s *Store) GetCaseIn(ctx context.Context, id uuid.UUID, scope identity.Case
 	return c, nil
 }
 
-// outboxPayload is the message other systems receive for one change.
+// outboxMessage is the message other systems receive for one change.
+// It is stored as jsonb, which keeps no key order: the fields are in no
+// particular one.
+type outboxMessage struct {
+	Case       string             `json:"case"`
+	Version    int64              `json:"version"`
+	Action     casework.Action    `json:"action"`
+	From       casework.State     `json:"from_state"`
+	To         casework.State     `json:"to_state"`
+	Outcome    casework.Outcome   `json:"outcome"`
+	Actor      string             `json:"actor"`
+	OccurTime  string             `json:"occur_time"`
+	Data       casework.EventData `json:"data"`
+	RegionCode string             `json:"region_code"`
+	Source     casework.Source    `json:"source"`
+	CaseNumber string             `json:"case_number,omitempty"`
+	RequestID  string             `json:"request_id,omitempty"`
+	// ConfirmationDeadline is what a court needs to know of judicial
+	// confirmation: by when the parties may apply (人民调解法 第33条); set
+	// (even empty) when the case has an agreement.
+	ConfirmationDeadline *string `json:"confirmation_deadline,omitempty"`
+}
+
+// outboxPayload is the message other systems receive for one change. A
+// struct rather than a map: encoding/json writes it without sorting keys
+// or boxing values, for every change.
 func outboxPayload(c casework.Case, ev casework.Event) ([]byte, error) {
-	p := map[string]any{
-		"case":        "cases/" + c.ID.String(),
-		"version":     ev.Version,
-		"action":      ev.Action,
-		"from_state":  ev.From,
-		"to_state":    ev.To,
-		"outcome":     ev.Outcome,
-		"actor":       ev.Actor,
-		"occur_time":  ev.Time.UTC().Format(time.RFC3339Nano),
-		"data":        ev.Data,
-		"region_code": c.RegionCode,
-		"source":      c.Source,
-	}
-	if c.Number != "" {
-		p["case_number"] = c.Number
-	}
-	if ev.RequestID != "" {
-		p["request_id"] = ev.RequestID
+	m := outboxMessage{
+		Case:       "cases/" + c.ID.String(),
+		Version:    ev.Version,
+		Action:     ev.Action,
+		From:       ev.From,
+		To:         ev.To,
+		Outcome:    ev.Outcome,
+		Actor:      ev.Actor,
+		OccurTime:  ev.Time.UTC().Format(time.RFC3339Nano),
+		Data:       ev.Data,
+		RegionCode: c.RegionCode,
+		Source:     c.Source,
+		CaseNumber: c.Number,
+		RequestID:  ev.RequestID,
 	}
 	if a := c.Agreement; a != nil {
-		// What a court needs to know of judicial confirmation: by when the
-		// parties may apply (人民调解法 第33条).
-		p["confirmation_deadline"] = a.ConfirmationDeadline()
+		d := a.ConfirmationDeadline()
+		m.ConfirmationDeadline = &d
 	}
-	b, err := json.Marshal(p)
+	b, err := json.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("encode outbox payload: %w", err)
 	}
