@@ -186,11 +186,12 @@ func (s *Store) ListCases(ctx context.Context, p ListCasesParams) (_ CasePage, e
 		}
 	}()
 	defer rows.Close()
-	var page CasePage
-	var seqs []int64
+	page := CasePage{Cases: make([]casework.Case, 0, min(p.Limit+1, 64))}
+	seqs := make([]int64, 0, cap(page.Cases))
+	var seq int64
+	sc := newCaseScanner(&seq)
 	for rows.Next() {
-		var seq int64
-		c, err := scanCase(rows, &seq)
+		c, err := sc.scan(rows)
 		if err != nil {
 			return CasePage{}, fmt.Errorf("list cases: %w", err)
 		}
