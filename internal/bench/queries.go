@@ -413,12 +413,30 @@ func normalAmount(s string) string {
 	return strconv.FormatFloat(f, 'f', 2, 64)
 }
 
-// check compares an answer with the recount, group by group and figure
-// by figure, and records every difference.
+// check compares an answer with the recount and records every
+// difference.
 func (q *querier) check(ctx context.Context, name string, sc statScope, g mediationv1.StatisticsGrouping, resp *mediationv1.GetCaseStatisticsResponse) error {
-	rows, err := q.db.Query(ctx, fmt.Sprintf(recountSQL, recountKeys[g], sc.where))
+	diffs, err := RecountStatistics(ctx, q.db, name, sc.where, g, resp)
 	if err != nil {
-		return fmt.Errorf("queries: recount for %s: %w", name, err)
+		return err
+	}
+	q.rep.Checked++
+	q.rep.Mismatches = append(q.rep.Mismatches, diffs...)
+	return nil
+}
+
+// RecountStatistics compares a GetCaseStatistics answer (of the cases
+// matching where, a SQL condition on cases c, grouped by g) with a recount
+// from the rows, group by group and figure by figure, and returns every
+// difference, each starting with name.
+func RecountStatistics(ctx context.Context, db *pgxpool.Pool, name, where string, g mediationv1.StatisticsGrouping, resp *mediationv1.GetCaseStatisticsResponse) ([]string, error) {
+	key, ok := recountKeys[g]
+	if !ok {
+		return nil, fmt.Errorf("queries: no recount for grouping %s", g)
+	}
+	rows, err := db.Query(ctx, fmt.Sprintf(recountSQL, key, where))
+	if err != nil {
+		return nil, fmt.Errorf("queries: recount for %s: %w", name, err)
 	}
 	want := map[string][]string{}
 	total := make([]float64, len(figureNames))
@@ -442,7 +460,7 @@ func (q *querier) check(ctx context.Context, name string, sc statScope, g mediat
 		}
 		if err := rows.Scan(vals...); err != nil {
 			rows.Close()
-			return fmt.Errorf("queries: recount for %s: %w", name, err)
+			return nil, fmt.Errorf("queries: recount for %s: %w", name, err)
 		}
 		out := make([]string, len(figureNames))
 		for i, n := range figureNames {
@@ -462,9 +480,9 @@ func (q *querier) check(ctx context.Context, name string, sc statScope, g mediat
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("queries: recount for %s: %w", name, err)
+		return nil, fmt.Errorf("queries: recount for %s: %w", name, err)
 	}
-	q.rep.Checked++
+	var diffs []string
 	differ := func(what string, got, exp []string) {
 		for i := range figureNames {
 			if got[i] == exp[i] {
@@ -477,7 +495,7 @@ func (q *querier) check(ctx context.Context, name string, sc statScope, g mediat
 					continue
 				}
 			}
-			q.rep.Mismatches = append(q.rep.Mismatches, fmt.Sprintf("%s, %s: %s is %s, the rows give %s", name, what, figureNames[i], got[i], exp[i]))
+			diffs = append(diffs, fmt.Sprintf("%s, %s: %s is %s, the rows give %s", name, what, figureNames[i], got[i], exp[i]))
 		}
 	}
 	if g == mediationv1.StatisticsGrouping_STATISTICS_GROUPING_UNSPECIFIED {
@@ -486,16 +504,16 @@ func (q *querier) check(ctx context.Context, name string, sc statScope, g mediat
 		case ok:
 			differ("totals", figures(resp.GetTotal()), w)
 		case resp.GetTotal().GetCases() != 0:
-			q.rep.Mismatches = append(q.rep.Mismatches, fmt.Sprintf("%s: %d cases, the rows have none", name, resp.GetTotal().GetCases()))
+			diffs = append(diffs, fmt.Sprintf("%s: %d cases, the rows have none", name, resp.GetTotal().GetCases()))
 		}
-		return nil
+		return diffs, nil
 	}
 	got := map[string]bool{}
 	for _, grp := range resp.GetGroups() {
 		got[grp.GetKey()] = true
 		exp, ok := want[grp.GetKey()]
 		if !ok {
-			q.rep.Mismatches = append(q.rep.Mismatches, fmt.Sprintf("%s: group %q, which the rows do not have", name, grp.GetKey()))
+			diffs = append(diffs, fmt.Sprintf("%s: group %q, which the rows do not have", name, grp.GetKey()))
 			continue
 		}
 		differ("group "+strconv.Quote(grp.GetKey()), figures(grp.GetFigures()), exp)
@@ -508,7 +526,7 @@ func (q *querier) check(ctx context.Context, name string, sc statScope, g mediat
 		}
 	}) {
 		if !got[k] {
-			q.rep.Mismatches = append(q.rep.Mismatches, fmt.Sprintf("%s: no group %q, which the rows have (%s cases)", name, k, want[k][0]))
+			diffs = append(diffs, fmt.Sprintf("%s: no group %q, which the rows have (%s cases)", name, k, want[k][0]))
 		}
 	}
 	// The totals of a grouped answer: the sum of the groups' counts.
@@ -518,13 +536,13 @@ func (q *querier) check(ctx context.Context, name string, sc statScope, g mediat
 			continue
 		}
 		if tf[i] != strconv.FormatFloat(total[i], 'f', 0, 64) {
-			q.rep.Mismatches = append(q.rep.Mismatches, fmt.Sprintf("%s, totals: %s is %s, the rows give %.0f", name, n, tf[i], total[i]))
+			diffs = append(diffs, fmt.Sprintf("%s, totals: %s is %s, the rows give %.0f", name, n, tf[i], total[i]))
 		}
 	}
 	if a, _ := strconv.ParseFloat(tf[15], 64); math.Abs(a-totalAmount) > 0.005*float64(len(want)) {
-		q.rep.Mismatches = append(q.rep.Mismatches, fmt.Sprintf("%s, totals: agreement_amount is %s, the rows give %.2f", name, tf[15], totalAmount))
+		diffs = append(diffs, fmt.Sprintf("%s, totals: agreement_amount is %s, the rows give %.2f", name, tf[15], totalAmount))
 	}
-	return nil
+	return diffs, nil
 }
 
 // listFilter is one ListCases filter of the workload.

@@ -4,15 +4,19 @@ import (
 	"context"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/mediationd/mediationd/internal/bench"
 	"github.com/mediationd/mediationd/internal/bench/dataset"
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/pgtest"
 	"github.com/mediationd/mediationd/internal/store"
+	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
 
 func TestMain(m *testing.M) {
@@ -124,6 +128,8 @@ func TestLoadSmall(t *testing.T) {
 		t.Errorf("%d dispute types, want most of the %d", len(types), len(casework.DisputeTypes))
 	}
 
+	checkRecount(t, dsn, st)
+
 	// The indexes dropped for the load are back, as the migrations made
 	// them.
 	fresh := pgtest.NewDatabase(t)
@@ -152,4 +158,74 @@ func indexDefs(t *testing.T, dsn string) []string {
 		t.Fatal(err)
 	}
 	return defs
+}
+
+// checkRecount holds the benchmark's exactness check to the store's
+// statistics on the generated data: the recount agrees with them, and a
+// figure changed by one is reported, naming the group and the figure.
+func checkRecount(t *testing.T, dsn string, st *store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, g := range []struct {
+		store store.Grouping
+		proto mediationv1.StatisticsGrouping
+	}{
+		{store.GroupNone, mediationv1.StatisticsGrouping_STATISTICS_GROUPING_UNSPECIFIED},
+		{store.GroupRegion, mediationv1.StatisticsGrouping_STATISTICS_GROUPING_REGION},
+		{store.GroupMediator, mediationv1.StatisticsGrouping_STATISTICS_GROUPING_MEDIATOR},
+		{store.GroupCreateMonth, mediationv1.StatisticsGrouping_STATISTICS_GROUPING_CREATE_MONTH},
+	} {
+		stats, err := st.CaseStatistics(ctx, store.StatisticsParams{Filter: `region_code = "621000"`, GroupBy: g.store, TimeZone: "Asia/Shanghai"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := &mediationv1.GetCaseStatisticsResponse{Total: toProto(stats.Total)}
+		for _, grp := range stats.Groups {
+			resp.Groups = append(resp.Groups, &mediationv1.CaseStatisticsGroup{Key: grp.Key, Figures: toProto(grp.Figures)})
+		}
+		diffs, err := bench.RecountStatistics(ctx, db, string(g.store), "c.region_code LIKE '6210%'", g.proto, resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(diffs) > 0 {
+			t.Errorf("the recount differs from the store's statistics grouped by %q:\n%v", g.store, diffs)
+		}
+		f := resp.Total
+		if len(resp.Groups) > 0 {
+			f = resp.Groups[len(resp.Groups)-1].Figures
+		}
+		f.Failed++
+		diffs, err = bench.RecountStatistics(ctx, db, string(g.store), "c.region_code LIKE '6210%'", g.proto, resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(diffs) == 0 {
+			t.Errorf("grouped by %q, one more failed case was not reported", g.store)
+		}
+		for _, d := range diffs {
+			if !strings.Contains(d, "failed is") {
+				t.Errorf("grouped by %q, one more failed case reported as %q", g.store, d)
+			}
+		}
+	}
+}
+
+// toProto spells the store's figures as the API does, for the figures the
+// recount compares.
+func toProto(f store.Figures) *mediationv1.CaseFigures {
+	out := &mediationv1.CaseFigures{Cases: f.Cases, Open: f.Open, Overdue: f.Overdue, NeedsReassignment: f.NeedsReassignment,
+		Accepted: f.Accepted, Succeeded: f.Succeeded, Failed: f.Failed, WithdrawnAfterAcceptance: f.WithdrawnAfterAcceptance,
+		WithdrawnBeforeAcceptance: f.WithdrawnBeforeAcceptance, Rejected: f.Rejected, MeanDaysToClose: f.MeanDaysToClose,
+		AgreementAmount: f.AgreementAmount, ConfirmationRequested: f.ConfirmationRequested, ConfirmationConfirmed: f.ConfirmationConfirmed,
+		ConfirmationRefused: f.ConfirmationRefused, Performed: f.Performed, PartlyPerformed: f.PartlyPerformed, NotPerformed: f.NotPerformed,
+		GroupDisputes: f.GroupDisputes, EscalationRisks: f.EscalationRisks, CourtReferrals: f.CourtReferrals}
+	for _, s := range casework.States {
+		out.States = append(out.States, &mediationv1.CaseStateCount{State: mediationv1.CaseState(mediationv1.CaseState_value["CASE_STATE_"+string(s)]), Count: f.ByState[s]})
+	}
+	return out
 }
