@@ -83,7 +83,9 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		Location:        cfg.Location(),
 		MaxRequestBytes: cfg.MaxRequestBytes,
 		ShutdownTimeout: cfg.ShutdownTimeout,
-		OverdueInterval: overdueInterval(cfg.OverdueInterval),
+		OverdueInterval: jobInterval(cfg.OverdueInterval),
+
+		TallyFoldInterval: jobInterval(cfg.TallyFoldInterval),
 
 		GroupDisputeApplicants: cfg.GroupDisputeApplicants,
 		TLS:                    tlsConfig,
@@ -151,9 +153,9 @@ func serveDebug(ctx context.Context, addr string, metrics http.Handler, log *slo
 	return func() { _ = srv.Close() }, nil
 }
 
-// overdueInterval maps the setting (0 = never) to the server's (negative
+// jobInterval maps a job's interval the setting (0 = never) to the server's (negative
 // = never).
-func overdueInterval(d time.Duration) time.Duration {
+func jobInterval(d time.Duration) time.Duration {
 	if d == 0 {
 		return -1
 	}

@@ -301,3 +301,34 @@ func (e *Error) Error() string {
 	}
 	return b.String()
 }
+
+// Comparison is one comparison of a filter, as written.
+type Comparison struct {
+	Field string
+	Op    string // one of = != < <= > >= :
+	Value string // unquoted and unescaped
+}
+
+// Comparisons lists the comparisons of a filter, wherever they stand in
+// it (under AND, OR or NOT), in the order written; an empty filter has
+// none. It checks the syntax only: a caller that needs the meaning
+// compiles the filter too.
+func Comparisons(filter string) ([]Comparison, error) {
+	root, err := parse(filter)
+	if err != nil || root == nil {
+		return nil, err
+	}
+	var out []Comparison
+	var walk func(n *node)
+	walk = func(n *node) {
+		if n.kind == kindCmp {
+			out = append(out, Comparison{Field: n.field, Op: n.op, Value: n.value.text})
+			return
+		}
+		for _, k := range n.kids {
+			walk(k)
+		}
+	}
+	walk(root)
+	return out, nil
+}

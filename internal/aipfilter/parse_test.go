@@ -2,6 +2,7 @@ package aipfilter
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -187,5 +188,22 @@ func TestParseLimits(t *testing.T) {
 				t.Fatalf("parse error = %v, want %s", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestComparisons(t *testing.T) {
+	got, err := Comparisons(`a = "x" AND (b >= 2 OR NOT c:"y z")`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Comparison{{"a", "=", "x"}, {"b", ">=", "2"}, {"c", ":", "y z"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Comparisons = %+v, want %+v", got, want)
+	}
+	if got, err := Comparisons("  "); err != nil || got != nil {
+		t.Fatalf("empty filter: %v, %v", got, err)
+	}
+	if _, err := Comparisons(`a = `); err == nil {
+		t.Fatal("a syntax error was not reported")
 	}
 }

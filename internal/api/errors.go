@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -73,6 +74,11 @@ func ToStatus(err error) *status.Status {
 		return status.New(codes.Unauthenticated, "sign in first: send Authorization: Bearer <token> with a token from POST /v1/sessions, or an API key")
 	case errors.Is(err, casework.ErrNotFound):
 		return status.New(codes.NotFound, err.Error())
+	case errors.Is(err, store.ErrStatisticsTooSlow):
+		return withDetails(codes.ResourceExhausted, fmt.Sprintf("these figures are counted case by case and took longer than %v: "+
+			"narrow the filter, or use only region_code, organization, mediator, dispute_type, source and create_time ranges "+
+			"from the first instant of a month (>= and <), which are answered from the statistics' summaries at once", store.StatisticsScanTimeout),
+			&errdetails.ErrorInfo{Reason: "STATISTICS_TOO_COSTLY", Domain: ErrorDomain})
 	case errors.Is(err, context.Canceled):
 		return status.New(codes.Canceled, "the request was canceled")
 	case errors.Is(err, context.DeadlineExceeded):

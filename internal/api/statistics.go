@@ -101,6 +101,12 @@ func figuresToProto(f store.Figures) *mediationv1.CaseFigures {
 		GroupDisputes:             f.GroupDisputes,
 		EscalationRisks:           f.EscalationRisks,
 		CourtReferrals:            f.CourtReferrals,
+		OralAgreements:            f.OralAgreements,
+		WrittenAgreements:         f.WrittenAgreements,
+		EscalationPrevented:       f.EscalationPrevented,
+		EscalationPreventedPeople: f.EscalationPreventedPeople,
+		PetitionPrevented:         f.PetitionPrevented,
+		PetitionPreventedPeople:   f.PetitionPreventedPeople,
 	}
 	for _, st := range casework.States {
 		out.States = append(out.States, &mediationv1.CaseStateCount{State: stateToProto(st), Count: f.ByState[st]})

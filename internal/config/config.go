@@ -36,6 +36,9 @@ type Config struct {
 	MaxRequestBytes int
 	// OverdueInterval is how often the overdue job runs; 0 = never.
 	OverdueInterval time.Duration
+	// TallyFoldInterval is how often the statistics' deltas are folded
+	// into their summary tables; 0 = never (another replica does it).
+	TallyFoldInterval time.Duration
 	// GroupDisputeApplicants is how many applicants make a dispute 群体性.
 	GroupDisputeApplicants int
 	// DebugAddr, when set, serves pprof and the metrics on a separate
@@ -80,6 +83,7 @@ func Settings() []Setting {
 		{"db-max-conns", "MEDIATION_DB_MAX_CONNS", "0", "database connection pool size; 0 = max(4, CPUs)"},
 		{"max-request-bytes", "MEDIATION_MAX_REQUEST_BYTES", "4194304", "largest request accepted on either listener"},
 		{"overdue-interval", "MEDIATION_OVERDUE_INTERVAL", "1m", "how often to mark cases past their due time as overdue; 0 = never (another replica does it)"},
+		{"tally-fold-interval", "MEDIATION_TALLY_FOLD_INTERVAL", "1s", "how often to fold the statistics' deltas into their summary tables; 0 = never (another replica does it)"},
 		{"group-dispute-applicants", "MEDIATION_GROUP_DISPUTE_APPLICANTS", "5", "how many applicants make a dispute 群体性 (group dispute)"},
 		{"debug-addr", "MEDIATION_DEBUG_ADDR", "", "listen address for /debug/pprof and /metrics (e.g. 127.0.0.1:6060); empty = /metrics on the HTTP listener, no pprof"},
 		{"tls-cert", "MEDIATION_TLS_CERT", "", "PEM certificate chain for TLS on both listeners (with tls-key); empty = plaintext"},
@@ -159,6 +163,9 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	}
 	if c.OverdueInterval, err = time.ParseDuration(v("overdue-interval")); err != nil || c.OverdueInterval < 0 {
 		return Config{}, fmt.Errorf("overdue-interval / MEDIATION_OVERDUE_INTERVAL: %q is not a duration such as 1m (0 = never)", v("overdue-interval"))
+	}
+	if c.TallyFoldInterval, err = time.ParseDuration(v("tally-fold-interval")); err != nil || c.TallyFoldInterval < 0 {
+		return Config{}, fmt.Errorf("tally-fold-interval / MEDIATION_TALLY_FOLD_INTERVAL: %q is not a duration such as 1s (0 = never)", v("tally-fold-interval"))
 	}
 	if c.GroupDisputeApplicants, err = strconv.Atoi(v("group-dispute-applicants")); err != nil || c.GroupDisputeApplicants < 2 {
 		return Config{}, fmt.Errorf("group-dispute-applicants / MEDIATION_GROUP_DISPUTE_APPLICANTS: %q is not a number ≥ 2", v("group-dispute-applicants"))

@@ -23,15 +23,16 @@ func env(vars map[string]string) func(string) string {
 // defaults is the configuration with no flags and no environment.
 func defaults() config.Config {
 	return config.Config{
-		GRPCAddr:        ":9090",
-		HTTPAddr:        ":8080",
-		DataDir:         config.DefaultDataDir(),
-		LogFormat:       "auto",
-		LogLevel:        "info",
-		TimeZone:        "Asia/Shanghai",
-		ShutdownTimeout: 15 * time.Second,
-		MaxRequestBytes: 4 << 20,
-		OverdueInterval: time.Minute,
+		GRPCAddr:          ":9090",
+		HTTPAddr:          ":8080",
+		DataDir:           config.DefaultDataDir(),
+		LogFormat:         "auto",
+		LogLevel:          "info",
+		TimeZone:          "Asia/Shanghai",
+		ShutdownTimeout:   15 * time.Second,
+		MaxRequestBytes:   4 << 20,
+		OverdueInterval:   time.Minute,
+		TallyFoldInterval: time.Second,
 
 		GroupDisputeApplicants: 5,
 		RateLimit:              50,
@@ -85,7 +86,7 @@ func TestParse(t *testing.T) {
 					TimeZone:        "UTC",
 					ShutdownTimeout: 3 * time.Second,
 					DBMaxConns:      7,
-					MaxRequestBytes: 2048, OverdueInterval: time.Minute, GroupDisputeApplicants: 5,
+					MaxRequestBytes: 2048, OverdueInterval: time.Minute, TallyFoldInterval: time.Second, GroupDisputeApplicants: 5,
 					RateLimit: 50, RateBurst: 100, Webhooks: defaults().Webhooks,
 				}
 			},
@@ -119,7 +120,7 @@ func TestParse(t *testing.T) {
 					TimeZone:        "Europe/Berlin",
 					ShutdownTimeout: time.Minute,
 					DBMaxConns:      12,
-					MaxRequestBytes: 1024, OverdueInterval: time.Minute, GroupDisputeApplicants: 5,
+					MaxRequestBytes: 1024, OverdueInterval: time.Minute, TallyFoldInterval: time.Second, GroupDisputeApplicants: 5,
 					RateLimit: 50, RateBurst: 100, Webhooks: defaults().Webhooks,
 				}
 			},

@@ -55,6 +55,10 @@ type Config struct {
 	// sessions are deleted (authn's Housekeep); 0 = one hour, negative =
 	// never.
 	HousekeepingInterval time.Duration
+	// TallyFoldInterval is how often the statistics' deltas are folded
+	// into their summary tables; 0 = one second, negative = never (another
+	// replica does it).
+	TallyFoldInterval time.Duration
 
 	// MaxRequestBytes bounds a request on both listeners; 0 = 4 MiB.
 	MaxRequestBytes int
@@ -161,6 +165,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		grpc.ChainStreamInterceptor(checkTextStream(codec), authenticateStream(cfg.Authenticator)),
 	)
 	s.loopback = newLoopback(s.metrics.GatewayRouteInterceptor(), interceptors...)
+	if cfg.TallyFoldInterval == 0 {
+		cfg.TallyFoldInterval = time.Second
+	}
 	if cfg.OverdueInterval == 0 {
 		cfg.OverdueInterval = time.Minute
 	}
@@ -219,6 +226,9 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	g.Go(func() error { s.watchReadiness(gctx); return nil })
 	if s.cfg.OverdueInterval > 0 {
 		g.Go(func() error { s.runOverdueJob(gctx); return nil })
+	}
+	if s.cfg.TallyFoldInterval > 0 {
+		g.Go(func() error { s.runTallyFold(gctx); return nil })
 	}
 	if s.cfg.HousekeepingInterval > 0 {
 		g.Go(func() error { s.runHousekeeping(gctx); return nil })
@@ -331,6 +341,34 @@ func (s *Server) runOverdueJob(ctx context.Context) {
 	for {
 		if _, err := s.MarkOverdue(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("overdue job", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// tallyFoldBatch is how many deltas of the statistics' summaries one
+// transaction folds.
+const tallyFoldBatch = 20000
+
+// runTallyFold folds the statistics' deltas into their summary tables
+// every TallyFoldInterval until ctx ends, in batches until none are left.
+// Replicas may all run it: one folds at a time, the others skip.
+func (s *Server) runTallyFold(ctx context.Context) {
+	t := time.NewTicker(s.cfg.TallyFoldInterval)
+	defer t.Stop()
+	for {
+		for {
+			n, err := s.cfg.Store.FoldCaseTallies(ctx, tallyFoldBatch)
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("fold statistics' deltas", "error", err.Error())
+			}
+			if err != nil || n < tallyFoldBatch {
+				break
+			}
 		}
 		select {
 		case <-ctx.Done():

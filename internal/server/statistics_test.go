@@ -41,6 +41,8 @@ type statRow struct {
 	createTime                                                                   time.Time
 	daysToClose                                                                  float64
 	agreementFen                                                                 int64
+	oralAgreement                                                                bool
+	parties                                                                      int64
 }
 
 func readStatRows(t *testing.T, e *env) []statRow {
@@ -50,7 +52,7 @@ func readStatRows(t *testing.T, e *env) []statRow {
 			COALESCE(c.confirmation->>'decision', CASE WHEN c.confirmation IS NULL OR c.confirmation = 'null' THEN NULL ELSE '' END),
 			c.accept_time, c.close_time, c.overdue, c.group_dispute, c.escalation_risk, c.court_code IS NOT NULL,
 			COALESCE(NOT o.active, false) OR COALESCE(NOT m.active, false), c.create_time, c.agreement,
-			COALESCE(c.court_code, ''), c.intake_organization
+			COALESCE(c.court_code, ''), c.intake_organization, c.parties
 		FROM cases c
 		LEFT JOIN organizations o ON 'organizations/' || o.id = c.organization
 		LEFT JOIN mediators m ON 'mediators/' || m.id = c.mediator`)
@@ -63,12 +65,17 @@ func readStatRows(t *testing.T, e *env) []statRow {
 		var r statRow
 		var confirmation *string
 		var accept, closed *time.Time
-		var agreement []byte
+		var agreement, parties []byte
 		if err := rows.Scan(&r.state, &r.outcome, &r.region, &r.organization, &r.orgType, &r.mediator, &r.disputeType,
 			&r.source, &r.performance, &confirmation, &accept, &closed, &r.overdue, &r.groupDispute, &r.escalation,
-			&r.courtReferral, &r.orphaned, &r.createTime, &agreement, &r.court, &r.intakeOrganization); err != nil {
+			&r.courtReferral, &r.orphaned, &r.createTime, &agreement, &r.court, &r.intakeOrganization, &parties); err != nil {
 			t.Fatal(err)
 		}
+		var ps []casework.Party
+		if err := json.Unmarshal(parties, &ps); err != nil {
+			t.Fatal(err)
+		}
+		r.parties = int64(len(ps))
 		if confirmation != nil {
 			r.confirmation = *confirmation
 			if r.confirmation == "" {
@@ -84,6 +91,7 @@ func readStatRows(t *testing.T, e *env) []statRow {
 			if err := json.Unmarshal(agreement, &a); err != nil {
 				t.Fatal(err)
 			}
+			r.oralAgreement = a.Form == casework.FormOral
 			for _, o := range a.Obligations {
 				if o.Amount == "" {
 					continue
@@ -143,6 +151,16 @@ func expectFigures(rows []statRow) *mediationv1.CaseFigures {
 		count(&f.CourtReferrals, r.courtReferral)
 		if succeeded {
 			fen += r.agreementFen
+			count(&f.OralAgreements, r.oralAgreement)
+			count(&f.WrittenAgreements, !r.oralAgreement)
+			if r.escalation {
+				f.EscalationPrevented++
+				f.EscalationPreventedPeople += r.parties
+			}
+			if r.groupDispute {
+				f.PetitionPrevented++
+				f.PetitionPreventedPeople += r.parties
+			}
 		}
 		if r.state == "CLOSED" && r.accepted {
 			closedAccepted++

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,6 +20,9 @@ import (
 type Store struct {
 	pool     *pgxpool.Pool
 	settings settingsCache
+
+	tallyMu  sync.Mutex
+	tallyLoc *time.Location // the tallies' zone, once read
 }
 
 // Options tune the connection pool.

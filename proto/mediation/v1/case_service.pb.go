@@ -4329,8 +4329,20 @@ type CaseFigures struct {
 	EscalationRisks int64 `protobuf:"varint,25,opt,name=escalation_risks,json=escalationRisks,proto3" json:"escalation_risks,omitempty"`
 	// Cases referred by a court (委派 or 委托).
 	CourtReferrals int64 `protobuf:"varint,26,opt,name=court_referrals,json=courtReferrals,proto3" json:"court_referrals,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Of the succeeded cases, those whose agreement is oral (口头协议).
+	OralAgreements int64 `protobuf:"varint,27,opt,name=oral_agreements,json=oralAgreements,proto3" json:"oral_agreements,omitempty"`
+	// Of the succeeded cases, those whose agreement is written (书面协议).
+	WrittenAgreements int64 `protobuf:"varint,28,opt,name=written_agreements,json=writtenAgreements,proto3" json:"written_agreements,omitempty"`
+	// 防止民转刑: succeeded cases flagged at risk of escalation.
+	EscalationPrevented int64 `protobuf:"varint,29,opt,name=escalation_prevented,json=escalationPrevented,proto3" json:"escalation_prevented,omitempty"`
+	// The parties of those cases (防止民转刑人数).
+	EscalationPreventedPeople int64 `protobuf:"varint,30,opt,name=escalation_prevented_people,json=escalationPreventedPeople,proto3" json:"escalation_prevented_people,omitempty"`
+	// 防止群体性上访: succeeded 群体性 disputes.
+	PetitionPrevented int64 `protobuf:"varint,31,opt,name=petition_prevented,json=petitionPrevented,proto3" json:"petition_prevented,omitempty"`
+	// The parties of those cases (防止群体性上访人数).
+	PetitionPreventedPeople int64 `protobuf:"varint,32,opt,name=petition_prevented_people,json=petitionPreventedPeople,proto3" json:"petition_prevented_people,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *CaseFigures) Reset() {
@@ -4541,6 +4553,48 @@ func (x *CaseFigures) GetEscalationRisks() int64 {
 func (x *CaseFigures) GetCourtReferrals() int64 {
 	if x != nil {
 		return x.CourtReferrals
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetOralAgreements() int64 {
+	if x != nil {
+		return x.OralAgreements
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetWrittenAgreements() int64 {
+	if x != nil {
+		return x.WrittenAgreements
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetEscalationPrevented() int64 {
+	if x != nil {
+		return x.EscalationPrevented
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetEscalationPreventedPeople() int64 {
+	if x != nil {
+		return x.EscalationPreventedPeople
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetPetitionPrevented() int64 {
+	if x != nil {
+		return x.PetitionPrevented
+	}
+	return 0
+}
+
+func (x *CaseFigures) GetPetitionPreventedPeople() int64 {
+	if x != nil {
+		return x.PetitionPreventedPeople
 	}
 	return 0
 }
@@ -4904,7 +4958,8 @@ const file_mediation_v1_case_service_proto_rawDesc = "" +
 	"\afigures\x18\x03 \x01(\v2\x19.mediation.v1.CaseFiguresR\afigures\"U\n" +
 	"\x0eCaseStateCount\x12-\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x17.mediation.v1.CaseStateR\x05state\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x03R\x05count\"\xa9\b\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xdf\n" +
+	"\n" +
 	"\vCaseFigures\x12\x14\n" +
 	"\x05cases\x18\x01 \x01(\x03R\x05cases\x124\n" +
 	"\x06states\x18\x02 \x03(\v2\x1c.mediation.v1.CaseStateCountR\x06states\x12\x12\n" +
@@ -4932,7 +4987,13 @@ const file_mediation_v1_case_service_proto_rawDesc = "" +
 	"\x10performance_rate\x18\x17 \x01(\x01R\x0fperformanceRate\x12%\n" +
 	"\x0egroup_disputes\x18\x18 \x01(\x03R\rgroupDisputes\x12)\n" +
 	"\x10escalation_risks\x18\x19 \x01(\x03R\x0fescalationRisks\x12'\n" +
-	"\x0fcourt_referrals\x18\x1a \x01(\x03R\x0ecourtReferrals*\xb8\x02\n" +
+	"\x0fcourt_referrals\x18\x1a \x01(\x03R\x0ecourtReferrals\x12'\n" +
+	"\x0foral_agreements\x18\x1b \x01(\x03R\x0eoralAgreements\x12-\n" +
+	"\x12written_agreements\x18\x1c \x01(\x03R\x11writtenAgreements\x121\n" +
+	"\x14escalation_prevented\x18\x1d \x01(\x03R\x13escalationPrevented\x12>\n" +
+	"\x1bescalation_prevented_people\x18\x1e \x01(\x03R\x19escalationPreventedPeople\x12-\n" +
+	"\x12petition_prevented\x18\x1f \x01(\x03R\x11petitionPrevented\x12:\n" +
+	"\x19petition_prevented_people\x18  \x01(\x03R\x17petitionPreventedPeople*\xb8\x02\n" +
 	"\x12StatisticsGrouping\x12#\n" +
 	"\x1fSTATISTICS_GROUPING_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aSTATISTICS_GROUPING_REGION\x10\x01\x12$\n" +
