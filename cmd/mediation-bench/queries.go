@@ -51,6 +51,7 @@ func runQueries(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&cfg.DeepPages, "deep-pages", 1000, "how deep the walks follow next_page_token")
 	fs.DurationVar(&cfg.DeepBudget, "deep-budget", 60*time.Second, "time one walk may take")
 	fs.StringVar(&cfg.Only, "only", "", "run only the queries whose name contains this")
+	groupingsFlag := fs.String("groupings", "", "comma-separated statistics groupings to ask for (totals, region, organization, organization_type, mediator, dispute_type, source, create_month); empty = all")
 	format := fs.String("format", "markdown", "report format: markdown or json")
 	quiet := fs.Bool("quiet", false, "no progress lines on standard error")
 	if err := fs.Parse(args); err != nil {
@@ -58,6 +59,11 @@ func runQueries(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("queries: unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	for g := range strings.SplitSeq(*groupingsFlag, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			cfg.Groupings = append(cfg.Groupings, g)
+		}
 	}
 	if cfg.DatabaseURL == "" {
 		return errors.New("queries: --database-url is required: the server's database, for the recount")
