@@ -89,7 +89,7 @@ type Report struct {
 	Rows int64 `json:"rows"`
 
 	Generate       time.Duration `json:"generate_ns"` // the templates and the directory
-	Copy           time.Duration `json:"copy_ns"`     // deciding and COPY
+	Copy           time.Duration `json:"copy_ns"`     // deciding and COPY, without the indexes
 	Indexes        time.Duration `json:"indexes_ns"`  // rebuilding the secondary indexes
 	Recent         time.Duration `json:"recent_ns"`   // the store's bulk path and the overdue job
 	Verify         time.Duration `json:"verify_ns"`
@@ -206,7 +206,7 @@ func Load(ctx context.Context, dsn string, opt Options) (Report, error) {
 	if err := l.copyAll(ctx, specs[:recentFrom], &rep); err != nil {
 		return rep, err
 	}
-	rep.Copy = time.Since(t)
+	rep.Copy = time.Since(t) - rep.Indexes // copyAll rebuilds the indexes before it returns
 	rep.Copied = recentFrom
 	copyRows := rep.Rows
 	rep.CopyRowsPerSec = float64(copyRows) / rep.Copy.Seconds()
