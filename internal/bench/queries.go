@@ -377,6 +377,12 @@ const recountSQL = `SELECT %s AS key,
 	count(*) FILTER (WHERE c.performance_status = 'NOT_PERFORMED'),
 	count(*) FILTER (WHERE c.group_dispute), count(*) FILTER (WHERE c.escalation_risk),
 	count(*) FILTER (WHERE c.court_code IS NOT NULL),
+	count(*) FILTER (WHERE c.accept_time IS NOT NULL AND (c.state = 'AGREED' OR c.outcome = 'AGREEMENT') AND c.agreement->>'form' = 'ORAL'),
+	count(*) FILTER (WHERE c.accept_time IS NOT NULL AND (c.state = 'AGREED' OR c.outcome = 'AGREEMENT') AND c.agreement IS NOT NULL AND coalesce(c.agreement->>'form', '') <> 'ORAL'),
+	count(*) FILTER (WHERE c.accept_time IS NOT NULL AND (c.state = 'AGREED' OR c.outcome = 'AGREEMENT') AND c.escalation_risk),
+	coalesce(sum(jsonb_array_length(c.parties)) FILTER (WHERE c.accept_time IS NOT NULL AND (c.state = 'AGREED' OR c.outcome = 'AGREEMENT') AND c.escalation_risk), 0),
+	count(*) FILTER (WHERE c.accept_time IS NOT NULL AND (c.state = 'AGREED' OR c.outcome = 'AGREEMENT') AND c.group_dispute),
+	coalesce(sum(jsonb_array_length(c.parties)) FILTER (WHERE c.accept_time IS NOT NULL AND (c.state = 'AGREED' OR c.outcome = 'AGREEMENT') AND c.group_dispute), 0),
 	coalesce(avg(extract(epoch FROM c.close_time - c.accept_time) / 86400) FILTER (WHERE c.state = 'CLOSED' AND c.accept_time IS NOT NULL), 0)::float8
 FROM cases c
 	LEFT JOIN organizations o ON c.organization = 'organizations/' || o.id
@@ -388,7 +394,9 @@ GROUP BY 1`
 var figureNames = []string{"cases", "INTAKE", "ACCEPTED", "ASSIGNED", "MEDIATING", "AGREED", "CLOSED", "overdue",
 	"needs_reassignment", "accepted", "succeeded", "failed", "withdrawn_after_acceptance", "withdrawn_before_acceptance",
 	"rejected", "agreement_amount", "confirmation_requested", "confirmation_confirmed", "confirmation_refused",
-	"performed", "partly_performed", "not_performed", "group_disputes", "escalation_risks", "court_referrals", "mean_days_to_close"}
+	"performed", "partly_performed", "not_performed", "group_disputes", "escalation_risks", "court_referrals",
+	"oral_agreements", "written_agreements", "escalation_prevented", "escalation_prevented_people", "petition_prevented",
+	"petition_prevented_people", "mean_days_to_close"}
 
 // figures spells an answer's figures as the recount's columns.
 func figures(f *mediationv1.CaseFigures) []string {
@@ -406,7 +414,9 @@ func figures(f *mediationv1.CaseFigures) []string {
 	}
 	out = append(out, normalAmount(f.GetAgreementAmount()))
 	for _, n := range []int64{f.GetConfirmationRequested(), f.GetConfirmationConfirmed(), f.GetConfirmationRefused(),
-		f.GetPerformed(), f.GetPartlyPerformed(), f.GetNotPerformed(), f.GetGroupDisputes(), f.GetEscalationRisks(), f.GetCourtReferrals()} {
+		f.GetPerformed(), f.GetPartlyPerformed(), f.GetNotPerformed(), f.GetGroupDisputes(), f.GetEscalationRisks(), f.GetCourtReferrals(),
+		f.GetOralAgreements(), f.GetWrittenAgreements(), f.GetEscalationPrevented(), f.GetEscalationPreventedPeople(),
+		f.GetPetitionPrevented(), f.GetPetitionPreventedPeople()} {
 		out = append(out, strconv.FormatInt(n, 10))
 	}
 	return append(out, strconv.FormatFloat(f.GetMeanDaysToClose(), 'f', 4, 64))

@@ -223,7 +223,9 @@ func toProto(f store.Figures) *mediationv1.CaseFigures {
 		WithdrawnBeforeAcceptance: f.WithdrawnBeforeAcceptance, Rejected: f.Rejected, MeanDaysToClose: f.MeanDaysToClose,
 		AgreementAmount: f.AgreementAmount, ConfirmationRequested: f.ConfirmationRequested, ConfirmationConfirmed: f.ConfirmationConfirmed,
 		ConfirmationRefused: f.ConfirmationRefused, Performed: f.Performed, PartlyPerformed: f.PartlyPerformed, NotPerformed: f.NotPerformed,
-		GroupDisputes: f.GroupDisputes, EscalationRisks: f.EscalationRisks, CourtReferrals: f.CourtReferrals}
+		GroupDisputes: f.GroupDisputes, EscalationRisks: f.EscalationRisks, CourtReferrals: f.CourtReferrals,
+		OralAgreements: f.OralAgreements, WrittenAgreements: f.WrittenAgreements, EscalationPrevented: f.EscalationPrevented,
+		EscalationPreventedPeople: f.EscalationPreventedPeople, PetitionPrevented: f.PetitionPrevented, PetitionPreventedPeople: f.PetitionPreventedPeople}
 	for _, s := range casework.States {
 		out.States = append(out.States, &mediationv1.CaseStateCount{State: mediationv1.CaseState(mediationv1.CaseState_value["CASE_STATE_"+string(s)]), Count: f.ByState[s]})
 	}
