@@ -52,6 +52,20 @@ func auditContext(ctx context.Context) *store.AuditContext {
 // township) and hides the rest.
 func maskedAddress(a string) string {
 	const keep = 3
+	// The byte offset of the rune after the first keep, when those are
+	// valid UTF-8 (an invalid byte would become U+FFFD below).
+	end := 0
+	for n := 0; n < keep && end < len(a); n++ {
+		r, size := utf8.DecodeRuneInString(a[end:])
+		if r == utf8.RuneError && size <= 1 {
+			end = -1
+			break
+		}
+		end += size
+	}
+	if end >= 0 && end < len(a) {
+		return a[:end] + "****"
+	}
 	if utf8.RuneCountInString(a) <= keep {
 		return strings.Repeat("*", utf8.RuneCountInString(a))
 	}

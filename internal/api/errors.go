@@ -77,8 +77,13 @@ func ToStatus(err error) *status.Status {
 	case errors.Is(err, store.ErrStatisticsTooSlow):
 		return withDetails(codes.ResourceExhausted, fmt.Sprintf("these figures are counted case by case and took longer than %v: "+
 			"narrow the filter, or use only region_code, organization, mediator, dispute_type, source and create_time ranges "+
-			"from the first instant of a month (>= and <), which are answered from the statistics' summaries at once", store.StatisticsScanTimeout),
-			&errdetails.ErrorInfo{Reason: "STATISTICS_TOO_COSTLY", Domain: ErrorDomain})
+			"from the first instant of a month (>= and <), which are answered from the statistics' summaries at once", store.StatementTimeout),
+			&errdetails.ErrorInfo{Reason: "QUERY_TOO_COSTLY", Domain: ErrorDomain})
+	case errors.Is(err, store.ErrListTooSlow):
+		return withDetails(codes.ResourceExhausted, fmt.Sprintf("this page took longer than %v to find: "+
+			"narrow the filter with a field the README's list of fast filters names (state, region_code, organization, mediator, "+
+			"dispute_type, source, outcome, create_time, overdue, the flags …)", store.StatementTimeout),
+			&errdetails.ErrorInfo{Reason: "QUERY_TOO_COSTLY", Domain: ErrorDomain})
 	case errors.Is(err, context.Canceled):
 		return status.New(codes.Canceled, "the request was canceled")
 	case errors.Is(err, context.DeadlineExceeded):

@@ -114,6 +114,14 @@ var methodRoles = map[string][]Role{
 	webhookService + "ListWebhookDeliveries":    {RoleAdmin, RoleCourtDesk},
 	webhookService + "RedeliverWebhookDelivery": {RoleAdmin, RoleCourtDesk},
 
+	// The spreadsheets served beside the REST API, named by their route.
+	// Each reads through the methods above (GetCaseStatistics, ListCases)
+	// and so sees and masks what they do; a row here decides who may
+	// download at all.
+	"GET /v1/caseStatistics.xlsx":          caseReaders,
+	"GET /v1/cases.xlsx":                   caseReaders,
+	"GET /v1/caseStatistics/official.xlsx": caseReaders,
+
 	directoryService + "ListRegions":            anyone,
 	directoryService + "GetRegion":              anyone,
 	directoryService + "UpdateRegion":           {RoleAdmin, RoleSupervisor},
@@ -153,11 +161,12 @@ func MayCall(p Principal, fullMethod string) error {
 	return nil
 }
 
-// Methods lists the methods a role may call, sorted.
+// Methods lists the gRPC methods a role may call, sorted (the HTTP
+// routes of the policy, its spreadsheets, are not methods).
 func Methods(r Role) []string {
 	var out []string
 	for m, roles := range methodRoles {
-		if slices.Contains(roles, r) {
+		if slices.Contains(roles, r) && strings.HasPrefix(m, "/") {
 			out = append(out, m)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // The validators below check the identity documents and phone numbers of
@@ -339,7 +340,12 @@ func NormalizePhone(s string) string {
 // first 4 and last 4 (6210**********123X); a shorter one keeps its last 2
 // only, and one of 2 characters or fewer is masked whole.
 func MaskIDNumber(s string) string {
-	rs := []rune(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	if len(s) >= 12 && isASCII(s) {
+		// Every number a case stores: a character is a byte.
+		return s[:4] + strings.Repeat("*", len(s)-8) + s[len(s)-4:]
+	}
+	rs := []rune(s)
 	if len(rs) >= 12 {
 		return string(rs[:4]) + strings.Repeat("*", len(rs)-8) + string(rs[len(rs)-4:])
 	}
@@ -351,6 +357,11 @@ func MaskIDNumber(s string) string {
 // (0934-*****34), and an extension is masked. Input that is not a valid
 // number keeps only its last 2 characters.
 func MaskPhone(s string) string {
+	if isStoredMobile(s) {
+		// A mobile number as NormalizePhone stores it, which parsePhone
+		// takes as it is: spare it the parse.
+		return s[:3] + "****" + s[7:]
+	}
 	p, err := parsePhone(s)
 	if err != nil {
 		return maskAllButLast([]rune(strings.TrimSpace(s)), 2)
@@ -363,6 +374,30 @@ func MaskPhone(s string) string {
 		m += "-" + strings.Repeat("*", len(p.ext))
 	}
 	return m
+}
+
+// isStoredMobile reports whether s is a mobile number as NormalizePhone
+// writes it: 11 digits, beginning with 13 to 19.
+func isStoredMobile(s string) bool {
+	if len(s) != 11 || s[0] != '1' || s[1] < '3' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isASCII reports whether s has only ASCII characters.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // maskAllButLast replaces every rune but the last keep with '*'; when the

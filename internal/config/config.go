@@ -58,6 +58,8 @@ type Config struct {
 	RateLimit float64
 	// RateBurst is how many calls a principal may make at once.
 	RateBurst int
+	// ExportMaxRows is the most rows a case list export holds.
+	ExportMaxRows int
 	// Webhooks configures the courts' webhooks.
 	Webhooks Webhooks
 }
@@ -84,6 +86,7 @@ func Settings() []Setting {
 		{"max-request-bytes", "MEDIATION_MAX_REQUEST_BYTES", "4194304", "largest request accepted on either listener"},
 		{"overdue-interval", "MEDIATION_OVERDUE_INTERVAL", "1m", "how often to mark cases past their due time as overdue; 0 = never (another replica does it)"},
 		{"tally-fold-interval", "MEDIATION_TALLY_FOLD_INTERVAL", "1s", "how often to fold the statistics' deltas into their summary tables; 0 = never (another replica does it)"},
+		{"export-max-rows", "MEDIATION_EXPORT_MAX_ROWS", "1000000", "the most cases one Excel export of the case list holds (Excel's own limit is 1048575 rows)"},
 		{"group-dispute-applicants", "MEDIATION_GROUP_DISPUTE_APPLICANTS", "5", "how many applicants make a dispute 群体性 (group dispute)"},
 		{"debug-addr", "MEDIATION_DEBUG_ADDR", "", "listen address for /debug/pprof and /metrics (e.g. 127.0.0.1:6060); empty = /metrics on the HTTP listener, no pprof"},
 		{"tls-cert", "MEDIATION_TLS_CERT", "", "PEM certificate chain for TLS on both listeners (with tls-key); empty = plaintext"},
@@ -166,6 +169,9 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	}
 	if c.TallyFoldInterval, err = time.ParseDuration(v("tally-fold-interval")); err != nil || c.TallyFoldInterval < 0 {
 		return Config{}, fmt.Errorf("tally-fold-interval / MEDIATION_TALLY_FOLD_INTERVAL: %q is not a duration such as 1s (0 = never)", v("tally-fold-interval"))
+	}
+	if c.ExportMaxRows, err = strconv.Atoi(v("export-max-rows")); err != nil || c.ExportMaxRows < 1 || c.ExportMaxRows > 1048575 {
+		return Config{}, fmt.Errorf("export-max-rows / MEDIATION_EXPORT_MAX_ROWS: %q is not a number from 1 to 1048575 (the rows of an Excel sheet, less its heading)", v("export-max-rows"))
 	}
 	if c.GroupDisputeApplicants, err = strconv.Atoi(v("group-dispute-applicants")); err != nil || c.GroupDisputeApplicants < 2 {
 		return Config{}, fmt.Errorf("group-dispute-applicants / MEDIATION_GROUP_DISPUTE_APPLICANTS: %q is not a number ≥ 2", v("group-dispute-applicants"))

@@ -33,6 +33,7 @@ func defaults() config.Config {
 		MaxRequestBytes:   4 << 20,
 		OverdueInterval:   time.Minute,
 		TallyFoldInterval: time.Second,
+		ExportMaxRows:     1000000,
 
 		GroupDisputeApplicants: 5,
 		RateLimit:              50,
@@ -86,7 +87,7 @@ func TestParse(t *testing.T) {
 					TimeZone:        "UTC",
 					ShutdownTimeout: 3 * time.Second,
 					DBMaxConns:      7,
-					MaxRequestBytes: 2048, OverdueInterval: time.Minute, TallyFoldInterval: time.Second, GroupDisputeApplicants: 5,
+					MaxRequestBytes: 2048, OverdueInterval: time.Minute, TallyFoldInterval: time.Second, ExportMaxRows: 1000000, GroupDisputeApplicants: 5,
 					RateLimit: 50, RateBurst: 100, Webhooks: defaults().Webhooks,
 				}
 			},
@@ -120,7 +121,7 @@ func TestParse(t *testing.T) {
 					TimeZone:        "Europe/Berlin",
 					ShutdownTimeout: time.Minute,
 					DBMaxConns:      12,
-					MaxRequestBytes: 1024, OverdueInterval: time.Minute, TallyFoldInterval: time.Second, GroupDisputeApplicants: 5,
+					MaxRequestBytes: 1024, OverdueInterval: time.Minute, TallyFoldInterval: time.Second, ExportMaxRows: 1000000, GroupDisputeApplicants: 5,
 					RateLimit: 50, RateBurst: 100, Webhooks: defaults().Webhooks,
 				}
 			},

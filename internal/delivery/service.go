@@ -141,26 +141,45 @@ func (s *Service) Run(ctx context.Context) {
 	t := time.NewTicker(s.opt.PollInterval)
 	defer t.Stop()
 	var lastPromote time.Time
+	// due: deliveries may have become due since the senders last looked
+	// (retries, promoted successors): on every tick and wake-up.
+	due := true
 	for {
 		if time.Since(lastPromote) >= promoteInterval {
 			lastPromote = time.Now()
-			if _, err := s.store.PromoteWaitingDeliveries(ctx, s.opt.Clock()); err != nil && ctx.Err() == nil {
+			n, err := s.store.PromoteWaitingDeliveries(ctx, s.opt.Clock())
+			if err != nil && ctx.Err() == nil {
 				s.log.Warn("webhook promote", "error", err.Error())
 			}
+			due = due || n > 0
 		}
-		n, err := s.Dispatch(ctx)
+		n, created, err := s.dispatch(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("webhook dispatch", "error", err.Error())
 		}
-		// Wake every sender: new deliveries, or retries now due.
-		for range s.opt.Workers {
-			select {
-			case work <- struct{}{}:
-			default:
+		// Wake every sender for new deliveries, or retries now due; not
+		// for outbox rows no endpoint subscribes to, which busy replicas
+		// dispatch many times a second: eight senders each claiming
+		// nothing cost the service and the database more than the rest
+		// of the dispatcher.
+		if created > 0 || due {
+			for range s.opt.Workers {
+				select {
+				case work <- struct{}{}:
+				default:
+				}
 			}
 		}
+		due = false
 		if n > 0 {
-			continue // more may wait
+			// More may wait; a tick that passed meanwhile still counts,
+			// so that retries fall due under a steady stream of changes.
+			select {
+			case <-t.C:
+				due = true
+			default:
+			}
+			continue
 		}
 		select {
 		case <-ctx.Done():
@@ -169,19 +188,26 @@ func (s *Service) Run(ctx context.Context) {
 		case <-t.C:
 		case <-s.wake:
 		}
+		due = true
 	}
 }
 
 // Dispatch fans out the outbox until it is empty, and returns how many
 // rows it dispatched.
 func (s *Service) Dispatch(ctx context.Context) (int, error) {
-	total := 0
+	n, _, err := s.dispatch(ctx)
+	return n, err
+}
+
+// dispatch is Dispatch that also returns how many deliveries it created.
+func (s *Service) dispatch(ctx context.Context) (rows, created int, err error) {
 	for {
-		rows, deliveries, err := s.store.DispatchOutbox(ctx, s.opt.DispatchBatch, s.opt.Clock())
-		total += rows
+		n, deliveries, err := s.store.DispatchOutbox(ctx, s.opt.DispatchBatch, s.opt.Clock())
+		rows += n
+		created += deliveries
 		s.metrics.dispatched(deliveries)
-		if err != nil || rows < s.opt.DispatchBatch {
-			return total, err
+		if err != nil || n < s.opt.DispatchBatch {
+			return rows, created, err
 		}
 	}
 }

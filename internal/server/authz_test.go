@@ -955,3 +955,47 @@ func TestActionRulesOnVisibleCases(t *testing.T) {
 		t.Errorf("%d refusals on record, want at least 4", len(events.GetAuditEvents()))
 	}
 }
+
+// exportMatrix is the expected answer of every spreadsheet route of the
+// policy (with the query it needs) to each role: the file (200) or PERMISSION_DENIED (403). What
+// each file holds is the scope of the method it reads through
+// (GetCaseStatistics, ListCases), which the matrix above checks.
+var exportMatrix = map[string]map[string]int{
+	"GET /v1/caseStatistics.xlsx":                      {admin: 200, supervisor: 200, lead: 200, mediator: 200, court: 200, auditor: 403},
+	"GET /v1/cases.xlsx":                               {admin: 200, supervisor: 200, lead: 200, mediator: 200, court: 200, auditor: 403},
+	"GET /v1/caseStatistics/official.xlsx?period=2026": {admin: 200, supervisor: 200, lead: 200, mediator: 200, court: 200, auditor: 403},
+}
+
+// TestEveryExportEveryRole downloads every spreadsheet the policy names as
+// every role, and checks that the policy's routes are the matrix's.
+func TestEveryExportEveryRole(t *testing.T) {
+	w := newWorld(t)
+	var routes []string
+	for _, m := range auth.AllMethods() {
+		if strings.HasPrefix(m, "GET /") {
+			routes = append(routes, m)
+		}
+	}
+	if len(routes) != len(exportMatrix) {
+		t.Errorf("the policy names the routes %v, the matrix %d", routes, len(exportMatrix))
+	}
+	for _, route := range routes {
+		var want map[string]int
+		var path string
+		for k, v := range exportMatrix {
+			if strings.SplitN(k, "?", 2)[0] == route {
+				want, path = v, strings.TrimPrefix(k, "GET ")
+			}
+		}
+		if want == nil {
+			t.Errorf("%s has no row in exportMatrix: decide who may download it", route)
+			continue
+		}
+		for _, role := range matrixRoles {
+			resp, body := httpGet(t, w.e, path, map[string]string{"Authorization": "Bearer " + w.tokens[role]})
+			if resp.StatusCode != want[role] {
+				t.Errorf("%s as %s: %d %.200q, want %d", route, role, resp.StatusCode, body, want[role])
+			}
+		}
+	}
+}

@@ -144,7 +144,7 @@ func startFuzzServer(tb testing.TB) *fuzzServer {
 		cancel()
 		tb.Fatal(err)
 	}
-	srv, err := server.New(ctx, server.Config{Store: st, Location: time.UTC, OverdueInterval: -1, ReadinessInterval: time.Second})
+	srv, err := server.New(ctx, server.Config{Store: st, Location: time.UTC, OverdueInterval: -1, TallyFoldInterval: -1, ReadinessInterval: time.Second})
 	if err != nil {
 		cancel()
 		tb.Fatal(err)

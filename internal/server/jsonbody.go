@@ -8,9 +8,11 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/protobuf/proto"
 )
 
 // strictJSON is the gateway's JSON marshaler. Its decoder refuses what
@@ -36,18 +38,64 @@ func (m strictJSON) NewDecoder(r io.Reader) runtime.Decoder {
 		if len(bytes.TrimSpace(b)) == 0 {
 			return io.EOF
 		}
-		if err := checkJSONBody(b); err != nil {
+		value, err := jsonBodyValue(b)
+		if err != nil {
 			return err
+		}
+		if msg, ok := v.(proto.Message); ok && value != nil {
+			// What runtime.JSONPb's decoder does with a message, without
+			// scanning the body a second time to find its value.
+			return m.UnmarshalOptions.Unmarshal(value, msg)
 		}
 		return m.JSONPb.NewDecoder(bytes.NewReader(b)).Decode(v)
 	})
 }
+
+// Marshal encodes v as runtime.JSONPb does. A message is encoded into a
+// reused buffer and copied out once, where JSONPb lets protojson's buffer
+// grow from nothing and then copies it into a second buffer: a page of 50
+// cases allocated about three times its size.
+func (m strictJSON) Marshal(v any) ([]byte, error) {
+	msg, ok := v.(proto.Message)
+	if !ok {
+		return m.JSONPb.Marshal(v)
+	}
+	bp := marshalBuffers.Get().(*[]byte)
+	out, err := m.MarshalOptions.MarshalAppend((*bp)[:0], msg)
+	if err != nil {
+		marshalBuffers.Put(bp)
+		return nil, err
+	}
+	res := bytes.Clone(out)
+	if cap(out) <= maxPooledBuffer {
+		*bp = out[:0]
+		marshalBuffers.Put(bp)
+	}
+	return res, nil
+}
+
+// marshalBuffers holds the buffers strictJSON.Marshal encodes into; one
+// larger than maxPooledBuffer is left to the garbage collector.
+var marshalBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, 4096)
+	return &b
+}}
+
+const maxPooledBuffer = 1 << 20
 
 // checkJSONBody reports what protojson would miss or explain badly in a
 // JSON body: bytes that are not UTF-8, a lone surrogate escape, data after
 // the value. A syntax error it leaves to protojson, which names the line
 // and column.
 func checkJSONBody(b []byte) error {
+	_, err := jsonBodyValue(b)
+	return err
+}
+
+// jsonBodyValue is checkJSONBody that also returns the body's JSON value
+// when it is well formed (nil when it is not: protojson is to name the
+// syntax error).
+func jsonBodyValue(b []byte) (json.RawMessage, error) {
 	if !utf8.Valid(b) {
 		at := 0
 		for at < len(b) {
@@ -57,24 +105,24 @@ func checkJSONBody(b []byte) error {
 			}
 			at += size
 		}
-		return fmt.Errorf("the request body is not UTF-8: byte %d (0x%02x) starts no UTF-8 character; send the JSON encoded as UTF-8", at, b[at])
+		return nil, fmt.Errorf("the request body is not UTF-8: byte %d (0x%02x) starts no UTF-8 character; send the JSON encoded as UTF-8", at, b[at])
 	}
 	if at, ok := loneSurrogate(b); ok {
-		return fmt.Errorf("the request body has a lone surrogate escape %s at byte %d, which is no character: write the character itself, or a character beyond U+FFFF as a pair of escapes (\\ud83d\\ude00)", b[at:at+6], at)
+		return nil, fmt.Errorf("the request body has a lone surrogate escape %s at byte %d, which is no character: write the character itself, or a character beyond U+FFFF as a pair of escapes (\\ud83d\\ude00)", b[at:at+6], at)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	var first json.RawMessage
 	if dec.Decode(&first) != nil {
-		return nil
+		return nil, nil
 	}
 	end := int(dec.InputOffset())
 	if rest := bytes.TrimSpace(b[end:]); len(rest) > 0 {
 		if len(rest) > 20 {
 			rest = append(rest[:20:20], "…"...)
 		}
-		return fmt.Errorf("the request body has data after its JSON value, at byte %d: %q; send a single JSON object", end, rest)
+		return nil, fmt.Errorf("the request body has data after its JSON value, at byte %d: %q; send a single JSON object", end, rest)
 	}
-	return nil
+	return first, nil
 }
 
 // loneSurrogate finds, in the strings of UTF-8 JSON b, a \u escape of a

@@ -83,6 +83,9 @@ type Config struct {
 	Metrics MetricsOptions
 	// Webhooks configures the courts' webhooks.
 	Webhooks WebhookOptions
+	// ExportMaxRows is the most rows a case list export (GET
+	// /v1/cases.xlsx) holds; 0 = DefaultExportMaxRows.
+	ExportMaxRows int
 }
 
 // Server is one mediationd instance.

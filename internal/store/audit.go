@@ -22,6 +22,8 @@ const (
 	AuditLogout           AuditKind = "LOGOUT"
 	AuditReadPersonalData AuditKind = "READ_PERSONAL_DATA"
 	AuditPermissionDenied AuditKind = "PERMISSION_DENIED"
+	// AuditExport is a download of cases or figures as a spreadsheet.
+	AuditExport AuditKind = "EXPORT"
 )
 
 // AuditRecord is one entry of the audit trail.
@@ -82,7 +84,7 @@ func (s *Store) RecordAudit(ctx context.Context, records ...AuditRecord) error {
 	return nil
 }
 
-var auditKinds = []AuditKind{AuditWrite, AuditLogin, AuditLoginFailed, AuditLogout, AuditReadPersonalData, AuditPermissionDenied}
+var auditKinds = []AuditKind{AuditWrite, AuditLogin, AuditLoginFailed, AuditLogout, AuditReadPersonalData, AuditPermissionDenied, AuditExport}
 
 // auditFilter is what ListAuditEvents' filter may name.
 var auditFilter = aipfilter.Schema{

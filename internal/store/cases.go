@@ -31,15 +31,22 @@ type caseRow struct {
 	acceptTime *time.Time
 }
 
-func (r *caseRow) targets() []any {
+// targets are the scan targets of caseColumns, with room for extra
+// columns after them.
+func (r *caseRow) targets(extra ...any) []any {
 	c := &r.c
-	return []any{&c.ID, &c.Number, &c.Version, &c.State, &c.Outcome, &c.DisputeType, &c.Source,
+	t := append(make([]any, 0, caseColumnCount+len(extra)), &c.ID, &c.Number, &c.Version, &c.State, &c.Outcome, &c.DisputeType, &c.Source,
 		&c.Summary, &c.RegionCode, &c.Parties, &c.Organization, &c.Mediator, &c.Agreement,
 		&c.ClosingReason, &c.CreateTime, &c.UpdateTime, &r.closeTime,
 		&c.CourtReferral, &c.GroupDispute, &c.EscalationRisk, &c.FamilyViolence, &c.MinorsInvolved,
 		&r.acceptTime, &c.Deadline, &c.RecusedMediators, &c.Failure, &c.Confirmation, &c.PerformanceStatus,
-		&c.FollowUpCount, &c.SessionCount, &c.NoFollowUpReason, &c.IntakeOrganization, &c.NeedsReassignment}
+		&c.FollowUpCount, &c.SessionCount, &c.NoFollowUpReason, &c.IntakeOrganization, &c.NeedsReassignment)
+	return append(t, extra...)
 }
+
+// caseColumnCount is the number of columns in caseColumns (a capacity
+// hint: were it wrong, targets would only allocate twice).
+const caseColumnCount = 33
 
 func (r *caseRow) done() casework.Case {
 	if r.closeTime != nil {
@@ -53,10 +60,34 @@ func (r *caseRow) done() casework.Case {
 
 func scanCase(row pgx.Row, extra ...any) (casework.Case, error) {
 	var r caseRow
-	if err := row.Scan(append(r.targets(), extra...)...); err != nil {
+	if err := row.Scan(r.targets(extra...)...); err != nil {
 		return casework.Case{}, err
 	}
 	return r.done(), nil
+}
+
+// caseScanner scans row after row of caseColumns (and extra columns)
+// into one set of targets, rather than a new one for every row of a page.
+type caseScanner struct {
+	r       caseRow
+	targets []any
+}
+
+func newCaseScanner(extra ...any) *caseScanner {
+	s := &caseScanner{}
+	s.targets = s.r.targets(extra...)
+	return s
+}
+
+// scan reads the next row. Each row starts from an empty case, so that no
+// slice or pointer of one case is reused by the next: pgx decodes JSON
+// into what a target holds.
+func (s *caseScanner) scan(row pgx.Row) (casework.Case, error) {
+	s.r = caseRow{}
+	if err := row.Scan(s.targets...); err != nil {
+		return casework.Case{}, err
+	}
+	return s.r.done(), nil
 }
 
 // CreateParams is a registration to store.
@@ -293,33 +324,53 @@ func (s *Store) GetCaseIn(ctx context.Context, id uuid.UUID, scope identity.Case
 	return c, nil
 }
 
-// outboxPayload is the message other systems receive for one change.
+// outboxMessage is the message other systems receive for one change.
+// It is stored as jsonb, which keeps no key order: the fields are in no
+// particular one.
+type outboxMessage struct {
+	Case       string             `json:"case"`
+	Version    int64              `json:"version"`
+	Action     casework.Action    `json:"action"`
+	From       casework.State     `json:"from_state"`
+	To         casework.State     `json:"to_state"`
+	Outcome    casework.Outcome   `json:"outcome"`
+	Actor      string             `json:"actor"`
+	OccurTime  string             `json:"occur_time"`
+	Data       casework.EventData `json:"data"`
+	RegionCode string             `json:"region_code"`
+	Source     casework.Source    `json:"source"`
+	CaseNumber string             `json:"case_number,omitempty"`
+	RequestID  string             `json:"request_id,omitempty"`
+	// ConfirmationDeadline is what a court needs to know of judicial
+	// confirmation: by when the parties may apply (人民调解法 第33条); set
+	// (even empty) when the case has an agreement.
+	ConfirmationDeadline *string `json:"confirmation_deadline,omitempty"`
+}
+
+// outboxPayload is the message other systems receive for one change. A
+// struct rather than a map: encoding/json writes it without sorting keys
+// or boxing values, for every change.
 func outboxPayload(c casework.Case, ev casework.Event) ([]byte, error) {
-	p := map[string]any{
-		"case":        "cases/" + c.ID.String(),
-		"version":     ev.Version,
-		"action":      ev.Action,
-		"from_state":  ev.From,
-		"to_state":    ev.To,
-		"outcome":     ev.Outcome,
-		"actor":       ev.Actor,
-		"occur_time":  ev.Time.UTC().Format(time.RFC3339Nano),
-		"data":        ev.Data,
-		"region_code": c.RegionCode,
-		"source":      c.Source,
-	}
-	if c.Number != "" {
-		p["case_number"] = c.Number
-	}
-	if ev.RequestID != "" {
-		p["request_id"] = ev.RequestID
+	m := outboxMessage{
+		Case:       "cases/" + c.ID.String(),
+		Version:    ev.Version,
+		Action:     ev.Action,
+		From:       ev.From,
+		To:         ev.To,
+		Outcome:    ev.Outcome,
+		Actor:      ev.Actor,
+		OccurTime:  ev.Time.UTC().Format(time.RFC3339Nano),
+		Data:       ev.Data,
+		RegionCode: c.RegionCode,
+		Source:     c.Source,
+		CaseNumber: c.Number,
+		RequestID:  ev.RequestID,
 	}
 	if a := c.Agreement; a != nil {
-		// What a court needs to know of judicial confirmation: by when the
-		// parties may apply (人民调解法 第33条).
-		p["confirmation_deadline"] = a.ConfirmationDeadline()
+		d := a.ConfirmationDeadline()
+		m.ConfirmationDeadline = &d
 	}
-	b, err := json.Marshal(p)
+	b, err := json.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("encode outbox payload: %w", err)
 	}

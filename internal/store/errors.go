@@ -1,9 +1,11 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -38,4 +40,21 @@ func Unavailable(err error) bool {
 	}
 	msg := err.Error()
 	return strings.Contains(msg, "closed pool") || strings.Contains(msg, "conn closed") || strings.Contains(msg, "unexpected EOF")
+}
+
+// StatementTimeout bounds every statement the service runs (PostgreSQL's
+// statement_timeout on its connections, unless the database URL sets
+// one): a query that cannot be answered fast ends with a clear error
+// instead of holding a connection and its caller.
+const StatementTimeout = 10 * time.Second
+
+// ErrTooSlow is a query that ran longer than StatementTimeout; ListCases
+// and CaseStatistics return it wrapped with what would make them fast.
+var ErrTooSlow = errors.New("the query ran longer than the statement timeout")
+
+// tooSlow reports whether err is PostgreSQL's statement timeout, not the
+// caller's own cancellation.
+func tooSlow(ctx context.Context, err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "57014" && ctx.Err() == nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/mediationd/mediationd/internal/aipfilter"
 	"github.com/mediationd/mediationd/internal/casework"
@@ -80,9 +81,11 @@ var performanceStatuses = []casework.PerformanceStatus{casework.Performed, casew
 
 // needsReassignment is true for an open case whose mediator or
 // organization was deactivated.
+// The deactivated ones are few: the open cases' indexes by mediator and
+// organization find their cases.
 const needsReassignment = `(c.state IN ('ASSIGNED', 'MEDIATING') AND (
-	EXISTS (SELECT 1 FROM mediators m WHERE m.id = substr(c.mediator, 11) AND NOT m.active) OR
-	EXISTS (SELECT 1 FROM organizations o WHERE o.id = substr(c.organization, 15) AND NOT o.active)))`
+	c.mediator = ANY (ARRAY(SELECT 'mediators/' || m.id FROM mediators m WHERE NOT m.active)) OR
+	c.organization = ANY (ARRAY(SELECT 'organizations/' || o.id FROM organizations o WHERE NOT o.active))))`
 
 // compileFilter compiles an AIP-160 filter of a list request (aipfilter
 // compiles an empty one to TRUE); a problem with the filter is a
@@ -134,11 +137,16 @@ type CasePage struct {
 	Next  int64
 }
 
-// ListCases returns a page of cases in insertion order (keyset pagination
-// on an ever-increasing sequence), so that cases registered while a client
+// ErrListTooSlow is a ListCases page that ran longer than
+// StatementTimeout.
+var ErrListTooSlow = fmt.Errorf("list cases: %w", ErrTooSlow)
+
+// ListCases returns a page of cases in registration order: by create time,
+// then by insertion among cases registered at the same instant. Keyset
+// pagination on that unique pair means cases registered while a client
 // pages through never make it see a case twice or skip one that existed
-// when it started.
-func (s *Store) ListCases(ctx context.Context, p ListCasesParams) (CasePage, error) {
+// when it started (they are registered now, after every case it has seen).
+func (s *Store) ListCases(ctx context.Context, p ListCasesParams) (_ CasePage, err error) {
 	where, args, err := caseCondition(p.Filter, p.Spelling, p.Scope)
 	if err != nil {
 		return CasePage{}, err
@@ -148,21 +156,42 @@ func (s *Store) ListCases(ctx context.Context, p ListCasesParams) (CasePage, err
 		order, cmp = "ASC", ">"
 	}
 	if p.After > 0 {
+		// The cursor is the last case of the previous page; its create
+		// time is looked up by seq (one probe of the unique index).
 		args = append(args, p.After)
-		where = fmt.Sprintf("(%s) AND c.seq %s $%d", where, cmp, len(args))
+		where = fmt.Sprintf("(%[1]s) AND (c.create_time, c.seq) %[2]s ((SELECT a.create_time FROM cases a WHERE a.seq = $%[3]d), $%[3]d)", where, cmp, len(args))
 	}
 	args = append(args, p.Limit+1)
-	sql := fmt.Sprintf(`SELECT %s, c.seq FROM cases c WHERE %s ORDER BY c.seq %s LIMIT $%d`, caseColumns, where, order, len(args))
-	rows, err := s.pool.Query(ctx, sql, args...)
+	orderKey := "c.create_time"
+	if boundsAnotherTime(p.Filter) {
+		// Walking the registration order, PostgreSQL expects the cases
+		// of an accept/due/close-time range anywhere in it, while they
+		// sit together (a month closed, all registered about then): it
+		// discards every newer case first. Ordering by an expression the
+		// registration index cannot give makes it take the range from
+		// that time's index and sort it.
+		orderKey = "(c.create_time + interval '0 s')"
+	}
+	sql := fmt.Sprintf(`SELECT %[1]s, c.seq FROM cases c WHERE %[2]s ORDER BY %[5]s %[3]s, c.seq %[3]s LIMIT $%[4]d`, caseColumns, where, order, len(args), orderKey)
+	// An unnamed statement: planned for these values each time. A named
+	// one may switch to a generic plan that ignores them and walks the
+	// wrong index (a sparse filter's page then reads the whole table).
+	rows, err := s.pool.Query(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
 	if err != nil {
 		return CasePage{}, fmt.Errorf("list cases: %w", err)
 	}
+	defer func() {
+		if tooSlow(ctx, err) {
+			err = ErrListTooSlow
+		}
+	}()
 	defer rows.Close()
-	var page CasePage
-	var seqs []int64
+	page := CasePage{Cases: make([]casework.Case, 0, min(p.Limit+1, 64))}
+	seqs := make([]int64, 0, cap(page.Cases))
+	var seq int64
+	sc := newCaseScanner(&seq)
 	for rows.Next() {
-		var seq int64
-		c, err := scanCase(rows, &seq)
+		c, err := sc.scan(rows)
 		if err != nil {
 			return CasePage{}, fmt.Errorf("list cases: %w", err)
 		}
@@ -223,4 +252,23 @@ func (s *Store) ListEventsIn(ctx context.Context, caseID uuid.UUID, after int64,
 		out = out[:limit]
 	}
 	return out, more, nil
+}
+
+// boundsAnotherTime reports whether a filter has an upper bound on a
+// time other than create_time that has an index (accept, due and close
+// times).
+func boundsAnotherTime(filter string) bool {
+	cmps, err := aipfilter.Comparisons(filter)
+	if err != nil {
+		return false
+	}
+	for _, c := range cmps {
+		switch c.Field {
+		case "accept_time", "due_time", "close_time":
+			if c.Op == "<" || c.Op == "<=" {
+				return true
+			}
+		}
+	}
+	return false
 }

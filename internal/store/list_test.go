@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -201,6 +202,43 @@ func TestListByPartyName(t *testing.T) {
 	} {
 		if got := ids(c.filter, c.scope); !slices.Equal(got, c.want) {
 			t.Errorf("%s: %v, want %v", c.filter, got, c.want)
+		}
+	}
+}
+
+// TestListedCasesAsRead checks that a page holds each case as GetCase reads
+// it, in every state (so with and without an agreement, a deadline, a
+// failure...) and with parties of different counts: the page's rows are
+// scanned into reused targets, and no case may keep a part of another.
+func TestListedCasesAsRead(t *testing.T) {
+	st, _ := newCaseStore(t)
+	ctx := context.Background()
+	var want []casework.Case
+	for i, state := range casework.States {
+		c := bring(t, st, state)
+		if i%2 == 0 {
+			// One more party on every other case.
+			n := caseworktest.NewCase(fmt.Sprintf("three parties %d", i))
+			n.Parties = append(n.Parties, casework.Party{ID: "p3", Name: "王五", Role: casework.RoleRespondent})
+			c, _ = create(t, st, n, "")
+		}
+		want = append(want, c)
+	}
+	page, err := st.ListCases(ctx, store.ListCasesParams{Ascending: true, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[uuid.UUID]casework.Case{}
+	for _, c := range page.Cases {
+		got[c.ID] = c
+	}
+	for _, w := range want {
+		read, err := st.GetCase(ctx, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, ok := got[w.ID]; !ok || !reflect.DeepEqual(g, read) {
+			t.Errorf("case %s (%s): listed as\n%+v\nread as\n%+v", w.Number, read.State, g, read)
 		}
 	}
 }

@@ -2,13 +2,11 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/mediationd/mediationd/internal/aipfilter"
 	"github.com/mediationd/mediationd/internal/casework"
@@ -130,11 +128,17 @@ var groupKey = map[Grouping][2]string{
 	GroupNone:             {"''", "''"},
 	GroupRegion:           {"r.region_code", "c.region_code"},
 	GroupOrganization:     {"r.organization", "c.organization"},
-	GroupOrganizationType: {"COALESCE((SELECT o.type FROM organizations o WHERE o.id = substr(r.organization, 15)), '')", "COALESCE((SELECT o.type FROM organizations o WHERE o.id = substr(c.organization, 15)), '')"},
+	GroupOrganizationType: {"COALESCE(ko.type, '')", "COALESCE(ko.type, '')"},
 	GroupMediator:         {"r.mediator", "c.mediator"},
 	GroupDisputeType:      {"r.dispute_type", "c.dispute_type"},
 	GroupSource:           {"r.source", "c.source"},
 	GroupCreateMonth:      {"to_char(r.create_month AT TIME ZONE {zone}, 'YYYY-MM')", "to_char(c.create_time AT TIME ZONE {zone}, 'YYYY-MM')"},
+}
+
+// groupJoin joins what a grouping's key needs to the rows r or the case c
+// (%s), as a join rather than a look-up per row.
+var groupJoin = map[Grouping]string{
+	GroupOrganizationType: "LEFT JOIN organizations ko ON ko.id = substr(%s.organization, 15)",
 }
 
 // groupNames is the SQL of the display name of a group's key g.key, where the
@@ -255,13 +259,9 @@ func tallySource(p StatisticsParams, tallyZone *time.Location, requestZone strin
 	return "case_tallies", ""
 }
 
-// StatisticsScanTimeout bounds a statistics query the summaries cannot
-// answer, which counts the cases one by one.
-var StatisticsScanTimeout = 20 * time.Second
-
-// ErrStatisticsTooSlow is returned when a statistics query the summaries
-// cannot answer ran longer than StatisticsScanTimeout.
-var ErrStatisticsTooSlow = errors.New("statistics: counting the cases one by one took too long")
+// ErrStatisticsTooSlow is a statistics query the summaries cannot answer
+// that ran longer than StatementTimeout counting the cases one by one.
+var ErrStatisticsTooSlow = fmt.Errorf("statistics: %w", ErrTooSlow)
 
 // CaseStatistics counts the cases that match the filter within the scope,
 // in total and grouped, in one statement: the figures are of one snapshot.
@@ -315,6 +315,12 @@ func (s *Store) CaseStatistics(ctx context.Context, p StatisticsParams) (Statist
 	if table == "" {
 		rows = fmt.Sprintf(`SELECT t.* FROM cases c, case_tally_of(c, 1, %s) t WHERE %s`, zoneParam, caseWhere)
 	}
+	joinTo := func(alias string) string {
+		if j, ok := groupJoin[p.GroupBy]; ok {
+			return fmt.Sprintf(j, alias)
+		}
+		return ""
+	}
 	name := "NULL::text"
 	if n, ok := groupNames[p.GroupBy]; ok {
 		name = n
@@ -326,11 +332,11 @@ func (s *Store) CaseStatistics(ctx context.Context, p StatisticsParams) (Statist
 	}
 	sql := fmt.Sprintf(`WITH g AS (
 		SELECT GROUPING(k) = 1 AS total, COALESCE(k, '') AS key, %[1]s
-		FROM (SELECT %[2]s AS k, r.* FROM (%[3]s) r) x
+		FROM (SELECT %[2]s AS k, r.* FROM (%[3]s) r %[8]s) x
 		GROUP BY GROUPING SETS ((k), ())
 	), n AS (
 		SELECT GROUPING(k) = 1 AS total, COALESCE(k, '') AS key, count(*) AS needs_reassignment
-		FROM (SELECT %[4]s AS k FROM cases c
+		FROM (SELECT %[4]s AS k FROM cases c %[9]s
 			WHERE c.state IN ('ASSIGNED', 'MEDIATING')
 			AND (c.mediator = ANY (ARRAY(SELECT 'mediators/' || m.id FROM mediators m WHERE NOT m.active))
 				OR c.organization = ANY (ARRAY(SELECT 'organizations/' || o.id FROM organizations o WHERE NOT o.active)))
@@ -341,30 +347,12 @@ func (s *Store) CaseStatistics(ctx context.Context, p StatisticsParams) (Statist
 	FROM g LEFT JOIN n ON n.total = g.total AND n.key = g.key
 	WHERE g.total OR g.cases <> 0
 	ORDER BY g.total DESC, g.key COLLATE "C"`,
-		strings.Join(sums, ", "), strings.ReplaceAll(keys[0], "{zone}", zoneParam), rows, strings.ReplaceAll(keys[1], "{zone}", zoneParam), caseWhere, figureColumns, name)
-	if table == "" {
-		return s.scanStatistics(ctx, p.GroupBy, sql, args)
-	}
-	return s.readStatistics(ctx, s.pool, p.GroupBy, sql, args)
-}
-
-// scanStatistics runs a statistics query that counts the cases one by one
-// under StatisticsScanTimeout.
-func (s *Store) scanStatistics(ctx context.Context, g Grouping, sql string, args []any) (Statistics, error) {
-	var out Statistics
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", StatisticsScanTimeout.Milliseconds())); err != nil {
-			return err
-		}
-		var err error
-		out, err = s.readStatistics(ctx, tx, g, sql, args)
-		return err
-	})
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "57014" && ctx.Err() == nil {
+		strings.Join(sums, ", "), strings.ReplaceAll(keys[0], "{zone}", zoneParam), rows, strings.ReplaceAll(keys[1], "{zone}", zoneParam), caseWhere, figureColumns, name, joinTo("r"), joinTo("c"))
+	st, err := s.readStatistics(ctx, s.pool, p.GroupBy, sql, args)
+	if tooSlow(ctx, err) {
 		return Statistics{}, ErrStatisticsTooSlow
 	}
-	return out, err
+	return st, err
 }
 
 type querier interface {
@@ -372,7 +360,7 @@ type querier interface {
 }
 
 func (s *Store) readStatistics(ctx context.Context, q querier, grouping Grouping, sql string, args []any) (Statistics, error) {
-	rows, err := q.Query(ctx, sql, args...)
+	rows, err := q.Query(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
 	if err != nil {
 		return Statistics{}, fmt.Errorf("case statistics: %w", err)
 	}

@@ -28,6 +28,77 @@ export async function openCaseFor(h, summary) {
   return h.as("demo-mediator", "GET", `/v1/${name}`).then((r) => r.case);
 }
 
+/** countCases pages through ListCases with a filter as a user: how many cases it lists. */
+export async function countCases(h, user, filter) {
+  let n = 0;
+  let token = "";
+  do {
+    const q = new URLSearchParams({ pageSize: "1000" });
+    if (filter) q.set("filter", filter);
+    if (token) q.set("pageToken", token);
+    const r = await h.as(user, "GET", `/v1/cases?${q}`);
+    n += (r.cases ?? []).length;
+    token = r.nextPageToken ?? "";
+  } while (token);
+  return n;
+}
+
+/** statistics reads GetCaseStatistics as demo-supervisor. */
+async function statistics(h, filter, groupBy) {
+  const q = new URLSearchParams();
+  if (filter) q.set("filter", filter);
+  if (groupBy) q.set("groupBy", groupBy);
+  return h.as("demo-supervisor", "GET", `/v1/caseStatistics?${q}`);
+}
+
+/** figureOf reads a figure of CaseFigures (int64s come as strings, zeros are left out). */
+function figureOf(f, name) {
+  if (name.startsWith("state:")) return Number(f?.states?.find((s) => s.state === name.slice(6))?.count ?? 0);
+  return Number(f?.[name] ?? 0);
+}
+
+/** shownNumber reads a number shown on the page. */
+async function shownNumber(locator) {
+  return Number((await locator.innerText()).replace(/[^0-9]/g, ""));
+}
+
+/**
+ * drillsDown clicks a figure (want: its value on the dashboard) and checks
+ * that 案件列表 opens with a filter whose cases, counted through ListCases,
+ * are as many as the figure, that the list says so, and that its rows are
+ * ListCases' first page for that filter; then goes back to the dashboard.
+ */
+async function drillsDown(h, page, click, want, what, shot = "") {
+  const asked = [];
+  const seen = (r) => {
+    const u = new URL(r.url());
+    // the list's count: the dashboard's own calls all group
+    if (u.pathname === "/v1/caseStatistics" && !u.searchParams.has("groupBy")) asked.push(u.searchParams.get("filter") ?? "");
+  };
+  page.on("request", seen);
+  await click();
+  await page.waitForURL(/\/cases\?/);
+  const params = new URL(page.url()).searchParams;
+  const filter = params.get("f") ?? "";
+  h.check(filter !== "", `${what}: the list gets the figure's filter`, page.url());
+  await page.locator("[data-test=total]").waitFor();
+  page.off("request", seen);
+  h.check(params.get("fig") && asked.includes(params.get("sf") ?? ""), `${what}: the list counts it as the figure ${params.get("fig")} of the statistics' summaries`, { asked, sf: params.get("sf") });
+  const shown = await shownNumber(page.locator("[data-test=total]"));
+  const listed = await countCases(h, "demo-supervisor", filter);
+  h.check(listed === want && shown === want, `${what}: ${want} on the dashboard = ${listed} listed by ListCases with the list's filter = 共 ${shown} 件`, { filter, want, listed, shown });
+  const first = await h.as("demo-supervisor", "GET", `/v1/cases?pageSize=20&filter=${encodeURIComponent(filter)}`);
+  const numbers = (first.cases ?? []).map((c) => c.caseNumber);
+  await h.eventually(`${what}: the list's rows are ListCases' first page (${numbers.length})`, async () => {
+    const rows = numbers.length ? (await page.locator("[data-test=case-table] tbody tr").allInnerTexts()).map((t) => t.split(/\s/)[0]) : [];
+    return [rows.length === numbers.length && rows.every((r, i) => r === numbers[i]), rows];
+  });
+  if (shot) await h.shot(page, shot);
+  await page.goBack();
+  await page.waitForURL(/\/dashboard/);
+  await page.locator("[data-test=fig-total-cases]").waitFor();
+}
+
 export const scenarios = {
   // Priority 1 of the workbench: a mediator signs in and sees 我的待办.
   async "mediator-todo"(h) {
@@ -641,6 +712,176 @@ export const scenarios = {
     h.check(ev.action === "CASE_ACTION_UPDATE", "the change is in the case's history", ev.action);
     await page.getByText("家庭暴力").first().waitFor();
     h.check(true, "the page shows the 家庭暴力 flag");
+  },
+
+
+  // 统计: the supervisor's figures are the API's, and every kind of figure
+  // drills down to the list of exactly its cases.
+  async "dashboard"(h) {
+    const page = await h.page();
+    await h.signIn(page, "demo-supervisor");
+    await page.locator(".wb-nav-item", { hasText: "统计" }).click();
+    await page.waitForURL(/\/dashboard$/);
+    await page.locator("[data-test=fig-total-cases]").waitFor();
+    const totals = ["cases", "open", "overdue", "needsReassignment", "accepted", "succeeded", "failed", "withdrawnAfterAcceptance",
+      "withdrawnBeforeAcceptance", "rejected", "groupDisputes", "escalationRisks", "courtReferrals", "confirmationRequested", "concluded", "performed"];
+    const api = await statistics(h, "", "STATISTICS_GROUPING_REGION");
+    await h.eventually("every figure of the totals on the dashboard is the API's", async () => {
+      const seen = {};
+      for (const f of totals) seen[f] = await shownNumber(page.locator(`[data-test=fig-total-${f}]`));
+      return [totals.every((f) => seen[f] === figureOf(api.total, f)), { seen, api: api.total }];
+    });
+    const rate = (r) => `${(100 * r).toFixed(1)}%`;
+    h.check((await page.locator("[data-test=rate-success]").innerText()) === rate(api.total.successRate) &&
+      (await page.locator("[data-test=rate-success-of-accepted]").innerText()) === rate(api.total.successRateOfAccepted),
+      `the success rates are the API's, ${rate(api.total.successRate)} of the concluded and ${rate(api.total.successRateOfAccepted)} of the accepted`);
+    const fracs = await page.locator("[data-test=rate-concluded]").innerText();
+    h.check(fracs.includes(`${figureOf(api.total, "succeeded")} / ${figureOf(api.total, "concluded")}`) && fracs.includes("已结束调解"),
+      "成功率 shows its numerator and denominator", fracs);
+    const rows = await page.locator("[data-test=group-table] .el-table__body-wrapper tbody tr").allInnerTexts();
+    const want = api.groups.map((g) => [g.displayName, figureOf(g.figures, "cases"), figureOf(g.figures, "open")]);
+    const got = rows.map((r) => r.split(/\s+/).filter(Boolean)).map((c) => [c[0], Number(c[1]), Number(c[2])]);
+    h.check(JSON.stringify(got) === JSON.stringify(want), "the table by county is the API's grouping by region", { got, want });
+    h.check(await page.locator("[data-test=fig-total-confirmationRequested]").evaluate((e) => e.tagName !== "BUTTON"),
+      "申请司法确认, which no ListCases filter can select, is not clickable");
+    await h.shot(page, "dashboard");
+
+    // Each kind of figure drills down: the figure's cases, counted through ListCases.
+    for (const f of ["open", "overdue", "accepted", "succeeded", "concluded", "failed", "withdrawnAfterAcceptance", "withdrawnBeforeAcceptance",
+      "rejected", "groupDisputes", "escalationRisks", "courtReferrals", "performed"]) {
+      await drillsDown(h, page, () => page.locator(`[data-test=fig-total-${f}]`).click(), figureOf(api.total, f), `the total ${f}`);
+    }
+    const xifeng = api.groups.find((g) => g.key === "621002");
+    const row = page.locator("[data-test=group-table] .el-table__body-wrapper tbody tr", { hasText: "西峰区" });
+    await drillsDown(h, page, () => row.locator("[data-test=cell-open]").click(), figureOf(xifeng.figures, "open"), "西峰区's open cases", "dashboard-drill-list");
+    await drillsDown(h, page, () => row.locator("[data-test=cell-overdue]").click(), figureOf(xifeng.figures, "overdue"), "西峰区's overdue cases");
+    await h.shot(page, "dashboard-after-drill");
+
+    // A bar of a chart: 结案 in 案件阶段 (the last of six categories).
+    const chart = page.locator("[data-test=chart-states]");
+    await chart.scrollIntoViewIfNeeded();
+    const box = await chart.boundingBox();
+    const axis = 48; // the value axis' labels, left of the bars
+    const x = box.x + 8 + axis + ((box.width - 24 - axis) * 5.5) / 6;
+    await drillsDown(h, page, () => page.mouse.click(x, box.y + box.height - 60), figureOf(api.total, "state:CASE_STATE_CLOSED"), "the chart's 结案 bar");
+
+    // An organization and a mediator, from the table's tabs.
+    await page.getByRole("tab", { name: "调解组织" }).click();
+    await page.waitForURL(/tab=organization/);
+    const orgs = await statistics(h, "", "STATISTICS_GROUPING_ORGANIZATION");
+    const studio = orgs.groups.find((g) => g.key === "organizations/xifeng-women-studio");
+    const srow = page.locator("[data-test=group-table] .el-table__body-wrapper tbody tr", { hasText: studio.displayName });
+    await srow.waitFor();
+    await drillsDown(h, page, () => srow.locator("[data-test=cell-succeeded]").click(), figureOf(studio.figures, "succeeded"), `${studio.displayName}'s 调解成功`);
+    // A raw filter typed into the URL, with no figure to read: counted case by case.
+    const raw = 'region_code = "621002" AND (state = MEDIATING OR overdue = true)';
+    await page.goto(`${h.base}/cases?f=${encodeURIComponent(raw)}`);
+    await page.locator("[data-test=total]").waitFor();
+    const rawCount = await countCases(h, "demo-supervisor", raw);
+    h.check(await shownNumber(page.locator("[data-test=total]")) === rawCount && (await page.locator("[data-test=drill-filter]").innerText()) === raw,
+      `a raw filter in the URL is shown with its ${rawCount} cases, as ListCases counts them`);
+    await page.goBack();
+    await page.waitForURL(/\/dashboard/);
+    const unassigned = page.locator("[data-test=group-table] .el-table__body-wrapper tbody tr", { hasText: "未分派" }).locator("[data-test=cell-cases]");
+    h.check(await unassigned.evaluate((e) => e.tagName !== "BUTTON"), "未分派 (no organization), which no filter can select, is not clickable");
+  },
+
+  // The dashboard's filters live in the URL and survive a reload; its figures follow them.
+  async "dashboard-filters"(h) {
+    const page = await h.page();
+    await h.signIn(page, "demo-supervisor");
+    await page.goto(h.base + "/dashboard");
+    await page.locator("[data-test=fig-total-cases]").waitFor();
+    await choose(page, page.locator("[data-test=f-region]"), "西峰区");
+    await page.waitForURL(/region=621002/);
+    await choose(page, page.locator("[data-test=f-type]"), "婚姻家庭");
+    await page.waitForURL(/type=MARRIAGE_FAMILY/);
+    await page.getByRole("tab", { name: "登记月份" }).click();
+    await page.waitForURL(/tab=create_month/);
+    await page.goto(page.url() + "&from=2025-01&to=2025-12");
+    await page.reload();
+    await page.locator("[data-test=fig-total-cases]").waitFor();
+    const filter = 'region_code = "621002" AND create_time >= "2025-01-01T00:00:00+08:00" AND create_time < "2026-01-01T00:00:00+08:00" AND dispute_type = MARRIAGE_FAMILY';
+    const api = await statistics(h, filter, "STATISTICS_GROUPING_CREATE_MONTH");
+    h.check(figureOf(api.total, "cases") > 0, "the filter selects some cases", api.total);
+    await h.eventually("after a reload the figures are the API's for region, type and months", async () => {
+      const seen = [await shownNumber(page.locator("[data-test=fig-total-cases]")), await shownNumber(page.locator("[data-test=fig-total-open]")), await shownNumber(page.locator("[data-test=fig-total-succeeded]"))];
+      return [seen.join() === [figureOf(api.total, "cases"), figureOf(api.total, "open"), figureOf(api.total, "succeeded")].join(), seen];
+    });
+    const inputs = await page.locator("[data-test=dash-filters] input").evaluateAll((es) => es.map((e) => e.value));
+    h.check(inputs.includes("2025-01") && inputs.includes("2025-12"), "the month range is back in its picker", inputs);
+    h.check((await page.locator("[data-test=f-region]").innerText()).includes("西峰区"), "the region is back in its select");
+    h.check((await page.locator("[data-test=f-type]").innerText()).includes("婚姻家庭"), "the dispute type is back in its select");
+    h.check((await page.getByRole("tab", { name: "登记月份" }).getAttribute("aria-selected")) === "true", "the table is still by month");
+    const months = (await page.locator("[data-test=group-table] [data-test=group-name]").allInnerTexts());
+    h.check(JSON.stringify(months) === JSON.stringify(api.groups.map((g) => g.key)), "its rows are the API's months of the cohort", months);
+    // A month's cohort drills down to the cases registered in it.
+    const g = api.groups.find((x) => figureOf(x.figures, "cases") > 0);
+    const mrow = page.locator("[data-test=group-table] .el-table__body-wrapper tbody tr", { hasText: g.key });
+    await drillsDown(h, page, () => mrow.locator("[data-test=cell-cases]").click(), figureOf(g.figures, "cases"), `the cohort ${g.key}`);
+    await h.shot(page, "dashboard-filtered");
+
+    // 导出: the CSV is the API's of the same filter and grouping; the Excel
+    // workbooks are the service's (their own tests check their cells).
+    const save = async (item) => {
+      await page.locator("[data-test=export-menu]").click();
+      const [file] = await Promise.all([page.waitForEvent("download"), page.locator(`.el-dropdown-menu [data-test=${item}]:visible`).click()]);
+      const fs = await import("node:fs/promises");
+      return { name: file.suggestedFilename(), body: await fs.readFile(await file.path()) };
+    };
+    const csv = await save("export-csv");
+    const q = new URLSearchParams({ filter, groupBy: "STATISTICS_GROUPING_CREATE_MONTH" });
+    const r = await fetch(`${h.base}/v1/caseStatistics.csv?${q}`, { headers: { Authorization: `Bearer ${await h.token("demo-supervisor")}` } });
+    const apiCsv = await r.text();
+    const text = csv.body.toString("utf8");
+    h.check(csv.name.endsWith(".csv") && csv.name.startsWith("案件统计"), "the CSV is saved under the service's name", csv.name);
+    h.check(text.replace(/^\uFEFF/, "") === apiCsv.replace(/^\uFEFF/, "") && text.includes("合计"), "the exported CSV is the API's for the same filter and grouping", text.slice(0, 200));
+    const isZip = (b) => b.length > 1000 && b[0] === 0x50 && b[1] === 0x4b;
+    const xlsx = await save("export-xlsx");
+    h.check(xlsx.name.startsWith("案件统计") && xlsx.name.endsWith(".xlsx") && isZip(xlsx.body), "统计 Excel saves the service's workbook", xlsx.name);
+    const list = await save("export-cases");
+    h.check(list.name.startsWith("案件清单") && list.name.endsWith(".xlsx") && isZip(list.body), "案件清单 Excel saves the service's workbook", list.name);
+    const official = await save("export-official");
+    h.check(official.name.includes("人民调解工作统计表") && official.name.includes("2025") && isZip(official.body),
+      "the months 2025-01 to 2025-12 offer the official table of the year 2025", official.name);
+    const audit = await h.as("demo-auditor", "GET", "/v1/auditEvents?pageSize=20");
+    const routes = (audit.auditEvents ?? []).filter((e) => e.kind === "AUDIT_EVENT_KIND_EXPORT").map((e) => `${e.method} ${e.resource}`);
+    h.check(["caseStatistics.xlsx", "cases.xlsx", "official.xlsx"].every((x) => routes.some((m) => m.includes(x) && m.includes("621002"))),
+      "the service recorded the three Excel exports, each with the dashboard's filter", routes);
+
+    // 案件列表's 导出 Excel: the cases of its filter.
+    await page.goto(`${h.base}/cases?f=${encodeURIComponent(filter)}`);
+    await page.locator("[data-test=total]").waitFor();
+    const [cases] = await Promise.all([page.waitForEvent("download"), page.locator("[data-test=export-cases]").click()]);
+    h.check(cases.suggestedFilename().startsWith("案件清单") && cases.suggestedFilename().endsWith(".xlsx"), "案件列表 exports its cases as Excel", cases.suggestedFilename());
+  },
+
+  // The dashboard reads its figures again without a reload.
+  async "dashboard-refresh"(h) {
+    const page = await h.page();
+    await h.signIn(page, "demo-supervisor");
+    await page.goto(h.base + "/dashboard?poll=1000&region=621002");
+    await page.locator("[data-test=fig-total-cases]").waitFor();
+    const filter = 'region_code = "621002"';
+    let api = await statistics(h, filter);
+    await h.eventually("the dashboard shows the API's count of 西峰区", async () => {
+      const n = await shownNumber(page.locator("[data-test=fig-total-cases]"));
+      return [n === figureOf(api.total, "cases"), n];
+    });
+    await page.evaluate(() => { window.__noReload = true; });
+    await h.as("demo-lead", "POST", `/v1/cases?requestId=${randomUUID()}`, {
+      disputeType: "DISPUTE_TYPE_NEIGHBOR", source: "CASE_SOURCE_WALK_IN", summary: "邻里纠纷：统计刷新测试", regionCode: "621002",
+      parties: [{ id: "p1", name: "周丽", role: "PARTY_ROLE_APPLICANT" }, { id: "p2", name: "吴刚", role: "PARTY_ROLE_RESPONDENT" }],
+    });
+    const before = figureOf(api.total, "cases");
+    api = await statistics(h, filter);
+    h.check(figureOf(api.total, "cases") === before + 1, "the API counts the new case");
+    await h.eventually("the dashboard shows the new count and the new 登记 without a reload", async () => {
+      const n = await shownNumber(page.locator("[data-test=fig-total-cases]"));
+      const open = await shownNumber(page.locator("[data-test=fig-total-open]"));
+      return [n === figureOf(api.total, "cases") && open === figureOf(api.total, "open"), [n, open]];
+    });
+    h.check(await page.evaluate(() => window.__noReload === true), "the page was not reloaded");
   },
 
   // A client route that does not exist, and a deep link reloaded.

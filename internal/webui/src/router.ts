@@ -25,6 +25,7 @@ export const router = createRouter({
     { path: "/cases/new", name: "intake", component: () => import("./views/IntakeView.vue"), meta: { title: "登记纠纷" } },
     { path: "/cases/:id", name: "case", component: () => import("./views/CaseDetailView.vue"), meta: { title: "案件详情" } },
     { path: "/assign", name: "assign", component: () => import("./views/AssignView.vue"), meta: { title: "待分配" } },
+    { path: "/dashboard", name: "dashboard", component: () => import("./views/DashboardView.vue"), meta: { title: "统计" } },
     { path: "/court", name: "court", component: () => import("./views/CourtView.vue"), meta: { title: "法院" } },
     { path: "/admin/:section?", name: "admin", component: () => import("./views/AdminView.vue"), meta: { title: "管理" } },
     { path: "/:rest(.*)*", name: "notfound", component: () => import("./views/NotFoundView.vue"), meta: { public: true, title: "页面不存在" } },

@@ -116,6 +116,10 @@ const (
 	AuditEventKind_AUDIT_EVENT_KIND_READ_PERSONAL_DATA AuditEventKind = 5
 	// A request refused because the caller may not do it.
 	AuditEventKind_AUDIT_EVENT_KIND_PERMISSION_DENIED AuditEventKind = 6
+	// A download of cases or figures as a spreadsheet (GET /v1/cases.xlsx,
+	// /v1/caseStatistics.xlsx ...): method is the route, resource the rows
+	// written and the query (filter, grouping, period).
+	AuditEventKind_AUDIT_EVENT_KIND_EXPORT AuditEventKind = 7
 )
 
 // Enum value maps for AuditEventKind.
@@ -128,6 +132,7 @@ var (
 		4: "AUDIT_EVENT_KIND_LOGOUT",
 		5: "AUDIT_EVENT_KIND_READ_PERSONAL_DATA",
 		6: "AUDIT_EVENT_KIND_PERMISSION_DENIED",
+		7: "AUDIT_EVENT_KIND_EXPORT",
 	}
 	AuditEventKind_value = map[string]int32{
 		"AUDIT_EVENT_KIND_UNSPECIFIED":        0,
@@ -137,6 +142,7 @@ var (
 		"AUDIT_EVENT_KIND_LOGOUT":             4,
 		"AUDIT_EVENT_KIND_READ_PERSONAL_DATA": 5,
 		"AUDIT_EVENT_KIND_PERMISSION_DENIED":  6,
+		"AUDIT_EVENT_KIND_EXPORT":             7,
 	}
 )
 
@@ -2201,7 +2207,7 @@ const file_mediation_v1_access_proto_rawDesc = "" +
 	"\x16ROLE_ORGANIZATION_LEAD\x10\x03\x12\x11\n" +
 	"\rROLE_MEDIATOR\x10\x04\x12\x13\n" +
 	"\x0fROLE_COURT_DESK\x10\x05\x12\x10\n" +
-	"\fROLE_AUDITOR\x10\x06*\xfb\x01\n" +
+	"\fROLE_AUDITOR\x10\x06*\x98\x02\n" +
 	"\x0eAuditEventKind\x12 \n" +
 	"\x1cAUDIT_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16AUDIT_EVENT_KIND_WRITE\x10\x01\x12\x1a\n" +
@@ -2209,7 +2215,8 @@ const file_mediation_v1_access_proto_rawDesc = "" +
 	"\x1dAUDIT_EVENT_KIND_LOGIN_FAILED\x10\x03\x12\x1b\n" +
 	"\x17AUDIT_EVENT_KIND_LOGOUT\x10\x04\x12'\n" +
 	"#AUDIT_EVENT_KIND_READ_PERSONAL_DATA\x10\x05\x12&\n" +
-	"\"AUDIT_EVENT_KIND_PERMISSION_DENIED\x10\x062\xda\x02\n" +
+	"\"AUDIT_EVENT_KIND_PERMISSION_DENIED\x10\x06\x12\x1b\n" +
+	"\x17AUDIT_EVENT_KIND_EXPORT\x10\a2\xda\x02\n" +
 	"\vAuthService\x12q\n" +
 	"\rCreateSession\x12\".mediation.v1.CreateSessionRequest\x1a#.mediation.v1.CreateSessionResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/sessions\x12v\n" +
 	"\rDeleteSession\x12\".mediation.v1.DeleteSessionRequest\x1a#.mediation.v1.DeleteSessionResponse\"\x1c\x82\xd3\xe4\x93\x02\x16*\x14/v1/sessions/current\x12`\n" +

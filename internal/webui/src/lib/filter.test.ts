@@ -25,6 +25,19 @@ describe("case list filters", () => {
     );
   });
 
+  it("keeps a raw filter and its title in the URL", () => {
+    const q = { f: 'region_code = "621002" AND state = MEDIATING', t: "西峰区 · 调解中" };
+    expect(toQuery(fromQuery(q))).toEqual(q);
+  });
+
+  it("sends a raw filter as it is, in parentheses when other fields join it", () => {
+    const f = 'accept_time >= "1970-01-01T00:00:00Z" AND (state = AGREED OR outcome = AGREEMENT)';
+    expect(toFilter(fromQuery({ f }))).toBe(f);
+    expect(toFilter(fromQuery({ f: "overdue = true OR needs_reassignment = true", state: "MEDIATING" }))).toBe(
+      "(overdue = true OR needs_reassignment = true) AND state = MEDIATING",
+    );
+  });
+
   it("is empty without filters", () => {
     expect(toFilter(fromQuery({}))).toBe("");
   });

@@ -15,9 +15,22 @@ export interface ListQuery {
   to: string;
   q: string;
   page: string;
+  /**
+   * A raw AIP-160 filter, as the dashboard's drill-down gives it (the
+   * figure's definition), joined with the other fields by AND.
+   */
+  f: string;
+  /** What the raw filter selects, in words (e.g. 西峰区 · 调解中). */
+  t: string;
+  /**
+   * For a drill-down: the figure (fig) of GetCaseStatistics with the filter
+   * sf that counts the raw filter's cases from the statistics' summaries.
+   */
+  sf: string;
+  fig: string;
 }
 
-const keys: Array<keyof ListQuery> = ["state", "type", "region", "org", "mediator", "source", "overdue", "reassign", "from", "to", "q", "page"];
+const keys: Array<keyof ListQuery> = ["state", "type", "region", "org", "mediator", "source", "overdue", "reassign", "from", "to", "q", "f", "t", "sf", "fig", "page"];
 
 /** fromQuery reads the list's state from the route's query. */
 export function fromQuery(q: Record<string, unknown>): ListQuery {
@@ -25,6 +38,7 @@ export function fromQuery(q: Record<string, unknown>): ListQuery {
   return {
     state: s("state"), type: s("type"), region: s("region"), org: s("org"), mediator: s("mediator"), source: s("source"),
     overdue: s("overdue") === "1", reassign: s("reassign") === "1", from: s("from"), to: s("to"), q: s("q"), page: s("page"),
+    f: s("f"), t: s("t"), sf: s("sf"), fig: s("fig"),
   };
 }
 
@@ -51,10 +65,14 @@ const dateRe = /^\d{4}-\d{2}-\d{2}$/;
 /**
  * toFilter compiles the list's state to an AIP-160 filter. Dates are whole
  * days in China time; the search box matches the case number or the
- * court's case number exactly, as the API compares them.
+ * court's case number exactly, as the API compares them. A raw filter is
+ * sent as it is (the service checks it and says what is wrong), in
+ * parentheses when other fields join it, since OR binds tighter than AND.
  */
 export function toFilter(l: ListQuery): string {
   const parts: string[] = [];
+  const raw = l.f.trim();
+  if (raw) parts.push(raw);
   if (enumRe.test(l.state)) parts.push(`state = ${l.state}`);
   if (enumRe.test(l.type)) parts.push(`dispute_type = ${l.type}`);
   if (enumRe.test(l.source)) parts.push(`source = ${l.source}`);
@@ -70,5 +88,6 @@ export function toFilter(l: ListQuery): string {
   }
   const q = l.q.trim();
   if (q) parts.push(`(case_number = ${quote(q)} OR court_case_number = ${quote(q)} OR party_name = ${quote(q)})`);
+  if (raw && parts.length > 1) parts[0] = `(${raw})`;
   return parts.join(" AND ");
 }

@@ -1,0 +1,4 @@
+package store
+
+// TallySource is tallySource, for the tests.
+var TallySource = tallySource
