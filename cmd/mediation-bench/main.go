@@ -38,7 +38,15 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	_, err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	var err error
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "dataset":
+		err = runDataset(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	case len(os.Args) > 1 && os.Args[1] == "queries":
+		err = runQueries(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	default:
+		_, err = run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	}
 	stop()
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -54,6 +62,11 @@ Usage:
   mediation-bench [flags]                    start PostgreSQL and mediationd, measure, stop them
   mediation-bench --grpc-addr A --http-addr B --token T [--database-url URL] [flags]
                                              measure a running server (loopback only)
+  mediation-bench dataset --database-url URL --cases N [--open 0.1] [--years 3]
+                                             generate a large data set (see mediation-bench dataset -h)
+  mediation-bench queries --grpc-addr A --http-addr B --database-url URL
+                                             statistics and list latency on that data set, checked
+                                             against a recount (see mediation-bench queries -h)
 
 Workloads, in order (each a warm-up, then --duration of measurement; with
 --rounds N, N rounds of all workloads, each slice a warm-up and duration/N):
