@@ -163,13 +163,16 @@ func (s *Store) ListCases(ctx context.Context, p ListCasesParams) (_ CasePage, e
 	}
 	args = append(args, p.Limit+1)
 	orderKey := "c.create_time"
-	if boundsAnotherTime(p.Filter) {
+	if takenApart(p.Filter) {
 		// Walking the registration order, PostgreSQL expects the cases
 		// of an accept/due/close-time range anywhere in it, while they
 		// sit together (a month closed, all registered about then): it
-		// discards every newer case first. Ordering by an expression the
-		// registration index cannot give makes it take the range from
-		// that time's index and sort it.
+		// discards every newer case first. It cannot know either that
+		// the deactivated mediators and organizations, looked up when the
+		// statement runs, are few or none. Ordering by an expression the
+		// registration index cannot give makes it take the cases from
+		// their own index (the time's, the open cases' by mediator and
+		// organization) and sort them.
 		orderKey = "(c.create_time + interval '0 s')"
 	}
 	sql := fmt.Sprintf(`SELECT %[1]s, c.seq FROM cases c WHERE %[2]s ORDER BY %[5]s %[3]s, c.seq %[3]s LIMIT $%[4]d`, caseColumns, where, order, len(args), orderKey)
@@ -254,16 +257,21 @@ func (s *Store) ListEventsIn(ctx context.Context, caseID uuid.UUID, after int64,
 	return out, more, nil
 }
 
-// boundsAnotherTime reports whether a filter has an upper bound on a
-// time other than create_time that has an index (accept, due and close
-// times).
-func boundsAnotherTime(filter string) bool {
+// takenApart reports whether a filter's cases are better found through
+// their own index and sorted: an upper bound on a time other than
+// create_time that has an index (accept, due and close times), or cases
+// needing reassignment.
+func takenApart(filter string) bool {
 	cmps, err := aipfilter.Comparisons(filter)
 	if err != nil {
 		return false
 	}
 	for _, c := range cmps {
 		switch c.Field {
+		case "needs_reassignment":
+			if c.Value == "true" && c.Op != "!=" {
+				return true
+			}
 		case "accept_time", "due_time", "close_time":
 			if c.Op == "<" || c.Op == "<=" {
 				return true
