@@ -163,7 +163,8 @@ func (s *Store) ListCases(ctx context.Context, p ListCasesParams) (_ CasePage, e
 	}
 	args = append(args, p.Limit+1)
 	orderKey := "c.create_time"
-	if takenApart(p.Filter) {
+	apart := takenApart(p.Filter)
+	if apart {
 		// Walking the registration order, PostgreSQL expects the cases
 		// of an accept/due/close-time range anywhere in it, while they
 		// sit together (a month closed, all registered about then): it
@@ -176,6 +177,13 @@ func (s *Store) ListCases(ctx context.Context, p ListCasesParams) (_ CasePage, e
 		orderKey = "(c.create_time + interval '0 s')"
 	}
 	sql := fmt.Sprintf(`SELECT %[1]s, c.seq FROM cases c WHERE %[2]s ORDER BY %[5]s %[3]s, c.seq %[3]s LIMIT $%[4]d`, caseColumns, where, order, len(args), orderKey)
+	if apart {
+		// The page's keys first (from the time's index alone where it
+		// covers the filter), then only the page's cases.
+		sql = fmt.Sprintf(`SELECT %[1]s, c.seq FROM cases c JOIN (
+			SELECT c.seq, c.create_time FROM cases c WHERE %[2]s ORDER BY %[5]s %[3]s, c.seq %[3]s LIMIT $%[4]d
+		) p ON p.seq = c.seq ORDER BY p.create_time %[3]s, p.seq %[3]s`, caseColumns, where, order, len(args), orderKey)
+	}
 	// An unnamed statement: planned for these values each time. A named
 	// one may switch to a generic plan that ignores them and walks the
 	// wrong index (a sparse filter's page then reads the whole table).
