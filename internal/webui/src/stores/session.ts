@@ -6,6 +6,7 @@
 // strict Content-Security-Policy keeps foreign script out of our origin.
 import { defineStore } from "pinia";
 import { api, call, setToken, type Caller, type Role } from "../api/client";
+import { ApiError } from "../api/errors";
 
 const storageKey = "mediationd.session";
 
@@ -62,13 +63,28 @@ export const useSession = defineStore("session", {
       }
       Object.assign(this, saved);
       setToken(saved.token);
-      try {
-        await this.loadCaller();
-      } catch {
-        this.clear();
-        return false;
+      // Only the service's 401 ends the session. A call cut short (the
+      // tab reloading again while it runs), a throttled or unavailable
+      // service: try again, and if it still fails keep the saved session
+      // for the next load rather than sign the user out.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.loadCaller();
+          return true;
+        } catch (e) {
+          if (e instanceof ApiError && e.status === 401) {
+            this.clear();
+            return false;
+          }
+          if (attempt >= 2) {
+            this.token = "";
+            this.caller = null;
+            setToken("");
+            return false;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 300 * (attempt + 1)));
+        }
       }
-      return true;
     },
     async loadCaller(): Promise<void> {
       this.caller = await call(api.GET("/v1/caller"));
