@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -287,8 +288,7 @@ func TestWebhookMetrics(t *testing.T) {
 	awaitDelivered(t, e, r, []string{c}, 10*time.Second)
 	n := float64(len(history(t, e, c)))
 	id := strings.TrimPrefix(ep.GetName(), "webhookEndpoints/")
-	m := scrape(t, e)
-	for _, want := range []struct {
+	wants := []struct {
 		name   string
 		labels []string
 		value  float64
@@ -300,10 +300,24 @@ func TestWebhookMetrics(t *testing.T) {
 		{"mediationd_webhook_attempts_total", []string{"outcome", "http_error"}, 2},
 		{"mediationd_webhook_queue_depth", []string{"endpoint", id, "status", "PENDING"}, 0},
 		{"mediationd_webhook_queue_oldest_age_seconds", []string{"endpoint", id}, 0},
-	} {
-		if got := m.value(t, want.name, want.labels...); got != want.value {
-			t.Errorf("%s%v = %v, want %v", want.name, want.labels, got, want.value)
+	}
+	// The receiver has every message once the sender wrote its last one;
+	// the sender records the answer a moment later.
+	var wrong []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		m := scrape(t, e)
+		wrong = nil
+		for _, want := range wants {
+			if got := m.value(t, want.name, want.labels...); got != want.value {
+				wrong = append(wrong, fmt.Sprintf("%s%v = %v, want %v", want.name, want.labels, got, want.value))
+			}
 		}
+		if len(wrong) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, w := range wrong {
+		t.Error(w)
 	}
 	// A disabled endpoint's messages wait, and the queue shows them.
 	if _, err := webhooks(e).DisableWebhookEndpoint(context.Background(), &mediationv1.DisableWebhookEndpointRequest{Name: ep.GetName(), Reason: "维护"}); err != nil {
@@ -312,7 +326,7 @@ func TestWebhookMetrics(t *testing.T) {
 	referCase(t, e, "甘1002", 2)
 	awaitLog(t, e, ep.GetName(), "the new message", func(ds []*mediationv1.WebhookDelivery) bool { return countStatus(ds, pending) == 1 })
 	time.Sleep(50 * time.Millisecond)
-	m = scrape(t, e)
+	m := scrape(t, e)
 	if got := m.value(t, "mediationd_webhook_queue_depth", "endpoint", id, "status", "PENDING"); got != 1 {
 		t.Errorf("queue depth %v, want 1", got)
 	}
