@@ -350,7 +350,8 @@ BEGIN
             petition_prevented = t.petition_prevented + excluded.petition_prevented, petition_prevented_people = t.petition_prevented_people + excluded.petition_prevented_people
         RETURNING 1
     ),
-    r_none AS (
+    -- Every rollup at once: a grouping set per dimension.
+    r_all AS (
         INSERT INTO case_tally_rollups AS t (dim, region_code, create_month, organization, mediator, dispute_type, source,
         cases, state_intake, state_accepted, state_assigned, state_mediating, state_agreed,
         state_closed, overdue, accepted, succeeded, failed, withdrawn_after,
@@ -358,134 +359,18 @@ BEGIN
         confirmation_confirmed, confirmation_refused, performed, partly_performed, not_performed, group_disputes,
         escalation_risks, court_referrals, oral_agreements, written_agreements, escalation_prevented, escalation_prevented_people,
         petition_prevented, petition_prevented_people)
-        SELECT '', region_code, create_month, '', '', '', '',
+        SELECT CASE WHEN GROUPING(organization) = 0 THEN 'organization' WHEN GROUPING(mediator) = 0 THEN 'mediator'
+            WHEN GROUPING(dispute_type) = 0 THEN 'dispute_type' WHEN GROUPING(source) = 0 THEN 'source' ELSE '' END,
+            region_code, create_month,
+            COALESCE(organization, ''), COALESCE(mediator, ''), COALESCE(dispute_type, ''), COALESCE(source, ''),
         sum(cases), sum(state_intake), sum(state_accepted), sum(state_assigned), sum(state_mediating), sum(state_agreed),
         sum(state_closed), sum(overdue), sum(accepted), sum(succeeded), sum(failed), sum(withdrawn_after),
         sum(withdrawn_before), sum(rejected), sum(closed_accepted), sum(close_seconds), sum(amount), sum(confirmation_requested),
         sum(confirmation_confirmed), sum(confirmation_refused), sum(performed), sum(partly_performed), sum(not_performed), sum(group_disputes),
         sum(escalation_risks), sum(court_referrals), sum(oral_agreements), sum(written_agreements), sum(escalation_prevented), sum(escalation_prevented_people),
         sum(petition_prevented), sum(petition_prevented_people)
-        FROM g GROUP BY 2, 3, 4, 5, 6, 7
-        ON CONFLICT (dim, region_code, create_month, organization, mediator, dispute_type, source) DO UPDATE SET
-            cases = t.cases + excluded.cases, state_intake = t.state_intake + excluded.state_intake, state_accepted = t.state_accepted + excluded.state_accepted,
-            state_assigned = t.state_assigned + excluded.state_assigned, state_mediating = t.state_mediating + excluded.state_mediating, state_agreed = t.state_agreed + excluded.state_agreed,
-            state_closed = t.state_closed + excluded.state_closed, overdue = t.overdue + excluded.overdue, accepted = t.accepted + excluded.accepted,
-            succeeded = t.succeeded + excluded.succeeded, failed = t.failed + excluded.failed, withdrawn_after = t.withdrawn_after + excluded.withdrawn_after,
-            withdrawn_before = t.withdrawn_before + excluded.withdrawn_before, rejected = t.rejected + excluded.rejected, closed_accepted = t.closed_accepted + excluded.closed_accepted,
-            close_seconds = t.close_seconds + excluded.close_seconds, amount = t.amount + excluded.amount, confirmation_requested = t.confirmation_requested + excluded.confirmation_requested,
-            confirmation_confirmed = t.confirmation_confirmed + excluded.confirmation_confirmed, confirmation_refused = t.confirmation_refused + excluded.confirmation_refused, performed = t.performed + excluded.performed,
-            partly_performed = t.partly_performed + excluded.partly_performed, not_performed = t.not_performed + excluded.not_performed, group_disputes = t.group_disputes + excluded.group_disputes,
-            escalation_risks = t.escalation_risks + excluded.escalation_risks, court_referrals = t.court_referrals + excluded.court_referrals, oral_agreements = t.oral_agreements + excluded.oral_agreements,
-            written_agreements = t.written_agreements + excluded.written_agreements, escalation_prevented = t.escalation_prevented + excluded.escalation_prevented, escalation_prevented_people = t.escalation_prevented_people + excluded.escalation_prevented_people,
-            petition_prevented = t.petition_prevented + excluded.petition_prevented, petition_prevented_people = t.petition_prevented_people + excluded.petition_prevented_people
-        RETURNING 1
-    ),
-    r_organization AS (
-        INSERT INTO case_tally_rollups AS t (dim, region_code, create_month, organization, mediator, dispute_type, source,
-        cases, state_intake, state_accepted, state_assigned, state_mediating, state_agreed,
-        state_closed, overdue, accepted, succeeded, failed, withdrawn_after,
-        withdrawn_before, rejected, closed_accepted, close_seconds, amount, confirmation_requested,
-        confirmation_confirmed, confirmation_refused, performed, partly_performed, not_performed, group_disputes,
-        escalation_risks, court_referrals, oral_agreements, written_agreements, escalation_prevented, escalation_prevented_people,
-        petition_prevented, petition_prevented_people)
-        SELECT 'organization', region_code, create_month, organization, '', '', '',
-        sum(cases), sum(state_intake), sum(state_accepted), sum(state_assigned), sum(state_mediating), sum(state_agreed),
-        sum(state_closed), sum(overdue), sum(accepted), sum(succeeded), sum(failed), sum(withdrawn_after),
-        sum(withdrawn_before), sum(rejected), sum(closed_accepted), sum(close_seconds), sum(amount), sum(confirmation_requested),
-        sum(confirmation_confirmed), sum(confirmation_refused), sum(performed), sum(partly_performed), sum(not_performed), sum(group_disputes),
-        sum(escalation_risks), sum(court_referrals), sum(oral_agreements), sum(written_agreements), sum(escalation_prevented), sum(escalation_prevented_people),
-        sum(petition_prevented), sum(petition_prevented_people)
-        FROM g GROUP BY 2, 3, 4, 5, 6, 7
-        ON CONFLICT (dim, region_code, create_month, organization, mediator, dispute_type, source) DO UPDATE SET
-            cases = t.cases + excluded.cases, state_intake = t.state_intake + excluded.state_intake, state_accepted = t.state_accepted + excluded.state_accepted,
-            state_assigned = t.state_assigned + excluded.state_assigned, state_mediating = t.state_mediating + excluded.state_mediating, state_agreed = t.state_agreed + excluded.state_agreed,
-            state_closed = t.state_closed + excluded.state_closed, overdue = t.overdue + excluded.overdue, accepted = t.accepted + excluded.accepted,
-            succeeded = t.succeeded + excluded.succeeded, failed = t.failed + excluded.failed, withdrawn_after = t.withdrawn_after + excluded.withdrawn_after,
-            withdrawn_before = t.withdrawn_before + excluded.withdrawn_before, rejected = t.rejected + excluded.rejected, closed_accepted = t.closed_accepted + excluded.closed_accepted,
-            close_seconds = t.close_seconds + excluded.close_seconds, amount = t.amount + excluded.amount, confirmation_requested = t.confirmation_requested + excluded.confirmation_requested,
-            confirmation_confirmed = t.confirmation_confirmed + excluded.confirmation_confirmed, confirmation_refused = t.confirmation_refused + excluded.confirmation_refused, performed = t.performed + excluded.performed,
-            partly_performed = t.partly_performed + excluded.partly_performed, not_performed = t.not_performed + excluded.not_performed, group_disputes = t.group_disputes + excluded.group_disputes,
-            escalation_risks = t.escalation_risks + excluded.escalation_risks, court_referrals = t.court_referrals + excluded.court_referrals, oral_agreements = t.oral_agreements + excluded.oral_agreements,
-            written_agreements = t.written_agreements + excluded.written_agreements, escalation_prevented = t.escalation_prevented + excluded.escalation_prevented, escalation_prevented_people = t.escalation_prevented_people + excluded.escalation_prevented_people,
-            petition_prevented = t.petition_prevented + excluded.petition_prevented, petition_prevented_people = t.petition_prevented_people + excluded.petition_prevented_people
-        RETURNING 1
-    ),
-    r_mediator AS (
-        INSERT INTO case_tally_rollups AS t (dim, region_code, create_month, organization, mediator, dispute_type, source,
-        cases, state_intake, state_accepted, state_assigned, state_mediating, state_agreed,
-        state_closed, overdue, accepted, succeeded, failed, withdrawn_after,
-        withdrawn_before, rejected, closed_accepted, close_seconds, amount, confirmation_requested,
-        confirmation_confirmed, confirmation_refused, performed, partly_performed, not_performed, group_disputes,
-        escalation_risks, court_referrals, oral_agreements, written_agreements, escalation_prevented, escalation_prevented_people,
-        petition_prevented, petition_prevented_people)
-        SELECT 'mediator', region_code, create_month, '', mediator, '', '',
-        sum(cases), sum(state_intake), sum(state_accepted), sum(state_assigned), sum(state_mediating), sum(state_agreed),
-        sum(state_closed), sum(overdue), sum(accepted), sum(succeeded), sum(failed), sum(withdrawn_after),
-        sum(withdrawn_before), sum(rejected), sum(closed_accepted), sum(close_seconds), sum(amount), sum(confirmation_requested),
-        sum(confirmation_confirmed), sum(confirmation_refused), sum(performed), sum(partly_performed), sum(not_performed), sum(group_disputes),
-        sum(escalation_risks), sum(court_referrals), sum(oral_agreements), sum(written_agreements), sum(escalation_prevented), sum(escalation_prevented_people),
-        sum(petition_prevented), sum(petition_prevented_people)
-        FROM g GROUP BY 2, 3, 4, 5, 6, 7
-        ON CONFLICT (dim, region_code, create_month, organization, mediator, dispute_type, source) DO UPDATE SET
-            cases = t.cases + excluded.cases, state_intake = t.state_intake + excluded.state_intake, state_accepted = t.state_accepted + excluded.state_accepted,
-            state_assigned = t.state_assigned + excluded.state_assigned, state_mediating = t.state_mediating + excluded.state_mediating, state_agreed = t.state_agreed + excluded.state_agreed,
-            state_closed = t.state_closed + excluded.state_closed, overdue = t.overdue + excluded.overdue, accepted = t.accepted + excluded.accepted,
-            succeeded = t.succeeded + excluded.succeeded, failed = t.failed + excluded.failed, withdrawn_after = t.withdrawn_after + excluded.withdrawn_after,
-            withdrawn_before = t.withdrawn_before + excluded.withdrawn_before, rejected = t.rejected + excluded.rejected, closed_accepted = t.closed_accepted + excluded.closed_accepted,
-            close_seconds = t.close_seconds + excluded.close_seconds, amount = t.amount + excluded.amount, confirmation_requested = t.confirmation_requested + excluded.confirmation_requested,
-            confirmation_confirmed = t.confirmation_confirmed + excluded.confirmation_confirmed, confirmation_refused = t.confirmation_refused + excluded.confirmation_refused, performed = t.performed + excluded.performed,
-            partly_performed = t.partly_performed + excluded.partly_performed, not_performed = t.not_performed + excluded.not_performed, group_disputes = t.group_disputes + excluded.group_disputes,
-            escalation_risks = t.escalation_risks + excluded.escalation_risks, court_referrals = t.court_referrals + excluded.court_referrals, oral_agreements = t.oral_agreements + excluded.oral_agreements,
-            written_agreements = t.written_agreements + excluded.written_agreements, escalation_prevented = t.escalation_prevented + excluded.escalation_prevented, escalation_prevented_people = t.escalation_prevented_people + excluded.escalation_prevented_people,
-            petition_prevented = t.petition_prevented + excluded.petition_prevented, petition_prevented_people = t.petition_prevented_people + excluded.petition_prevented_people
-        RETURNING 1
-    ),
-    r_dispute_type AS (
-        INSERT INTO case_tally_rollups AS t (dim, region_code, create_month, organization, mediator, dispute_type, source,
-        cases, state_intake, state_accepted, state_assigned, state_mediating, state_agreed,
-        state_closed, overdue, accepted, succeeded, failed, withdrawn_after,
-        withdrawn_before, rejected, closed_accepted, close_seconds, amount, confirmation_requested,
-        confirmation_confirmed, confirmation_refused, performed, partly_performed, not_performed, group_disputes,
-        escalation_risks, court_referrals, oral_agreements, written_agreements, escalation_prevented, escalation_prevented_people,
-        petition_prevented, petition_prevented_people)
-        SELECT 'dispute_type', region_code, create_month, '', '', dispute_type, '',
-        sum(cases), sum(state_intake), sum(state_accepted), sum(state_assigned), sum(state_mediating), sum(state_agreed),
-        sum(state_closed), sum(overdue), sum(accepted), sum(succeeded), sum(failed), sum(withdrawn_after),
-        sum(withdrawn_before), sum(rejected), sum(closed_accepted), sum(close_seconds), sum(amount), sum(confirmation_requested),
-        sum(confirmation_confirmed), sum(confirmation_refused), sum(performed), sum(partly_performed), sum(not_performed), sum(group_disputes),
-        sum(escalation_risks), sum(court_referrals), sum(oral_agreements), sum(written_agreements), sum(escalation_prevented), sum(escalation_prevented_people),
-        sum(petition_prevented), sum(petition_prevented_people)
-        FROM g GROUP BY 2, 3, 4, 5, 6, 7
-        ON CONFLICT (dim, region_code, create_month, organization, mediator, dispute_type, source) DO UPDATE SET
-            cases = t.cases + excluded.cases, state_intake = t.state_intake + excluded.state_intake, state_accepted = t.state_accepted + excluded.state_accepted,
-            state_assigned = t.state_assigned + excluded.state_assigned, state_mediating = t.state_mediating + excluded.state_mediating, state_agreed = t.state_agreed + excluded.state_agreed,
-            state_closed = t.state_closed + excluded.state_closed, overdue = t.overdue + excluded.overdue, accepted = t.accepted + excluded.accepted,
-            succeeded = t.succeeded + excluded.succeeded, failed = t.failed + excluded.failed, withdrawn_after = t.withdrawn_after + excluded.withdrawn_after,
-            withdrawn_before = t.withdrawn_before + excluded.withdrawn_before, rejected = t.rejected + excluded.rejected, closed_accepted = t.closed_accepted + excluded.closed_accepted,
-            close_seconds = t.close_seconds + excluded.close_seconds, amount = t.amount + excluded.amount, confirmation_requested = t.confirmation_requested + excluded.confirmation_requested,
-            confirmation_confirmed = t.confirmation_confirmed + excluded.confirmation_confirmed, confirmation_refused = t.confirmation_refused + excluded.confirmation_refused, performed = t.performed + excluded.performed,
-            partly_performed = t.partly_performed + excluded.partly_performed, not_performed = t.not_performed + excluded.not_performed, group_disputes = t.group_disputes + excluded.group_disputes,
-            escalation_risks = t.escalation_risks + excluded.escalation_risks, court_referrals = t.court_referrals + excluded.court_referrals, oral_agreements = t.oral_agreements + excluded.oral_agreements,
-            written_agreements = t.written_agreements + excluded.written_agreements, escalation_prevented = t.escalation_prevented + excluded.escalation_prevented, escalation_prevented_people = t.escalation_prevented_people + excluded.escalation_prevented_people,
-            petition_prevented = t.petition_prevented + excluded.petition_prevented, petition_prevented_people = t.petition_prevented_people + excluded.petition_prevented_people
-        RETURNING 1
-    ),
-    r_source AS (
-        INSERT INTO case_tally_rollups AS t (dim, region_code, create_month, organization, mediator, dispute_type, source,
-        cases, state_intake, state_accepted, state_assigned, state_mediating, state_agreed,
-        state_closed, overdue, accepted, succeeded, failed, withdrawn_after,
-        withdrawn_before, rejected, closed_accepted, close_seconds, amount, confirmation_requested,
-        confirmation_confirmed, confirmation_refused, performed, partly_performed, not_performed, group_disputes,
-        escalation_risks, court_referrals, oral_agreements, written_agreements, escalation_prevented, escalation_prevented_people,
-        petition_prevented, petition_prevented_people)
-        SELECT 'source', region_code, create_month, '', '', '', source,
-        sum(cases), sum(state_intake), sum(state_accepted), sum(state_assigned), sum(state_mediating), sum(state_agreed),
-        sum(state_closed), sum(overdue), sum(accepted), sum(succeeded), sum(failed), sum(withdrawn_after),
-        sum(withdrawn_before), sum(rejected), sum(closed_accepted), sum(close_seconds), sum(amount), sum(confirmation_requested),
-        sum(confirmation_confirmed), sum(confirmation_refused), sum(performed), sum(partly_performed), sum(not_performed), sum(group_disputes),
-        sum(escalation_risks), sum(court_referrals), sum(oral_agreements), sum(written_agreements), sum(escalation_prevented), sum(escalation_prevented_people),
-        sum(petition_prevented), sum(petition_prevented_people)
-        FROM g GROUP BY 2, 3, 4, 5, 6, 7
+        FROM g
+        GROUP BY region_code, create_month, GROUPING SETS ((), (organization), (mediator), (dispute_type), (source))
         ON CONFLICT (dim, region_code, create_month, organization, mediator, dispute_type, source) DO UPDATE SET
             cases = t.cases + excluded.cases, state_intake = t.state_intake + excluded.state_intake, state_accepted = t.state_accepted + excluded.state_accepted,
             state_assigned = t.state_assigned + excluded.state_assigned, state_mediating = t.state_mediating + excluded.state_mediating, state_agreed = t.state_agreed + excluded.state_agreed,
@@ -542,7 +427,10 @@ BEGIN
         confirmation_confirmed, confirmation_refused, performed, partly_performed, not_performed, group_disputes,
         escalation_risks, court_referrals, oral_agreements, written_agreements, escalation_prevented, escalation_prevented_people,
         petition_prevented, petition_prevented_people)
-    SELECT '', region_code, create_month, '', '', '', '',
+    SELECT CASE WHEN GROUPING(organization) = 0 THEN 'organization' WHEN GROUPING(mediator) = 0 THEN 'mediator'
+            WHEN GROUPING(dispute_type) = 0 THEN 'dispute_type' WHEN GROUPING(source) = 0 THEN 'source' ELSE '' END,
+        region_code, create_month,
+        COALESCE(organization, ''), COALESCE(mediator, ''), COALESCE(dispute_type, ''), COALESCE(source, ''),
         sum(cases), sum(state_intake), sum(state_accepted), sum(state_assigned), sum(state_mediating), sum(state_agreed),
         sum(state_closed), sum(overdue), sum(accepted), sum(succeeded), sum(failed), sum(withdrawn_after),
         sum(withdrawn_before), sum(rejected), sum(closed_accepted), sum(close_seconds), sum(amount), sum(confirmation_requested),
@@ -550,76 +438,7 @@ BEGIN
         sum(escalation_risks), sum(court_referrals), sum(oral_agreements), sum(written_agreements), sum(escalation_prevented), sum(escalation_prevented_people),
         sum(petition_prevented), sum(petition_prevented_people)
     FROM case_tallies
-    GROUP BY 2, 3, 4, 5, 6, 7;
-
-    INSERT INTO case_tally_rollups AS t (dim, region_code, create_month, organization, mediator, dispute_type, source,
-        cases, state_intake, state_accepted, state_assigned, state_mediating, state_agreed,
-        state_closed, overdue, accepted, succeeded, failed, withdrawn_after,
-        withdrawn_before, rejected, closed_accepted, close_seconds, amount, confirmation_requested,
-        confirmation_confirmed, confirmation_refused, performed, partly_performed, not_performed, group_disputes,
-        escalation_risks, court_referrals, oral_agreements, written_agreements, escalation_prevented, escalation_prevented_people,
-        petition_prevented, petition_prevented_people)
-    SELECT 'organization', region_code, create_month, organization, '', '', '',
-        sum(cases), sum(state_intake), sum(state_accepted), sum(state_assigned), sum(state_mediating), sum(state_agreed),
-        sum(state_closed), sum(overdue), sum(accepted), sum(succeeded), sum(failed), sum(withdrawn_after),
-        sum(withdrawn_before), sum(rejected), sum(closed_accepted), sum(close_seconds), sum(amount), sum(confirmation_requested),
-        sum(confirmation_confirmed), sum(confirmation_refused), sum(performed), sum(partly_performed), sum(not_performed), sum(group_disputes),
-        sum(escalation_risks), sum(court_referrals), sum(oral_agreements), sum(written_agreements), sum(escalation_prevented), sum(escalation_prevented_people),
-        sum(petition_prevented), sum(petition_prevented_people)
-    FROM case_tallies
-    GROUP BY 2, 3, 4, 5, 6, 7;
-
-    INSERT INTO case_tally_rollups AS t (dim, region_code, create_month, organization, mediator, dispute_type, source,
-        cases, state_intake, state_accepted, state_assigned, state_mediating, state_agreed,
-        state_closed, overdue, accepted, succeeded, failed, withdrawn_after,
-        withdrawn_before, rejected, closed_accepted, close_seconds, amount, confirmation_requested,
-        confirmation_confirmed, confirmation_refused, performed, partly_performed, not_performed, group_disputes,
-        escalation_risks, court_referrals, oral_agreements, written_agreements, escalation_prevented, escalation_prevented_people,
-        petition_prevented, petition_prevented_people)
-    SELECT 'mediator', region_code, create_month, '', mediator, '', '',
-        sum(cases), sum(state_intake), sum(state_accepted), sum(state_assigned), sum(state_mediating), sum(state_agreed),
-        sum(state_closed), sum(overdue), sum(accepted), sum(succeeded), sum(failed), sum(withdrawn_after),
-        sum(withdrawn_before), sum(rejected), sum(closed_accepted), sum(close_seconds), sum(amount), sum(confirmation_requested),
-        sum(confirmation_confirmed), sum(confirmation_refused), sum(performed), sum(partly_performed), sum(not_performed), sum(group_disputes),
-        sum(escalation_risks), sum(court_referrals), sum(oral_agreements), sum(written_agreements), sum(escalation_prevented), sum(escalation_prevented_people),
-        sum(petition_prevented), sum(petition_prevented_people)
-    FROM case_tallies
-    GROUP BY 2, 3, 4, 5, 6, 7;
-
-    INSERT INTO case_tally_rollups AS t (dim, region_code, create_month, organization, mediator, dispute_type, source,
-        cases, state_intake, state_accepted, state_assigned, state_mediating, state_agreed,
-        state_closed, overdue, accepted, succeeded, failed, withdrawn_after,
-        withdrawn_before, rejected, closed_accepted, close_seconds, amount, confirmation_requested,
-        confirmation_confirmed, confirmation_refused, performed, partly_performed, not_performed, group_disputes,
-        escalation_risks, court_referrals, oral_agreements, written_agreements, escalation_prevented, escalation_prevented_people,
-        petition_prevented, petition_prevented_people)
-    SELECT 'dispute_type', region_code, create_month, '', '', dispute_type, '',
-        sum(cases), sum(state_intake), sum(state_accepted), sum(state_assigned), sum(state_mediating), sum(state_agreed),
-        sum(state_closed), sum(overdue), sum(accepted), sum(succeeded), sum(failed), sum(withdrawn_after),
-        sum(withdrawn_before), sum(rejected), sum(closed_accepted), sum(close_seconds), sum(amount), sum(confirmation_requested),
-        sum(confirmation_confirmed), sum(confirmation_refused), sum(performed), sum(partly_performed), sum(not_performed), sum(group_disputes),
-        sum(escalation_risks), sum(court_referrals), sum(oral_agreements), sum(written_agreements), sum(escalation_prevented), sum(escalation_prevented_people),
-        sum(petition_prevented), sum(petition_prevented_people)
-    FROM case_tallies
-    GROUP BY 2, 3, 4, 5, 6, 7;
-
-    INSERT INTO case_tally_rollups AS t (dim, region_code, create_month, organization, mediator, dispute_type, source,
-        cases, state_intake, state_accepted, state_assigned, state_mediating, state_agreed,
-        state_closed, overdue, accepted, succeeded, failed, withdrawn_after,
-        withdrawn_before, rejected, closed_accepted, close_seconds, amount, confirmation_requested,
-        confirmation_confirmed, confirmation_refused, performed, partly_performed, not_performed, group_disputes,
-        escalation_risks, court_referrals, oral_agreements, written_agreements, escalation_prevented, escalation_prevented_people,
-        petition_prevented, petition_prevented_people)
-    SELECT 'source', region_code, create_month, '', '', '', source,
-        sum(cases), sum(state_intake), sum(state_accepted), sum(state_assigned), sum(state_mediating), sum(state_agreed),
-        sum(state_closed), sum(overdue), sum(accepted), sum(succeeded), sum(failed), sum(withdrawn_after),
-        sum(withdrawn_before), sum(rejected), sum(closed_accepted), sum(close_seconds), sum(amount), sum(confirmation_requested),
-        sum(confirmation_confirmed), sum(confirmation_refused), sum(performed), sum(partly_performed), sum(not_performed), sum(group_disputes),
-        sum(escalation_risks), sum(court_referrals), sum(oral_agreements), sum(written_agreements), sum(escalation_prevented), sum(escalation_prevented_people),
-        sum(petition_prevented), sum(petition_prevented_people)
-    FROM case_tallies
-    GROUP BY 2, 3, 4, 5, 6, 7;
-
+    GROUP BY region_code, create_month, GROUPING SETS ((), (organization), (mediator), (dispute_type), (source));
 END
 $$;
 

@@ -158,6 +158,16 @@ const tallyFigures = `cases, state_intake, state_accepted, state_assigned, state
 	oral_agreements, written_agreements, escalation_prevented, escalation_prevented_people,
 	petition_prevented, petition_prevented_people`
 
+// tallySums sums tallyFigures under their own names (0 over no rows).
+var tallySums = func() string {
+	var sums []string
+	for f := range strings.SplitSeq(tallyFigures, ",") {
+		f = strings.TrimSpace(f)
+		sums = append(sums, fmt.Sprintf("COALESCE(sum(%s), 0) AS %s", f, f))
+	}
+	return strings.Join(sums, ", ")
+}()
+
 // tallyDimensions are the dimension columns of the tally tables.
 const tallyDimensions = `region_code, create_month, organization, mediator, dispute_type, source`
 
@@ -325,11 +335,6 @@ func (s *Store) CaseStatistics(ctx context.Context, p StatisticsParams) (Statist
 	if n, ok := groupNames[p.GroupBy]; ok {
 		name = n
 	}
-	sums := make([]string, 0, 32)
-	for f := range strings.SplitSeq(tallyFigures, ",") {
-		f = strings.TrimSpace(f)
-		sums = append(sums, fmt.Sprintf("COALESCE(sum(%s), 0) AS %s", f, f))
-	}
 	sql := fmt.Sprintf(`WITH g AS (
 		SELECT GROUPING(k) = 1 AS total, COALESCE(k, '') AS key, %[1]s
 		FROM (SELECT %[2]s AS k, r.* FROM (%[3]s) r %[8]s) x
@@ -347,7 +352,7 @@ func (s *Store) CaseStatistics(ctx context.Context, p StatisticsParams) (Statist
 	FROM g LEFT JOIN n ON n.total = g.total AND n.key = g.key
 	WHERE g.total OR g.cases <> 0
 	ORDER BY g.total DESC, g.key COLLATE "C"`,
-		strings.Join(sums, ", "), strings.ReplaceAll(keys[0], "{zone}", zoneParam), rows, strings.ReplaceAll(keys[1], "{zone}", zoneParam), caseWhere, figureColumns, name, joinTo("r"), joinTo("c"))
+		tallySums, strings.ReplaceAll(keys[0], "{zone}", zoneParam), rows, strings.ReplaceAll(keys[1], "{zone}", zoneParam), caseWhere, figureColumns, name, joinTo("r"), joinTo("c"))
 	st, err := s.readStatistics(ctx, s.pool, p.GroupBy, sql, args)
 	if tooSlow(ctx, err) {
 		return Statistics{}, ErrStatisticsTooSlow
