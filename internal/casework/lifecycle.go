@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/looplab/fsm"
@@ -222,16 +223,37 @@ var guards = map[Action]guard{
 func machine(state State, d *decision) *fsm.FSM {
 	callbacks := fsm.Callbacks{}
 	if d != nil {
-		callbacks["before_event"] = func(_ context.Context, e *fsm.Event) {
-			if g, ok := guards[Action(e.Event)]; ok {
-				if err := g(d, State(e.Src)); err != nil {
-					e.Cancel(err)
-				}
-			}
-		}
+		callbacks["before_event"] = func(_ context.Context, e *fsm.Event) { runGuard(d, e) }
 	}
 	return fsm.NewFSM(string(state), transitions, callbacks)
 }
+
+// runGuard cancels e with the error of its action's guard, if it has one
+// and it refuses.
+func runGuard(d *decision, e *fsm.Event) {
+	if g, ok := guards[Action(e.Event)]; ok {
+		if err := g(d, State(e.Src)); err != nil {
+			e.Cancel(err)
+		}
+	}
+}
+
+// decisionKey carries the decision whose guards a pooled machine runs.
+type decisionKey struct{}
+
+// machines are state machines ready for Apply: building one costs about
+// as much as deciding an action, so each is built once and reused, put
+// at the case's state and given the decision through the event's context.
+// A machine is used by one Apply at a time.
+var machines = sync.Pool{New: func() any {
+	return fsm.NewFSM(string(StateIntake), transitions, fsm.Callbacks{
+		"before_event": func(ctx context.Context, e *fsm.Event) {
+			if d, ok := ctx.Value(decisionKey{}).(*decision); ok {
+				runGuard(d, e)
+			}
+		},
+	})
+}}
 
 // allowed lists, for each state, the actions the state machine allows in
 // it, sorted by name: read from the machine once, as every response and
@@ -285,8 +307,11 @@ func Apply(c Case, cmd Command) (Case, Event, error) {
 	data := EventData{Reason: cmd.Reason}
 	d := &decision{c: &c, next: &next, cmd: &cmd, data: &data}
 
-	m := machine(c.State, d)
-	err := m.Event(context.Background(), string(cmd.Action))
+	m := machines.Get().(*fsm.FSM)
+	m.SetState(string(c.State))
+	err := m.Event(context.WithValue(context.Background(), decisionKey{}, d), string(cmd.Action))
+	next.State = State(m.Current())
+	machines.Put(m)
 	var noTransition fsm.NoTransitionError
 	var canceled fsm.CanceledError
 	var invalid fsm.InvalidEventError
@@ -302,7 +327,6 @@ func Apply(c Case, cmd Command) (Case, Event, error) {
 		return Case{}, Event{}, fmt.Errorf("apply %s to case in %s: %w", cmd.Action, c.State, err)
 	}
 
-	next.State = State(m.Current())
 	if next.State == StateClosed {
 		next.Outcome = closingOutcomes[cmd.Action]
 		next.CloseTime = cmd.Time

@@ -2,6 +2,7 @@ package casework_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -261,5 +262,73 @@ func TestAgreementCopiesByDefault(t *testing.T) {
 	}
 	if want := len(c.Parties); next.Agreement.Copies != want {
 		t.Errorf("copies %d, want %d: one for each of the %d parties, the committee's, none for the agent", next.Agreement.Copies, want, len(c.Parties)-1)
+	}
+}
+
+// BenchmarkApply decides a case's whole path from intake to closure, one
+// Apply per step, as the service does once per action.
+func BenchmarkApply(b *testing.B) {
+	path := caseworktest.PathTo(casework.StateClosed)
+	start, _ := casework.Register(caseworktest.NewCase("漏水纠纷"), uuid.New(), "tester", "", t0, casework.DefaultPolicy)
+	b.ReportAllocs()
+	for b.Loop() {
+		c := start
+		for i, a := range path {
+			next, _, err := casework.Apply(c, caseworktest.Command(a, i))
+			if err != nil {
+				b.Fatal(err)
+			}
+			c = next
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(path)), "ns/step")
+}
+
+// TestApplyConcurrently decides every state's every action from several
+// goroutines at once (Apply reuses its state machines) and expects each
+// answer to be the one the same decision gives alone.
+func TestApplyConcurrently(t *testing.T) {
+	type probe struct {
+		c     casework.Case
+		cmd   casework.Command
+		state casework.State
+		err   string
+	}
+	var probes []probe
+	for _, state := range casework.States {
+		c := caseIn(t, state)
+		for _, action := range casework.Actions {
+			cmd := caseworktest.Command(action, 7)
+			next, _, err := casework.Apply(c, cmd)
+			p := probe{c: c, cmd: cmd, state: next.State}
+			if err != nil {
+				p.err = err.Error()
+			}
+			probes = append(probes, p)
+		}
+	}
+	errs := make(chan string, 8)
+	for w := range 8 {
+		go func() {
+			var bad string
+			for i := range 50 * len(probes) {
+				p := probes[(i*7+w)%len(probes)]
+				next, _, err := casework.Apply(p.c, p.cmd)
+				got := ""
+				if err != nil {
+					got = err.Error()
+				}
+				if got != p.err || (err == nil && next.State != p.state) {
+					bad = fmt.Sprintf("%s in %s: got %s %q, alone %s %q", p.cmd.Action, p.c.State, next.State, got, p.state, p.err)
+					break
+				}
+			}
+			errs <- bad
+		}()
+	}
+	for range 8 {
+		if bad := <-errs; bad != "" {
+			t.Error(bad)
+		}
 	}
 }
