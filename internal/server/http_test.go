@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/mediationd/mediationd/internal/api"
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/pgtest"
+	"github.com/mediationd/mediationd/internal/store"
 	mediationv1 "github.com/mediationd/mediationd/proto/mediation/v1"
 )
 
@@ -150,6 +152,40 @@ func TestNotReadyWhenSchemaIsBehind(t *testing.T) {
 			t.Fatalf("health = %v, %v; want NOT_SERVING", r.GetStatus(), err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestReadyDuringRollingUpgrade: a newer release's migrations are
+// applied before this replica is replaced. It stays ready while every
+// newer migration declares its schema compatible, and says what to do
+// once one does not.
+func TestReadyDuringRollingUpgrade(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	e := startWith(t, dsn, nil)
+	ctx := t.Context()
+	latest := store.LatestVersion()
+	ready := func() (int, string) {
+		resp, body := httpGet(t, e, "/readyz", nil)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := ready(); code != http.StatusOK {
+		t.Fatalf("/readyz at the binary's schema = %d %s", code, body)
+	}
+	add := func(version int, compatibleFrom any) {
+		t.Helper()
+		if _, err := e.store.Pool().Exec(ctx, `INSERT INTO schema_migrations (version, name, compatible_from) VALUES ($1, 'next_release', $2)`, version, compatibleFrom); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(latest+1, latest) // an added index, say
+	if code, body := ready(); code != http.StatusOK {
+		t.Fatalf("/readyz with a compatible newer migration = %d %s, want 200", code, body)
+	}
+	add(latest+2, nil) // recorded without a declaration: its own version
+	code, body := ready()
+	want := fmt.Sprintf("migration %04d_next_release needs binaries built for schema %d", latest+2, latest+2)
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, want) || !strings.Contains(body, "replace this replica") {
+		t.Fatalf("/readyz with an incompatible newer migration = %d %s, want 503 saying %q", code, body, want)
 	}
 }
 

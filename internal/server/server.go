@@ -280,14 +280,11 @@ func (s *Server) Ready(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	v, err := s.cfg.Store.SchemaVersion(ctx)
-	if err != nil {
+	err := s.cfg.Store.CheckSchema(ctx)
+	if err != nil && !errors.Is(err, store.ErrSchemaBehind) && !errors.Is(err, store.ErrSchemaAhead) {
 		return fmt.Errorf("database unreachable: %w", err)
 	}
-	if want := store.LatestVersion(); v != want {
-		return fmt.Errorf("database schema is at version %d, this binary needs %d: run `mediationd migrate`", v, want)
-	}
-	return nil
+	return err
 }
 
 func (s *Server) watchReadiness(ctx context.Context) {

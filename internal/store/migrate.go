@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -24,6 +25,44 @@ type Migration struct {
 	Version int
 	Name    string
 	SQL     string
+	// CompatibleFrom is the oldest schema version whose binaries keep
+	// working with this migration applied: a migration that only adds
+	// (a table, a nullable column, an index, a trigger the old code need
+	// not know) says so with a line
+	//
+	//	-- compatible-from: N
+	//
+	// in its leading comment, and binaries built for schema N or newer
+	// stay ready after it (a rolling upgrade: the migration runs first,
+	// the old replicas serve until they are replaced). Without the line
+	// it is the migration's own version: binaries built for older schemas
+	// report themselves not ready once it is applied.
+	CompatibleFrom int
+}
+
+// compatibleFrom reads a migration's "-- compatible-from: N" line from
+// the comment lines it starts with; version if it has none.
+func compatibleFrom(version int, sql string) (int, error) {
+	for line := range strings.Lines(sql) {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		rest, ok := strings.CutPrefix(line, "--")
+		if !ok {
+			break
+		}
+		v, ok := strings.CutPrefix(strings.TrimSpace(rest), "compatible-from:")
+		if !ok {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > version {
+			return 0, fmt.Errorf("compatible-from: %q: give a schema version from 1 to %d (the oldest schema whose binaries work with this migration applied)", strings.TrimSpace(v), version)
+		}
+		return n, nil
+	}
+	return version, nil
 }
 
 // Migrations returns the embedded migrations in order.
@@ -46,7 +85,11 @@ func Migrations() ([]Migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
 		}
-		out = append(out, Migration{Version: v, Name: name, SQL: string(b)})
+		from, err := compatibleFrom(v, string(b))
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: %w", e.Name(), err)
+		}
+		out = append(out, Migration{Version: v, Name: name, SQL: string(b), CompatibleFrom: from})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	for i, m := range out {
@@ -91,12 +134,24 @@ func Migrate(ctx context.Context, dsn string, log *slog.Logger) ([]int, error) {
 		apply_time timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
+	// Which binaries each migration leaves working (see
+	// Migration.CompatibleFrom); rows from before the column are read
+	// as their own version.
+	if _, err := conn.Exec(ctx, `ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS compatible_from int`); err != nil {
+		return nil, fmt.Errorf("add schema_migrations.compatible_from: %w", err)
+	}
 	current, err := schemaVersion(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
 	if current > len(ms) {
-		return nil, fmt.Errorf("the database schema is at version %d, newer than this binary's %d: run a newer mediationd", current, len(ms))
+		if err := compatibleWith(ctx, conn, len(ms)); err != nil {
+			return nil, err
+		}
+		if log != nil {
+			log.Info("the database schema is newer than this binary's and works with it", "schema", current, "binary", len(ms))
+		}
+		return nil, nil
 	}
 	var applied []int
 	for _, m := range ms[current:] {
@@ -104,7 +159,7 @@ func Migrate(ctx context.Context, dsn string, log *slog.Logger) ([]int, error) {
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name)
+			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name, compatible_from) VALUES ($1, $2, $3)", m.Version, m.Name, m.CompatibleFrom)
 			return err
 		})
 		if err != nil {
@@ -138,4 +193,55 @@ func schemaVersion(ctx context.Context, q queryer) (int, error) {
 // database, 0 if none.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return schemaVersion(ctx, s.pool)
+}
+
+// ErrSchemaBehind and ErrSchemaAhead are CheckSchema's refusals.
+var (
+	ErrSchemaBehind = errors.New("the database schema is older than this binary's")
+	ErrSchemaAhead  = errors.New("the database schema is newer than this binary works with")
+)
+
+// CheckSchema reports whether this binary can serve the database: its
+// schema is at LatestVersion, or newer by migrations that all declare
+// this binary's schema compatible (Migration.CompatibleFrom), as during
+// a rolling upgrade. The error wraps ErrSchemaBehind or ErrSchemaAhead
+// and says what to run, or an error reading the database.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	v, err := schemaVersion(ctx, s.pool)
+	if err != nil {
+		return err
+	}
+	switch want := LatestVersion(); {
+	case v < want:
+		return fmt.Errorf("%w: it is at version %d, this binary needs %d: run `mediationd migrate`", ErrSchemaBehind, v, want)
+	case v > want:
+		return compatibleWith(ctx, s.pool, want)
+	}
+	return nil
+}
+
+// compatibleWith checks that every migration applied after version
+// leaves binaries built for version working.
+func compatibleWith(ctx context.Context, q queryer, version int) error {
+	var (
+		newest, first int
+		name          string
+	)
+	// The first migration after version that older binaries do not
+	// survive, if any (rows from before compatible_from: their version).
+	err := q.QueryRow(ctx, `SELECT (SELECT max(version) FROM schema_migrations), version, name
+		FROM schema_migrations
+		WHERE version > $1 AND coalesce(compatible_from, version) > $1
+		ORDER BY version LIMIT 1`, version).Scan(&newest, &first, &name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		if pgCode(err) == "42703" { // undefined_column: written before compatible_from, so no migration declared it
+			return fmt.Errorf("%w: it is at a version newer than %d, applied by a mediationd that does not record compatibility: run that newer mediationd", ErrSchemaAhead, version)
+		}
+		return fmt.Errorf("read schema compatibility: %w", err)
+	}
+	return fmt.Errorf("%w: it is at version %d, and migration %04d_%s needs binaries built for schema %d or newer, this one is built for %d: replace this replica with the newer mediationd",
+		ErrSchemaAhead, newest, first, name, first, version)
 }
