@@ -210,6 +210,7 @@ func TestBackupRestoreDrill(t *testing.T) {
 		t.Fatal(err)
 	}
 	ownedDir(t, filepath.Join(restored, "postgres"), br.cred)
+	// The same command mediationd help backup gives, with the drill's directory.
 	stamp := target.UTC().Format("2006-01-02 15:04:05.000000+00")
 	_, restoreTook := br.must(ctx, "restore", "--pg1-path="+filepath.Join(restored, "postgres"),
 		"--type=time", "--target="+stamp, "--target-action=promote")
@@ -231,6 +232,10 @@ func TestBackupRestoreDrill(t *testing.T) {
 	if logs := r.logs(); !logged(logs, "PostgreSQL finished recovery and accepts writes") {
 		t.Errorf("mediationd on the restored cluster did not wait for its recovery; stderr:\n%s", logs)
 	}
+
+	// Backups go on from the restored cluster, on a new timeline.
+	restoredPG := filepath.Join(restored, "postgres")
+	br.must(ctx, "--pg1-path="+restoredPG, "--pg1-socket-path="+filepath.Join(restoredPG, "run"), "check")
 
 	const margin = 100 * time.Millisecond
 	dsn := privateDSN(t, restored)
@@ -269,4 +274,46 @@ func TestBackupRestoreDrill(t *testing.T) {
 
 	r.stop(stopTimeout)
 	checkPostgresStopped(t, restored)
+}
+
+// TestHelpBackup: `mediationd help backup` gives the commands the drill
+// runs, with the installation's data directory and stanza, says what the
+// backup leaves out, and says when archiving is off.
+func TestHelpBackup(t *testing.T) {
+	t.Parallel()
+	dataDir := filepath.Join(t.TempDir(), "data")
+	code, stdout, stderr := run(t, 10*time.Second, []string{"MEDIATION_DATA_DIR=" + dataDir, "MEDIATION_PGBACKREST_STANZA=city"}, "help", "backup")
+	if code != 0 {
+		t.Fatalf("mediationd help backup: exit status %d; stderr:\n%s", code, stderr)
+	}
+	for _, want := range []string{
+		"pg1-path=" + dataDir + "/postgres",
+		"pgbackrest --stanza=city stanza-create",
+		"pgbackrest --stanza=city check",
+		"pgbackrest --stanza=city --type=full backup",
+		"pgbackrest --stanza=city --type=diff backup",
+		"pgbackrest --stanza=city info",
+		`pgbackrest --stanza=city --type=time "--target=T" --target-action=promote restore`,
+		"--pg1-path=/srv/drill/postgres",
+		filepath.Join(dataDir, delivery.KeyFileName),
+		"MEDIATION_SECRET_KEY",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("mediationd help backup does not say %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "Archiving is OFF") {
+		t.Errorf("with MEDIATION_PGBACKREST_STANZA set, mediationd help backup says archiving is off:\n%s", stdout)
+	}
+	if _, err := os.Stat(dataDir); err == nil {
+		t.Error("mediationd help backup created the data directory")
+	}
+	_, off, _ := run(t, 10*time.Second, []string{"MEDIATION_DATA_DIR=" + dataDir}, "help", "backup")
+	if !strings.Contains(off, "Archiving is OFF") || !strings.Contains(off, "--stanza=mediationd stanza-create") {
+		t.Errorf("without MEDIATION_PGBACKREST_STANZA, mediationd help backup does not say archiving is off and use the stanza mediationd:\n%s", off)
+	}
+	_, help, _ := run(t, 10*time.Second, nil, "help")
+	if !strings.Contains(help, "mediationd help backup") {
+		t.Errorf("mediationd help does not point to mediationd help backup:\n%s", help)
+	}
 }

@@ -315,6 +315,8 @@ Commands:
   mediationd pg-exec -- CMD...   run CMD against a throwaway PostgreSQL cluster
                                  (DATABASE_URL and MEDIATION_TEST_DATABASE_URL set)
   mediationd version             print the version
+  mediationd help backup         the commands that back up the private cluster with pgBackRest
+                                 and restore it to a point in time
 
 Settings (flag, environment variable, default):
 `)
