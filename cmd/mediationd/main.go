@@ -11,6 +11,7 @@
 //	mediationd demo [flags]        load the 庆阳市 demo data (--seed N, --cases N) into an empty database
 //	mediationd users add|list      create a user (password on stdin), list users
 //	mediationd version             print the version
+//	mediationd help backup         print the backup and restore commands (pgBackRest)
 //
 // Every flag has an environment variable; `mediationd help` lists them.
 package main
@@ -77,6 +78,9 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		_, err := fmt.Fprintln(stdout, "mediationd", version)
 		return err
 	case "help":
+		if len(args) > 0 && args[0] == "backup" {
+			return printBackupHelp(stdout, os.Getenv)
+		}
 		return printHelp(stdout)
 	}
 	return fmt.Errorf("unknown command %q; run `mediationd help`", cmd)

@@ -31,7 +31,11 @@ func database(ctx context.Context, cfg config.Config, log *slog.Logger) (dsn str
 	if cfg.DatabaseURL != "" {
 		return cfg.DatabaseURL, false, func() {}, nil
 	}
-	cluster, err := pgembed.Start(ctx, pgembed.Options{DataDir: cfg.DataDir, BinDir: cfg.PGBin, Logger: log})
+	o := pgembed.Options{DataDir: cfg.DataDir, BinDir: cfg.PGBin, Logger: log}
+	if cfg.PgBackRestStanza != "" {
+		o.Archive = &pgembed.Archive{Stanza: cfg.PgBackRestStanza, Config: cfg.PgBackRestConfig}
+	}
+	cluster, err := pgembed.Start(ctx, o)
 	if err != nil {
 		return "", false, nil, fmt.Errorf("start the private PostgreSQL (set DATABASE_URL to use an existing server instead): %w", err)
 	}
@@ -311,6 +315,8 @@ Commands:
   mediationd pg-exec -- CMD...   run CMD against a throwaway PostgreSQL cluster
                                  (DATABASE_URL and MEDIATION_TEST_DATABASE_URL set)
   mediationd version             print the version
+  mediationd help backup         the commands that back up the private cluster with pgBackRest
+                                 and restore it to a point in time
 
 Settings (flag, environment variable, default):
 `)

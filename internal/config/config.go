@@ -22,18 +22,23 @@ import (
 
 // Config is the service's configuration.
 type Config struct {
-	DatabaseURL     string
-	GRPCAddr        string
-	HTTPAddr        string
-	DataDir         string
-	PGBin           string
-	Migrate         bool
-	LogFormat       string
-	LogLevel        string
-	TimeZone        string
-	ShutdownTimeout time.Duration
-	DBMaxConns      int
-	MaxRequestBytes int
+	DatabaseURL string
+	GRPCAddr    string
+	HTTPAddr    string
+	DataDir     string
+	PGBin       string
+	// PgBackRestStanza, when set, makes the private cluster archive its
+	// WAL to this pgBackRest stanza; PgBackRestConfig is pgBackRest's
+	// configuration file (empty = its default).
+	PgBackRestStanza string
+	PgBackRestConfig string
+	Migrate          bool
+	LogFormat        string
+	LogLevel         string
+	TimeZone         string
+	ShutdownTimeout  time.Duration
+	DBMaxConns       int
+	MaxRequestBytes  int
 	// OverdueInterval is how often the overdue job runs; 0 = never.
 	OverdueInterval time.Duration
 	// TallyFoldInterval is how often the statistics' deltas are folded
@@ -77,6 +82,8 @@ func Settings() []Setting {
 		{"http-addr", "MEDIATION_HTTP_ADDR", ":8080", "HTTP listen address (REST, OpenAPI, probes)"},
 		{"data-dir", "MEDIATION_DATA_DIR", DefaultDataDir(), "data directory, holding the private PostgreSQL cluster"},
 		{"pg-bin", "MEDIATION_PG_BIN", "", "directory of the PostgreSQL server binaries; empty = PATH, then /usr/lib/postgresql/*/bin"},
+		{"pgbackrest-stanza", "MEDIATION_PGBACKREST_STANZA", "", "private cluster only: archive its WAL to this pgBackRest stanza, for backups restorable to any point in time (deploy/pgbackrest/); empty = no archiving"},
+		{"pgbackrest-config", "MEDIATION_PGBACKREST_CONFIG", "", "pgBackRest's configuration file, for pgbackrest-stanza; empty = /etc/pgbackrest/pgbackrest.conf"},
 		{"migrate", "MEDIATION_MIGRATE", "false", "apply pending migrations at start (always done for the private cluster)"},
 		{"log-format", "MEDIATION_LOG_FORMAT", "auto", "log format: json, text, or auto (text on a terminal, JSON otherwise)"},
 		{"log-level", "MEDIATION_LOG_LEVEL", "info", "log level: debug (every call), info, warn or error"},
@@ -146,10 +153,14 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 		HTTPAddr:    v("http-addr"),
 		DataDir:     v("data-dir"),
 		PGBin:       v("pg-bin"),
-		LogFormat:   v("log-format"),
-		LogLevel:    v("log-level"),
-		DebugAddr:   v("debug-addr"),
-		TimeZone:    v("timezone"),
+
+		PgBackRestStanza: v("pgbackrest-stanza"),
+		PgBackRestConfig: v("pgbackrest-config"),
+
+		LogFormat: v("log-format"),
+		LogLevel:  v("log-level"),
+		DebugAddr: v("debug-addr"),
+		TimeZone:  v("timezone"),
 	}
 	var err error
 	if c.Migrate, err = strconv.ParseBool(v("migrate")); err != nil {
@@ -201,7 +212,33 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		return Config{}, fmt.Errorf("data-dir / MEDIATION_DATA_DIR: needed when DATABASE_URL is empty")
 	}
+	if err := c.parseBackup(); err != nil {
+		return Config{}, err
+	}
 	return c, nil
+}
+
+// parseBackup checks the pgBackRest settings of the private cluster.
+func (c *Config) parseBackup() error {
+	if c.PgBackRestStanza == "" {
+		if c.PgBackRestConfig != "" {
+			return errors.New("pgbackrest-config / MEDIATION_PGBACKREST_CONFIG: set without pgbackrest-stanza / MEDIATION_PGBACKREST_STANZA, which turns archiving on")
+		}
+		return nil
+	}
+	if c.DatabaseURL != "" {
+		return errors.New("pgbackrest-stanza / MEDIATION_PGBACKREST_STANZA: applies to the private cluster only, and DATABASE_URL is set; " +
+			"configure archive_command on that server instead (deploy/pgbackrest/ has the settings for a Patroni cluster)")
+	}
+	for _, r := range c.PgBackRestStanza {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return fmt.Errorf("pgbackrest-stanza / MEDIATION_PGBACKREST_STANZA: %q is not a stanza name (letters, digits, '-', '_' and '.'), such as mediationd", c.PgBackRestStanza)
+		}
+	}
+	if c.PgBackRestConfig != "" && !filepath.IsAbs(c.PgBackRestConfig) {
+		return fmt.Errorf("pgbackrest-config / MEDIATION_PGBACKREST_CONFIG: %q is not an absolute path; PostgreSQL runs the archive command from another directory", c.PgBackRestConfig)
+	}
+	return nil
 }
 
 // parseTransport reads the TLS, CORS and rate-limit settings through v.

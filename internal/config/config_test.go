@@ -345,6 +345,50 @@ func TestParseRefusesHalfTLS(t *testing.T) {
 	}
 }
 
+// TestParseBackupSettings: the pgBackRest settings are taken for the
+// private cluster, and refused with a message naming them when the stanza
+// is not a stanza name, the configuration file is relative, only the file
+// is given, or DATABASE_URL says there is no private cluster.
+func TestParseBackupSettings(t *testing.T) {
+	got, err := config.Parse("mediationd", []string{"--pgbackrest-stanza=mediationd"},
+		env(map[string]string{"MEDIATION_PGBACKREST_CONFIG": "/etc/pgbackrest/pgbackrest.conf"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.PgBackRestStanza != "mediationd" || got.PgBackRestConfig != "/etc/pgbackrest/pgbackrest.conf" {
+		t.Errorf("stanza %q, config %q; want mediationd, /etc/pgbackrest/pgbackrest.conf", got.PgBackRestStanza, got.PgBackRestConfig)
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"stanza with a space", map[string]string{"MEDIATION_PGBACKREST_STANZA": "my stanza"},
+			[]string{"MEDIATION_PGBACKREST_STANZA", `"my stanza"`, "stanza name"}},
+		{"stanza with a quote", map[string]string{"MEDIATION_PGBACKREST_STANZA": "a'b"},
+			[]string{"MEDIATION_PGBACKREST_STANZA", "a'b"}},
+		{"relative configuration file", map[string]string{"MEDIATION_PGBACKREST_STANZA": "m", "MEDIATION_PGBACKREST_CONFIG": "pgbackrest.conf"},
+			[]string{"MEDIATION_PGBACKREST_CONFIG", "pgbackrest.conf", "absolute"}},
+		{"configuration file without a stanza", map[string]string{"MEDIATION_PGBACKREST_CONFIG": "/etc/pgbackrest.conf"},
+			[]string{"MEDIATION_PGBACKREST_CONFIG", "MEDIATION_PGBACKREST_STANZA"}},
+		{"stanza with DATABASE_URL", map[string]string{"MEDIATION_PGBACKREST_STANZA": "m", "DATABASE_URL": "postgres://db.example/mediation"},
+			[]string{"MEDIATION_PGBACKREST_STANZA", "DATABASE_URL", "archive_command"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := config.Parse("mediationd", nil, env(tt.env), io.Discard)
+			if err == nil {
+				t.Fatalf("Parse with %v = %+v, want an error", tt.env, got)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not mention %q", err, want)
+				}
+			}
+		})
+	}
+}
+
 func TestParseRefusesMissingDataDir(t *testing.T) {
 	_, err := config.Parse("mediationd", []string{"--data-dir="}, env(nil), io.Discard)
 	if err == nil {

@@ -55,6 +55,17 @@ const (
 	defaultReadyTimeout = 60 * time.Second
 	// stopFallbackTimeout bounds an immediate shutdown after a failed fast one.
 	stopFallbackTimeout = 30 * time.Second
+	// recoveryStartTimeout bounds pg_ctl's wait for a cluster restored
+	// from a backup to reach a consistent state, which needs the WAL
+	// written during the backup replayed first.
+	recoveryStartTimeout = time.Hour
+	// archiveTimeout forces a WAL segment switch after this many seconds
+	// with writes, so that an archived copy of every commit exists within
+	// a minute even when the service is quiet.
+	archiveTimeout = 60
+	// recoverySignal is the file that makes PostgreSQL recover from an
+	// archive (pgbackrest restore writes it); it is removed at promotion.
+	recoverySignal = "recovery.signal"
 )
 
 // Options configure a private cluster.
@@ -78,6 +89,24 @@ type Options struct {
 	Ephemeral bool
 	// MaxConnections sets max_connections. Zero means 200.
 	MaxConnections int
+	// Archive, when set, makes the server archive its WAL to a pgBackRest
+	// repository, so that the cluster can be backed up and restored to
+	// any point in time.
+	Archive *Archive
+}
+
+// Archive configures WAL archiving with pgBackRest. The settings are given
+// on the server's command line, so they hold whatever postgresql.conf says
+// and survive a new initdb; the repository and its retention are
+// pgBackRest's own configuration.
+type Archive struct {
+	// Stanza is the pgBackRest stanza the cluster belongs to.
+	Stanza string
+	// Config is pgBackRest's configuration file; empty means its default
+	// (/etc/pgbackrest/pgbackrest.conf).
+	Config string
+	// Command is the pgbackrest program; empty means look it up on PATH.
+	Command string
 }
 
 // Cluster is a running private PostgreSQL cluster. It is owned by the
@@ -93,6 +122,9 @@ type Cluster struct {
 	port        int
 	user        *serverUser
 	logger      *slog.Logger
+	// archiveCommand is the server's archive_command; empty means no
+	// archiving.
+	archiveCommand string
 
 	mu      sync.Mutex
 	stopped bool
@@ -115,12 +147,26 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if database == "" {
 		database = defaultDatabase
 	}
+	if o.Archive != nil {
+		if c.archiveCommand, err = archiveCommand(*o.Archive, c.pgdata); err != nil {
+			return nil, fmt.Errorf("start postgres: %w", err)
+		}
+	}
+	// A restored cluster recovers up to its target before it accepts
+	// writes; the service's migrations need writes, so Start waits.
+	recovering := exists(filepath.Join(c.pgdata, recoverySignal))
 
 	started, err := c.bringUp(ctx, o)
 	if err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
-	if err = c.waitReady(ctx); err == nil {
+	if err = c.waitReady(ctx); err == nil && recovering {
+		err = c.waitRecovered(ctx)
+	}
+	if err == nil && !started && c.archiveCommand != "" {
+		c.checkArchiving(ctx)
+	}
+	if err == nil {
 		err = c.ensureDatabase(ctx, database)
 	}
 	if err != nil {
@@ -394,12 +440,24 @@ func (c *Cluster) start(ctx context.Context, o Options) error {
 	if o.Ephemeral {
 		settings = append(settings, "fsync=off", "synchronous_commit=off", "full_page_writes=off")
 	}
+	if c.archiveCommand != "" {
+		settings = append(settings,
+			"wal_level=replica",
+			"archive_mode=on",
+			"archive_command="+c.archiveCommand,
+			"archive_timeout="+strconv.Itoa(archiveTimeout))
+	}
+	timeout := "60"
+	if exists(filepath.Join(c.pgdata, recoverySignal)) {
+		timeout = strconv.Itoa(int(recoveryStartTimeout / time.Second))
+		c.logger.Info("starting PostgreSQL on a restored cluster: it replays the archived WAL up to the restore target first")
+	}
 	// pg_ctl hands the -o string to /bin/sh, so every word is quoted.
 	var opts []string
 	for _, s := range settings {
 		opts = append(opts, "-c", shellQuote(s))
 	}
-	out, err := c.run(ctx, "pg_ctl", "start", "-w", "-t", "60",
+	out, err := c.run(ctx, "pg_ctl", "start", "-w", "-t", timeout,
 		"-D", c.pgdata, "-l", c.logFile, "-o", strings.Join(opts, " "))
 	if err != nil {
 		c.removeTempSockDir()
@@ -502,6 +560,110 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// waitRecovered waits until a cluster recovering from an archive has
+// reached its target and been promoted, so that it accepts writes. A
+// recovery that pauses at its target (recovery_target_action=pause) is
+// reported, since it would wait for someone to resume it.
+func (c *Cluster) waitRecovered(ctx context.Context) error {
+	c.logger.Info("PostgreSQL is recovering from a backup; waiting until it reaches the restore target and is promoted")
+	var last error
+	for {
+		inRecovery, paused, err := c.recoveryState(ctx)
+		switch {
+		case err == nil && !inRecovery:
+			c.logger.Info("PostgreSQL finished recovery and accepts writes")
+			return nil
+		case err == nil && paused:
+			return fmt.Errorf("PostgreSQL paused its recovery at the restore target (recovery_target_action=pause) instead of promoting: "+
+				"check the data with `mediationd psql`, then promote it with `pg_ctl promote -D %s` as the account that owns it, "+
+				"or restore again with pgbackrest's --target-action=promote", c.pgdata)
+		case err != nil:
+			last = err
+			if running, _ := c.running(ctx); !running {
+				return fmt.Errorf("PostgreSQL stopped during recovery (%v); last lines of %s:\n%s", last, c.logFile, tailFile(c.logFile, logTailLines))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for PostgreSQL to finish recovery: %w (last error: %v)", ctx.Err(), last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// recoveryState asks the server whether it is still in recovery and, if
+// so, whether its replay is paused.
+func (c *Cluster) recoveryState(ctx context.Context) (inRecovery, paused bool, err error) {
+	conn, err := pgx.Connect(ctx, c.ConnString("postgres"))
+	if err != nil {
+		return false, false, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var state string
+	err = conn.QueryRow(ctx, `SELECT pg_is_in_recovery(),
+		CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() ELSE '' END`).Scan(&inRecovery, &state)
+	return inRecovery, state == "paused", err
+}
+
+// checkArchiving warns when a server that was already running (and so
+// reused, not started) does not archive as configured: archive_mode only
+// changes when the server restarts.
+func (c *Cluster) checkArchiving(ctx context.Context) {
+	conn, err := pgx.Connect(ctx, c.ConnString("postgres"))
+	if err != nil {
+		return
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var mode, command string
+	if err := conn.QueryRow(ctx, "SELECT current_setting('archive_mode'), current_setting('archive_command')").Scan(&mode, &command); err != nil {
+		return
+	}
+	if mode != "on" || command != c.archiveCommand {
+		c.logger.Warn("the PostgreSQL server that was already running does not archive its WAL as configured, so backups cannot be restored "+
+			"to a point in time; stop mediationd (which stops the server) and start it again",
+			"archive_mode", mode, "archive_command", command, "want_archive_command", c.archiveCommand)
+	}
+}
+
+// archiveCommand renders the archive_command that pushes WAL to the
+// stanza of a, naming pgdata so that a cluster restored elsewhere archives
+// its own WAL.
+func archiveCommand(a Archive, pgdata string) (string, error) {
+	if a.Stanza == "" {
+		return "", errors.New("WAL archiving needs a pgBackRest stanza")
+	}
+	command := a.Command
+	if command == "" {
+		command = "pgbackrest"
+	}
+	path, err := exec.LookPath(command)
+	if err != nil {
+		return "", fmt.Errorf("WAL archiving needs pgBackRest (%v): install it with `apt-get install pgbackrest`, "+
+			"or turn archiving off by leaving MEDIATION_PGBACKREST_STANZA empty", err)
+	}
+	if path, err = filepath.Abs(path); err != nil {
+		return "", fmt.Errorf("resolve pgbackrest: %w", err)
+	}
+	words := []string{path}
+	if a.Config != "" {
+		config, err := filepath.Abs(a.Config)
+		if err != nil {
+			return "", fmt.Errorf("resolve pgBackRest configuration file: %w", err)
+		}
+		words = append(words, "--config="+config)
+	}
+	words = append(words, "--stanza="+a.Stanza, "--pg1-path="+pgdata)
+	var b strings.Builder
+	for _, w := range words {
+		// archive_command runs through /bin/sh after PostgreSQL replaces
+		// %p, %f and %%: quote for the shell, then escape the percent signs.
+		b.WriteString(strings.ReplaceAll(shellQuote(w), "%", "%%"))
+		b.WriteString(" ")
+	}
+	b.WriteString("archive-push %p")
+	return b.String(), nil
 }
 
 // ensureDatabase creates database unless it exists.
