@@ -315,8 +315,8 @@ func TestVerifierFails(t *testing.T) {
 			t.Fatalf("find an open case: %v", err)
 		}
 		used["cases/"+id] = true
-		tamper(t, dsn, `INSERT INTO case_events (case_id, version, action, from_state, to_state, outcome, actor, occur_time)
-			SELECT id, version + 1, 'update', state, state, outcome, 'users/mallory', now() FROM cases
+		tamper(t, dsn, `INSERT INTO case_events (case_id, region_code, version, action, from_state, to_state, outcome, actor, occur_time)
+			SELECT id, region_code, version + 1, 'update', state, state, outcome, 'users/mallory', now() FROM cases
 			WHERE id = $1::uuid`, id)
 		seen.checkNew(t, verify(t, dsn, rec), checker.ClassVersions, checker.ClassOutbox, checker.ClassUnaccounted, checker.ClassAudit)
 	})
@@ -352,12 +352,13 @@ func TestVerifierFails(t *testing.T) {
 			{`INSERT INTO cases (id, case_number, version, state, dispute_type, source, summary, region_code, parties, create_time, update_time)
 				SELECT $1::uuid, case_number || '-copy', 1, 'INTAKE', dispute_type, source, summary, region_code, parties, create_time, update_time
 				FROM cases WHERE id = (SELECT case_id FROM case_create_requests WHERE request_id = $2::uuid)`, []any{copyID, rid}},
-			{`INSERT INTO case_events (case_id, version, action, from_state, to_state, outcome, actor, occur_time, request_id)
-				SELECT $1::uuid, 1, 'create', '', 'INTAKE', '', actor, occur_time, request_id FROM case_events
+			{`INSERT INTO case_events (case_id, region_code, version, action, from_state, to_state, outcome, actor, occur_time, request_id)
+				SELECT $1::uuid, region_code, 1, 'create', '', 'INTAKE', '', actor, occur_time, request_id FROM case_events
 				WHERE request_id = $2::uuid AND version = 1`, []any{copyID, rid}},
-			{`INSERT INTO outbox (case_id, case_version, topic, payload, create_time) VALUES ($1::uuid, 1, 'case.create', '{}', now())`, []any{copyID}},
-			{`INSERT INTO audit_events (event_time, kind, actor, method, resource)
-				SELECT now(), 'WRITE', actor, '/mediation.v1.CaseService/CreateCase', 'cases/' || $1::text FROM case_events
+			{`INSERT INTO outbox (case_id, region_code, case_version, topic, payload, create_time)
+				SELECT id, region_code, 1, 'case.create', '{}', now() FROM cases WHERE id = $1::uuid`, []any{copyID}},
+			{`INSERT INTO audit_events (event_time, kind, actor, method, resource, region_code)
+				SELECT now(), 'WRITE', actor, '/mediation.v1.CaseService/CreateCase', 'cases/' || $1::text, region_code FROM case_events
 				WHERE request_id = $2::uuid AND version = 1 AND case_id <> $1::text::uuid`, []any{copyID, rid}},
 		} {
 			if tag, err := conn.Exec(ctx, step.sql, step.args...); err != nil || tag.RowsAffected() != 1 {

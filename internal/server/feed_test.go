@@ -239,10 +239,10 @@ func slowChange(ctx context.Context, e *env, name string, sleep time.Duration) e
 		}
 		time.Sleep(sleep)
 		_, err := tx.Exec(ctx, `WITH upd AS (
-				UPDATE cases SET version = version + 1, update_time = now() WHERE id = $1::uuid RETURNING id, version, state, outcome
+				UPDATE cases SET version = version + 1, update_time = now() WHERE id = $1::uuid RETURNING id, region_code, version, state, outcome
 			)
-			INSERT INTO case_events (case_id, version, action, from_state, to_state, outcome, actor, occur_time, data)
-			SELECT id, version, 'update', state, state, outcome, 'system', now(), '{"changed_fields": ["summary"]}' FROM upd`,
+			INSERT INTO case_events (case_id, region_code, version, action, from_state, to_state, outcome, actor, occur_time, data)
+			SELECT id, region_code, version, 'update', state, state, outcome, 'system', now(), '{"changed_fields": ["summary"]}' FROM upd`,
 			strings.TrimPrefix(name, "cases/"))
 		return err
 	})

@@ -34,15 +34,15 @@ WITH upd AS (
 		accept_time = $27, deadline = $28, due_time = $29, overdue = $30, confirmation = $31,
 		performance_status = $32, follow_up_count = $33, session_count = $34, no_follow_up_reason = $35
 	WHERE id = $1 AND version = $2
-	RETURNING id
+	RETURNING id, region_code
 ),
 ev AS (
-	INSERT INTO case_events (case_id, version, action, from_state, to_state, outcome, actor, occur_time, request_id, data)
-	SELECT id, $2 + 1, $11::text, $12::text, $3, $4, $13::text, $9, $14::uuid, $15::jsonb FROM upd
+	INSERT INTO case_events (case_id, region_code, version, action, from_state, to_state, outcome, actor, occur_time, request_id, data)
+	SELECT id, region_code, $2 + 1, $11::text, $12::text, $3, $4, $13::text, $9, $14::uuid, $15::jsonb FROM upd
 ),
 ob AS (
-	INSERT INTO outbox (case_id, case_version, topic, payload, create_time)
-	SELECT id, $2 + 1, $16::text, $17::jsonb, $9 FROM upd
+	INSERT INTO outbox (case_id, region_code, case_version, topic, payload, create_time)
+	SELECT id, region_code, $2 + 1, $16::text, $17::jsonb, $9 FROM upd
 )%s
 SELECT count(*) FROM upd`
 
@@ -50,24 +50,24 @@ SELECT count(*) FROM upd`
 // cancelled ($36: the session as JSON).
 const sessionSQL = `,
 ses AS (
-	INSERT INTO case_sessions (case_id, number, kind, start_time, place, online, participants, status,
+	INSERT INTO case_sessions (case_id, region_code, number, kind, start_time, place, online, participants, status,
 		minutes, result, cancel_reason, create_time, update_time)
-	SELECT upd.id, s.number, s.kind, s.start_time, coalesce(s.place, ''), coalesce(s.online, false),
+	SELECT upd.id, upd.region_code, s.number, s.kind, s.start_time, coalesce(s.place, ''), coalesce(s.online, false),
 		coalesce(s.participants, '[]'), s.status, coalesce(s.minutes, ''), coalesce(s.result, ''),
 		coalesce(s.cancel_reason, ''), s.create_time, s.update_time
 	FROM upd, jsonb_to_record($36::jsonb) AS s(number int, kind text, start_time timestamptz, place text,
 		online boolean, participants jsonb, status text, minutes text, result text, cancel_reason text,
 		create_time timestamptz, update_time timestamptz)
-	ON CONFLICT (case_id, number) DO UPDATE SET status = EXCLUDED.status, minutes = EXCLUDED.minutes,
+	ON CONFLICT (case_id, number, region_code) DO UPDATE SET status = EXCLUDED.status, minutes = EXCLUDED.minutes,
 		result = EXCLUDED.result, cancel_reason = EXCLUDED.cancel_reason, update_time = EXCLUDED.update_time
 )`
 
 // followUpSQL stores a follow-up visit ($36: the visit as JSON).
 const followUpSQL = `,
 fu AS (
-	INSERT INTO case_follow_ups (case_id, number, visit_time, visitor, party_ids, purpose, findings,
+	INSERT INTO case_follow_ups (case_id, region_code, number, visit_time, visitor, party_ids, purpose, findings,
 		performance_status, create_time)
-	SELECT upd.id, f.number, f.visit_time, f.visitor, coalesce(f.party_ids, '[]'), coalesce(f.purpose, ''),
+	SELECT upd.id, upd.region_code, f.number, f.visit_time, f.visitor, coalesce(f.party_ids, '[]'), coalesce(f.purpose, ''),
 		f.findings, coalesce(f.performance_status, ''), f.create_time
 	FROM upd, jsonb_to_record($36::jsonb) AS f(number int, visit_time timestamptz, visitor text, party_ids jsonb,
 		purpose text, findings text, performance_status text, create_time timestamptz)
@@ -77,8 +77,8 @@ fu AS (
 // method, request id, client certificate).
 const applyAuditSQL = `,
 aud AS (
-	INSERT INTO audit_events (event_time, kind, actor, actor_role, client_address, method, resource, request_id, code, client_cert)
-	SELECT $9, 'WRITE', $13::text, $%d::text, $%d::text, $%d::text, 'cases/' || id, $%d::text, 'OK', $%d::text FROM upd
+	INSERT INTO audit_events (event_time, kind, actor, actor_role, client_address, method, resource, request_id, code, client_cert, region_code)
+	SELECT $9, 'WRITE', $13::text, $%d::text, $%d::text, $%d::text, 'cases/' || id, $%d::text, 'OK', $%d::text, region_code FROM upd
 )`
 
 // applyStatement builds applySQL with the side write (sessionSQL,

@@ -65,19 +65,38 @@ func clipAudit(s string) string {
 	return s
 }
 
+// recordAuditSQL appends audit records given as arrays, in their order.
+// A record about a case (a resource cases/{id}, or below it) carries the
+// case's home region, any other record the empty region. The records
+// come from requests, refused ones included, whose callers hold no case
+// row, so the region is read here, by the case's primary key, in the same
+// statement.
+const recordAuditSQL = `INSERT INTO audit_events (event_time, kind, actor, actor_role, client_address, client_cert, method,
+		resource, request_id, code, region_code)
+	SELECT r.event_time, r.kind, r.actor, r.actor_role, r.client_address, r.client_cert, r.method,
+		r.resource, r.request_id, r.code, coalesce(c.region_code, '')
+	FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::text[], $9::text[], $10::text[]) WITH ORDINALITY
+		AS r(event_time, kind, actor, actor_role, client_address, client_cert, method, resource, request_id, code, i)
+	LEFT JOIN cases c ON c.id = CASE WHEN r.resource ~ '^cases/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}($|/)'
+		THEN substr(r.resource, 7, 36)::uuid END
+	ORDER BY r.i`
+
 // RecordAudit appends records to the audit trail in one statement.
 func (s *Store) RecordAudit(ctx context.Context, records ...AuditRecord) error {
 	if len(records) == 0 {
 		return nil
 	}
-	rows := make([][]any, len(records))
+	n := len(records)
+	times := make([]time.Time, n)
+	kinds, actors, roles, addresses, certs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	methods, resources, requestIDs, codes := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, r := range records {
-		rows[i] = []any{r.Time, string(r.Kind), clipAudit(r.Actor), string(r.ActorRole), clipAudit(r.ClientAddress), clipAudit(r.ClientCert),
-			r.Method, clipAudit(r.Resource), r.RequestID, r.Code}
+		times[i], kinds[i], actors[i], roles[i] = r.Time, string(r.Kind), clipAudit(r.Actor), string(r.ActorRole)
+		addresses[i], certs[i], methods[i] = clipAudit(r.ClientAddress), clipAudit(r.ClientCert), r.Method
+		resources[i], requestIDs[i], codes[i] = clipAudit(r.Resource), r.RequestID, r.Code
 	}
-	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"audit_events"},
-		[]string{"event_time", "kind", "actor", "actor_role", "client_address", "client_cert", "method", "resource", "request_id", "code"},
-		pgx.CopyFromRows(rows))
+	_, err := s.pool.Exec(ctx, recordAuditSQL, times, kinds, actors, roles, addresses, certs, methods, resources, requestIDs, codes)
 	if err != nil {
 		return fmt.Errorf("record audit events: %w", err)
 	}

@@ -193,31 +193,32 @@ var (
 		"family_violence", "minors_involved", "accept_time", "deadline", "due_time", "overdue", "recused_mediators",
 		"failure", "confirmation", "performance_status", "follow_up_count", "session_count", "no_follow_up_reason",
 		"intake_organization"}
-	bulkEventColumns  = []string{"case_id", "version", "action", "from_state", "to_state", "outcome", "actor", "occur_time", "request_id", "data"}
-	bulkOutboxColumns = []string{"case_id", "case_version", "topic", "payload", "create_time"}
-	bulkClaimColumns  = []string{"court_code", "court_case_number", "case_id", "body_hash"}
+	bulkEventColumns  = []string{"case_id", "region_code", "version", "action", "from_state", "to_state", "outcome", "actor", "occur_time", "request_id", "data"}
+	bulkOutboxColumns = []string{"case_id", "region_code", "case_version", "topic", "payload", "create_time"}
+	bulkClaimColumns  = []string{"court_code", "court_case_number", "case_id", "region_code", "body_hash"}
 )
 
 // bulkSessionsSQL stores each session a history scheduled, as sessionSQL
 // does: its first record gives what is fixed at scheduling, its last what
-// recording or cancelling changes ($2, $3: the two records as JSON).
-const bulkSessionsSQL = `INSERT INTO case_sessions (case_id, number, kind, start_time, place, online, participants, status,
+// recording or cancelling changes ($1, $2: the cases and their regions;
+// $3, $4: the two records as JSON).
+const bulkSessionsSQL = `INSERT INTO case_sessions (case_id, region_code, number, kind, start_time, place, online, participants, status,
 		minutes, result, cancel_reason, create_time, update_time)
-	SELECT x.case_id, s.number, s.kind, s.start_time, coalesce(s.place, ''), coalesce(s.online, false),
+	SELECT x.case_id, x.region_code, s.number, s.kind, s.start_time, coalesce(s.place, ''), coalesce(s.online, false),
 		coalesce(s.participants, '[]'), l.status, coalesce(l.minutes, ''), coalesce(l.result, ''),
 		coalesce(l.cancel_reason, ''), s.create_time, l.update_time
-	FROM unnest($1::uuid[], $2::jsonb[], $3::jsonb[]) AS x(case_id, first, last),
+	FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::jsonb[]) AS x(case_id, region_code, first, last),
 		jsonb_to_record(x.first) AS s(number int, kind text, start_time timestamptz, place text,
 			online boolean, participants jsonb, create_time timestamptz),
 		jsonb_to_record(x.last) AS l(status text, minutes text, result text, cancel_reason text, update_time timestamptz)`
 
-// bulkFollowUpsSQL stores the follow-up visits as followUpSQL does ($2:
-// the visits as JSON).
-const bulkFollowUpsSQL = `INSERT INTO case_follow_ups (case_id, number, visit_time, visitor, party_ids, purpose, findings,
+// bulkFollowUpsSQL stores the follow-up visits as followUpSQL does ($1,
+// $2: the cases and their regions; $3: the visits as JSON).
+const bulkFollowUpsSQL = `INSERT INTO case_follow_ups (case_id, region_code, number, visit_time, visitor, party_ids, purpose, findings,
 		performance_status, create_time)
-	SELECT x.case_id, f.number, f.visit_time, f.visitor, coalesce(f.party_ids, '[]'), coalesce(f.purpose, ''),
+	SELECT x.case_id, x.region_code, f.number, f.visit_time, f.visitor, coalesce(f.party_ids, '[]'), coalesce(f.purpose, ''),
 		f.findings, coalesce(f.performance_status, ''), f.create_time
-	FROM unnest($1::uuid[], $2::jsonb[]) AS x(case_id, visit),
+	FROM unnest($1::uuid[], $2::text[], $3::jsonb[]) AS x(case_id, region_code, visit),
 		jsonb_to_record(x.visit) AS f(number int, visit_time timestamptz, visitor text, party_ids jsonb,
 			purpose text, findings text, performance_status text, create_time timestamptz)`
 
@@ -228,6 +229,7 @@ const bulkFollowUpsSQL = `INSERT INTO case_follow_ups (case_id, number, visit_ti
 func writeHistories(ctx context.Context, tx pgx.Tx, hs []CaseHistory, numbers []string) error {
 	var cases, events, outbox, claims [][]any
 	var sessionCases, visitCases []uuid.UUID
+	var sessionRegions, visitRegions []string
 	var firstSessions, lastSessions []*casework.Session
 	var followUps []*casework.FollowUp
 	for i, h := range hs {
@@ -235,7 +237,7 @@ func writeHistories(ctx context.Context, tx pgx.Tx, hs []CaseHistory, numbers []
 		var courtCode, courtNumber *string
 		if ref := reg.CourtReferral; ref != nil {
 			courtCode, courtNumber = &ref.CourtCode, &ref.CourtCaseNumber
-			claims = append(claims, []any{ref.CourtCode, ref.CourtCaseNumber, reg.ID, h.RegistrationHash})
+			claims = append(claims, []any{ref.CourtCode, ref.CourtCaseNumber, reg.ID, reg.RegionCode, h.RegistrationHash})
 		}
 		var dueTime *time.Time
 		overdue := false
@@ -263,8 +265,8 @@ func writeHistories(ctx context.Context, tx pgx.Tx, hs []CaseHistory, numbers []
 			}
 			if j == 0 {
 				// As createSQL writes them.
-				events = append(events, []any{reg.ID, int64(1), string(casework.ActionCreate), "", string(casework.StateIntake), "", ev.Actor, reg.CreateTime, nil, []byte("{}")})
-				outbox = append(outbox, []any{reg.ID, int64(1), "case.create", payload, reg.CreateTime})
+				events = append(events, []any{reg.ID, reg.RegionCode, int64(1), string(casework.ActionCreate), "", string(casework.StateIntake), "", ev.Actor, reg.CreateTime, nil, []byte("{}")})
+				outbox = append(outbox, []any{reg.ID, reg.RegionCode, int64(1), "case.create", payload, reg.CreateTime})
 				continue
 			}
 			var requestID *string
@@ -274,8 +276,8 @@ func writeHistories(ctx context.Context, tx pgx.Tx, hs []CaseHistory, numbers []
 			// As applySQL writes them, but for the state and outcome, which
 			// applySQL takes from the case: here they come from the event,
 			// so that the database refuses a case that disagrees with it.
-			events = append(events, []any{reg.ID, c.Version, string(ev.Action), ev.From, ev.To, ev.Outcome, ev.Actor, c.UpdateTime, requestID, ev.Data})
-			outbox = append(outbox, []any{reg.ID, c.Version, "case." + string(ev.Action), payload, c.UpdateTime})
+			events = append(events, []any{reg.ID, reg.RegionCode, c.Version, string(ev.Action), ev.From, ev.To, ev.Outcome, ev.Actor, c.UpdateTime, requestID, ev.Data})
+			outbox = append(outbox, []any{reg.ID, reg.RegionCode, c.Version, "case." + string(ev.Action), payload, c.UpdateTime})
 			switch {
 			case ev.Data.Session != nil:
 				if k, ok := sessions[ev.Data.Session.Number]; ok {
@@ -283,10 +285,10 @@ func writeHistories(ctx context.Context, tx pgx.Tx, hs []CaseHistory, numbers []
 					continue
 				}
 				sessions[ev.Data.Session.Number] = len(firstSessions)
-				sessionCases = append(sessionCases, reg.ID)
+				sessionCases, sessionRegions = append(sessionCases, reg.ID), append(sessionRegions, reg.RegionCode)
 				firstSessions, lastSessions = append(firstSessions, ev.Data.Session), append(lastSessions, ev.Data.Session)
 			case ev.Data.FollowUp != nil:
-				visitCases = append(visitCases, reg.ID)
+				visitCases, visitRegions = append(visitCases, reg.ID), append(visitRegions, reg.RegionCode)
 				followUps = append(followUps, ev.Data.FollowUp)
 			}
 		}
@@ -313,12 +315,12 @@ func writeHistories(ctx context.Context, tx pgx.Tx, hs []CaseHistory, numbers []
 		}
 	}
 	if len(sessionCases) > 0 {
-		if _, err := tx.Exec(ctx, bulkSessionsSQL, sessionCases, firstSessions, lastSessions); err != nil {
+		if _, err := tx.Exec(ctx, bulkSessionsSQL, sessionCases, sessionRegions, firstSessions, lastSessions); err != nil {
 			return fmt.Errorf("write %d sessions: %w", len(sessionCases), err)
 		}
 	}
 	if len(visitCases) > 0 {
-		if _, err := tx.Exec(ctx, bulkFollowUpsSQL, visitCases, followUps); err != nil {
+		if _, err := tx.Exec(ctx, bulkFollowUpsSQL, visitCases, visitRegions, followUps); err != nil {
 			return fmt.Errorf("write %d follow-up visits: %w", len(visitCases), err)
 		}
 	}

@@ -110,12 +110,12 @@ upd AS (
 	RETURNING c.id, c.version, c.state, c.deadline, c.case_number, c.region_code, c.source
 ),
 ev AS (
-	INSERT INTO case_events (case_id, version, action, from_state, to_state, outcome, actor, occur_time, data)
-	SELECT id, version, 'markOverdue', state, state, '', $3, $1, jsonb_build_object('deadline', deadline) FROM upd
+	INSERT INTO case_events (case_id, region_code, version, action, from_state, to_state, outcome, actor, occur_time, data)
+	SELECT id, region_code, version, 'markOverdue', state, state, '', $3, $1, jsonb_build_object('deadline', deadline) FROM upd
 ),
 ob AS (
-	INSERT INTO outbox (case_id, case_version, topic, payload, create_time)
-	SELECT id, version, 'case.markOverdue', jsonb_build_object(
+	INSERT INTO outbox (case_id, region_code, case_version, topic, payload, create_time)
+	SELECT id, region_code, version, 'case.markOverdue', jsonb_build_object(
 		'case', 'cases/' || id, 'case_number', case_number, 'version', version, 'action', 'markOverdue',
 		'from_state', state, 'to_state', state, 'outcome', '', 'actor', $3, 'occur_time', $4::text,
 		'data', jsonb_build_object('deadline', deadline), 'region_code', region_code, 'source', source), $1

@@ -114,16 +114,18 @@ type CreateParams struct {
 const (
 	claimNone    = `claim AS (SELECT @id::uuid AS case_id)`
 	claimRequest = `claim AS (
-	INSERT INTO case_create_requests (request_id, body_hash, case_id) VALUES (@request_id::uuid, @hash::bytea, @id::uuid)
+	INSERT INTO case_create_requests (request_id, body_hash, case_id, region_code) VALUES (@request_id::uuid, @hash::bytea, @id::uuid, @region::text)
 	ON CONFLICT (request_id) DO NOTHING RETURNING case_id)`
 	claimCourt = `claim AS (
-	INSERT INTO court_referral_claims (court_code, court_case_number, case_id, body_hash) VALUES (@court_code::text, @court_case_number::text, @id::uuid, @hash::bytea)
+	INSERT INTO court_referral_claims (court_code, court_case_number, case_id, body_hash, region_code)
+	VALUES (@court_code::text, @court_case_number::text, @id::uuid, @hash::bytea, @region::text)
 	ON CONFLICT DO NOTHING RETURNING case_id)`
 	claimBoth = `court_claim AS (
-	INSERT INTO court_referral_claims (court_code, court_case_number, case_id, body_hash) VALUES (@court_code::text, @court_case_number::text, @id::uuid, @hash::bytea)
+	INSERT INTO court_referral_claims (court_code, court_case_number, case_id, body_hash, region_code)
+	VALUES (@court_code::text, @court_case_number::text, @id::uuid, @hash::bytea, @region::text)
 	ON CONFLICT DO NOTHING RETURNING case_id),
 claim AS (
-	INSERT INTO case_create_requests (request_id, body_hash, case_id) SELECT @request_id::uuid, @hash::bytea, case_id FROM court_claim
+	INSERT INTO case_create_requests (request_id, body_hash, case_id, region_code) SELECT @request_id::uuid, @hash::bytea, case_id, @region::text FROM court_claim
 	ON CONFLICT (request_id) DO NOTHING RETURNING case_id)`
 )
 
@@ -158,21 +160,21 @@ c AS (
 	RETURNING case_number
 ),
 ev AS (
-	INSERT INTO case_events (case_id, version, action, from_state, to_state, outcome, actor, occur_time, request_id, data)
-	SELECT @id::uuid, 1, 'create', '', 'INTAKE', '', @actor::text, @now::timestamptz, @request_id::uuid, '{}' FROM c
+	INSERT INTO case_events (case_id, region_code, version, action, from_state, to_state, outcome, actor, occur_time, request_id, data)
+	SELECT @id::uuid, @region::text, 1, 'create', '', 'INTAKE', '', @actor::text, @now::timestamptz, @request_id::uuid, '{}' FROM c
 ),
 ob AS (
-	INSERT INTO outbox (case_id, case_version, topic, payload, create_time)
-	SELECT @id::uuid, 1, 'case.create', @payload::jsonb || jsonb_build_object('case_number', c.case_number), @now::timestamptz FROM c
+	INSERT INTO outbox (case_id, region_code, case_version, topic, payload, create_time)
+	SELECT @id::uuid, @region::text, 1, 'case.create', @payload::jsonb || jsonb_build_object('case_number', c.case_number), @now::timestamptz FROM c
 )%s
 SELECT case_number FROM c`
 
 // createAuditSQL writes the audit row of a registration with it.
 const createAuditSQL = `,
 aud AS (
-	INSERT INTO audit_events (event_time, kind, actor, actor_role, client_address, method, resource, request_id, code, client_cert)
+	INSERT INTO audit_events (event_time, kind, actor, actor_role, client_address, method, resource, request_id, code, client_cert, region_code)
 	SELECT @now::timestamptz, 'WRITE', @actor::text, @actor_role::text, @audit_address::text, @audit_method::text,
-		'cases/' || @id::uuid, @audit_request_id::text, 'OK', @audit_client_cert::text FROM c
+		'cases/' || @id::uuid, @audit_request_id::text, 'OK', @audit_client_cert::text, @region::text FROM c
 )`
 
 // createStatements holds createSQL for every claim, without and with the

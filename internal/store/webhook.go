@@ -324,12 +324,12 @@ func (s *Store) RedeliverWebhookDelivery(ctx context.Context, endpoint uuid.UUID
 // sends the same bytes.
 const dispatchSQL = `
 WITH batch AS (
-	SELECT o.id, o.case_id, o.case_version, o.topic, o.payload FROM outbox o
+	SELECT o.id, o.case_id, o.region_code, o.case_version, o.topic, o.payload FROM outbox o
 	WHERE o.deliver_time IS NULL ORDER BY o.id LIMIT $1 FOR UPDATE SKIP LOCKED
 ),
 ins AS (
-	INSERT INTO webhook_deliveries (endpoint_id, case_id, case_version, message_id, event_type, body, next_attempt_time, create_time, update_time)
-	SELECT e.id, b.case_id, b.case_version, 'msg_' || b.case_id::text || '_' || b.case_version, b.topic,
+	INSERT INTO webhook_deliveries (endpoint_id, case_id, region_code, case_version, message_id, event_type, body, next_attempt_time, create_time, update_time)
+	SELECT e.id, b.case_id, b.region_code, b.case_version, 'msg_' || b.case_id::text || '_' || b.case_version, b.topic,
 		jsonb_build_object('type', b.topic, 'timestamp', b.payload->'occur_time', 'data',
 			(b.payload - 'data' - 'to_state' - 'actor' - 'request_id')
 			|| coalesce(b.payload->'data', '{}')
@@ -340,10 +340,10 @@ ins AS (
 			THEN 'infinity'::timestamptz ELSE $2 END,
 		$2, $2
 	FROM batch b
-	JOIN cases c ON c.id = b.case_id
+	JOIN cases c ON c.id = b.case_id AND c.region_code = b.region_code
 	JOIN webhook_endpoints e ON e.court_code = c.court_code
 		AND (cardinality(e.event_types) = 0 OR b.topic = ANY (e.event_types))
-	ON CONFLICT (endpoint_id, case_id, case_version) DO NOTHING
+	ON CONFLICT (endpoint_id, case_id, case_version, region_code) DO NOTHING
 	RETURNING 1
 ),
 upd AS (

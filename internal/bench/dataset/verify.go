@@ -23,14 +23,14 @@ var invariants = []struct{ what, sql string }{ // $1, where used, is the data se
 	{"history rows whose from_state is not the state the version before left the case in",
 		`SELECT count(*) FROM case_events e JOIN case_events p ON p.case_id = e.case_id AND p.version = e.version - 1
 		WHERE e.from_state <> p.to_state`},
-	{"history rows of no case (case_events_case_id_fkey)",
-		`SELECT count(*) FROM case_events e WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = e.case_id)`},
-	{"sessions of no case (case_sessions_case_id_fkey)",
-		`SELECT count(*) FROM case_sessions s WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = s.case_id)`},
-	{"follow-up visits of no case (case_follow_ups_case_id_fkey)",
-		`SELECT count(*) FROM case_follow_ups f WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = f.case_id)`},
-	{"court-referral claims of no case, or of another court case than the case's",
-		`SELECT count(*) FROM court_referral_claims k LEFT JOIN cases c ON c.id = k.case_id
+	{"history rows of no case in their region (case_events_case_region_fkey)",
+		`SELECT count(*) FROM case_events e WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = e.case_id AND c.region_code = e.region_code)`},
+	{"sessions of no case in their region (case_sessions_case_region_fkey)",
+		`SELECT count(*) FROM case_sessions s WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = s.case_id AND c.region_code = s.region_code)`},
+	{"follow-up visits of no case in their region (case_follow_ups_case_region_fkey)",
+		`SELECT count(*) FROM case_follow_ups f WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = f.case_id AND c.region_code = f.region_code)`},
+	{"court-referral claims of no case in their region, or of another court case than the case's",
+		`SELECT count(*) FROM court_referral_claims k LEFT JOIN cases c ON c.id = k.case_id AND c.region_code = k.region_code
 		WHERE c.id IS NULL OR c.court_code IS DISTINCT FROM k.court_code OR c.court_case_number IS DISTINCT FROM k.court_case_number`},
 	{"court referrals without their claim",
 		`SELECT count(*) FROM cases c WHERE c.court_code IS NOT NULL

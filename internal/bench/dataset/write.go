@@ -29,10 +29,10 @@ var (
 		"family_violence", "minors_involved", "accept_time", "deadline", "due_time", "overdue", "recused_mediators",
 		"failure", "confirmation", "performance_status", "follow_up_count", "session_count", "no_follow_up_reason",
 		"intake_organization"}
-	eventColumns    = []string{"case_id", "version", "action", "from_state", "to_state", "outcome", "actor", "occur_time", "request_id", "data"}
-	claimColumns    = []string{"court_code", "court_case_number", "case_id", "body_hash"}
-	sessionColumns  = []string{"case_id", "number", "kind", "start_time", "place", "online", "participants", "status", "minutes", "result", "cancel_reason", "create_time", "update_time"}
-	followUpColumns = []string{"case_id", "number", "visit_time", "visitor", "party_ids", "purpose", "findings", "performance_status", "create_time"}
+	eventColumns    = []string{"case_id", "region_code", "version", "action", "from_state", "to_state", "outcome", "actor", "occur_time", "request_id", "data"}
+	claimColumns    = []string{"court_code", "court_case_number", "case_id", "region_code", "body_hash"}
+	sessionColumns  = []string{"case_id", "region_code", "number", "kind", "start_time", "place", "online", "participants", "status", "minutes", "result", "cancel_reason", "create_time", "update_time"}
+	followUpColumns = []string{"case_id", "region_code", "number", "visit_time", "visitor", "party_ids", "purpose", "findings", "performance_status", "create_time"}
 )
 
 // batchRows are the rows of one batch of cases.
@@ -181,7 +181,7 @@ func appendHistory(b *batchRows, h store.CaseHistory) {
 	var courtCode, courtNumber *string
 	if ref := reg.CourtReferral; ref != nil {
 		courtCode, courtNumber = &ref.CourtCode, &ref.CourtCaseNumber
-		b.claims = append(b.claims, []any{ref.CourtCode, ref.CourtCaseNumber, reg.ID, h.RegistrationHash})
+		b.claims = append(b.claims, []any{ref.CourtCode, ref.CourtCaseNumber, reg.ID, reg.RegionCode, h.RegistrationHash})
 	}
 	var dueTime *time.Time
 	overdue := false
@@ -202,21 +202,21 @@ func appendHistory(b *batchRows, h store.CaseHistory) {
 	for j, ch := range h.Changes {
 		c, ev := ch.Case, ch.Event
 		if j == 0 {
-			b.events = append(b.events, []any{reg.ID, int64(1), string(casework.ActionCreate), "", string(casework.StateIntake), "", ev.Actor, reg.CreateTime, nil, []byte("{}")})
+			b.events = append(b.events, []any{reg.ID, reg.RegionCode, int64(1), string(casework.ActionCreate), "", string(casework.StateIntake), "", ev.Actor, reg.CreateTime, nil, []byte("{}")})
 			continue
 		}
 		var requestID *string
 		if ev.RequestID != "" {
 			requestID = &ev.RequestID
 		}
-		b.events = append(b.events, []any{reg.ID, c.Version, string(ev.Action), ev.From, ev.To, ev.Outcome, ev.Actor, c.UpdateTime, requestID, ev.Data})
+		b.events = append(b.events, []any{reg.ID, reg.RegionCode, c.Version, string(ev.Action), ev.From, ev.To, ev.Outcome, ev.Actor, c.UpdateTime, requestID, ev.Data})
 		switch {
 		case ev.Data.Session != nil:
 			s := ev.Data.Session
 			if k, ok := sessions[s.Number]; ok {
 				// What recording or cancelling changes.
 				row := b.sessions[k]
-				row[7], row[8], row[9], row[10], row[12] = s.Status, s.Minutes, s.Result, s.CancelReason, s.UpdateTime
+				row[8], row[9], row[10], row[11], row[13] = s.Status, s.Minutes, s.Result, s.CancelReason, s.UpdateTime
 				continue
 			}
 			sessions[s.Number] = len(b.sessions)
@@ -224,7 +224,7 @@ func appendHistory(b *batchRows, h store.CaseHistory) {
 			if participants == nil {
 				participants = []string{}
 			}
-			b.sessions = append(b.sessions, []any{reg.ID, s.Number, s.Kind, s.StartTime, s.Place, s.Online, participants,
+			b.sessions = append(b.sessions, []any{reg.ID, reg.RegionCode, s.Number, s.Kind, s.StartTime, s.Place, s.Online, participants,
 				s.Status, s.Minutes, s.Result, s.CancelReason, s.CreateTime, s.UpdateTime})
 		case ev.Data.FollowUp != nil:
 			f := ev.Data.FollowUp
@@ -232,7 +232,7 @@ func appendHistory(b *batchRows, h store.CaseHistory) {
 			if parties == nil {
 				parties = []string{}
 			}
-			b.followUps = append(b.followUps, []any{reg.ID, f.Number, f.VisitTime, f.Visitor, parties, f.Purpose, f.Findings,
+			b.followUps = append(b.followUps, []any{reg.ID, reg.RegionCode, f.Number, f.VisitTime, f.Visitor, parties, f.Purpose, f.Findings,
 				f.PerformanceStatus, f.CreateTime})
 		}
 	}
