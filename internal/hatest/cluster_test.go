@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"text/template"
@@ -39,6 +40,45 @@ const (
 	pgBin          = "/usr/lib/postgresql/15/bin"
 	scope          = "mediationd-ha"
 )
+
+// started is everything the test started: its processes and its clusters'
+// directories, for stopAll.
+var started struct {
+	sync.Mutex
+	procs []*proc
+	dirs  []string
+}
+
+// stopAll kills every process the test started and every process still
+// running from a cluster's directory (PostgreSQL, which Patroni starts in
+// a session of its own), each by its pid, and removes the directories.
+// The tests' cleanups do the same for their own; this is for an
+// interrupted run.
+func stopAll() {
+	started.Lock()
+	procs, dirs := slices.Clone(started.procs), slices.Clone(started.dirs)
+	started.Unlock()
+	for _, p := range procs {
+		if !p.exited() {
+			_ = p.signal(syscall.SIGKILL)
+		}
+	}
+	for _, dir := range dirs {
+		for attempt := 0; attempt < 50; attempt++ {
+			left := leftovers(dir)
+			if len(left) == 0 {
+				break
+			}
+			for _, pid := range left {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if os.Getenv("MEDIATION_FAILOVER_KEEP") == "" {
+			_ = os.RemoveAll(dir)
+		}
+	}
+}
 
 // proc is a process the test started, in a process group of its own.
 type proc struct {
@@ -65,6 +105,9 @@ func start(t *testing.T, name, log string, cred *syscall.Credential, env []strin
 		t.Fatalf("start %s: %v", name, err)
 	}
 	p := &proc{name: name, cmd: cmd, log: log, done: make(chan struct{})}
+	started.Lock()
+	started.procs = append(started.procs, p)
+	started.Unlock()
 	go func() {
 		_ = cmd.Wait()
 		f.Close()
@@ -218,6 +261,9 @@ func startCluster(ctx context.Context, t *testing.T) *cluster {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	c := &cluster{t: t, dir: dir, cred: cred, uid: uid, gid: gid, password: hex.EncodeToString(b[:])}
+	started.Lock()
+	started.dirs = append(started.dirs, dir)
+	started.Unlock()
 	t.Cleanup(func() { c.teardown() })
 	if err := os.Chown(dir, uid, gid); err != nil {
 		t.Fatal(err)

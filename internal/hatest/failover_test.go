@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -47,7 +48,20 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	_ = os.Chmod(dir, 0o755)
-	return m.Run()
+	// Interrupted (Ctrl-C, a CI timeout), the test stops what it started
+	// before it exits: t.Cleanup would not run.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		fmt.Fprintf(os.Stderr, "hatest: %v: stopping every process the test started\n", s)
+		stopAll()
+		os.RemoveAll(dir)
+		os.Exit(2)
+	}()
+	code := m.Run()
+	stopAll()
+	return code
 }
 
 // fault is one way of losing the primary.
@@ -298,13 +312,18 @@ type call struct {
 	reason     string
 }
 
+// calls are the run's calls, without those Resolve made after it.
 func calls(rec checker.Record) []call {
 	var out []call
 	for _, c := range rec.Calls {
-		out = append(out, call{c.Start, c.End, c.Outcome, c.Code, c.Reason})
+		if !c.Resolve {
+			out = append(out, call{c.Start, c.End, c.Outcome, c.Code, c.Reason})
+		}
 	}
 	for _, c := range rec.Creates {
-		out = append(out, call{c.Start, c.End, c.Outcome, c.Code, c.Reason})
+		if !c.Resolve {
+			out = append(out, call{c.Start, c.End, c.Outcome, c.Code, c.Reason})
+		}
 	}
 	return out
 }
