@@ -6,10 +6,12 @@ PKGS     ?= ./...
 FUZZTIME ?= 15s
 # Arguments passed to the service by `make run`, e.g. ARGS=--log-level=debug.
 ARGS     ?=
+# Runs of each fault in `make failover`.
+RUNS     ?= 1
 
 WEBUI    := internal/webui
 
-.PHONY: run test deps check breaking unit fuzz lint generate build clean webui webtest
+.PHONY: run test deps check breaking unit fuzz lint generate build clean webui webtest failover
 
 ## run: run the service with the workbench (http://localhost:8080/); without
 ## DATABASE_URL it starts its own PostgreSQL and, on the first start, loads
@@ -33,8 +35,9 @@ run:
 ## check, every test with the race detector against a throwaway PostgreSQL,
 ## short fuzz runs (REST bodies, request validation, request text,
 ## validators, filters), the API compared with the commit before (buf breaking),
-## and the workbench's unit and browser tests
-test: check breaking webui unit fuzz webtest
+## the workbench's unit and browser tests, and one failover run per fault
+## (make failover; about 3 minutes)
+test: check breaking webui unit fuzz webtest failover
 
 ## deps: what the tests need besides Go: PostgreSQL's server binaries and a
 ## C compiler for the race detector, installed if missing and possible
@@ -67,6 +70,19 @@ fuzz: deps
 		$(GO) test -run="^$$" -fuzz=FuzzRESTBodies -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s -parallel=2 ./internal/server/ && \
 		$(GO) test -run="^$$" -fuzz=FuzzProtoValidation -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s ./internal/server/ && \
 		$(GO) test -run="^$$" -fuzz=FuzzRequestText -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s -parallel=2 ./internal/server/'
+
+## failover: the failover test (internal/hatest): three etcd members and
+## three Patroni-managed PostgreSQL 15 nodes on 127.0.0.2-4 (synchronous
+## mode, strict), two mediationd replicas, the checker's workload through
+## both, and each fault in turn on a fresh cluster: kill -9 of the primary's
+## postmaster, SIGSTOP of the leader's Patroni, a switchover, etcd's quorum
+## lost. RUNS runs of each (default 1, which `make test` and so CI run);
+## `make failover RUNS=5` is the series in the README. Needs root (the
+## cluster runs as the postgres account); installs patroni, etcd-server and
+## etcd-client if missing
+failover:
+	@bash deploy/ensure-ha.sh
+	MEDIATION_FAILOVER=1 MEDIATION_FAILOVER_RUNS=$(RUNS) $(GO) test -count=1 -v -timeout=90m -run '^TestFailover$$' ./internal/hatest/
 
 ## webui: build the workbench (internal/webui) that mediationd embeds:
 ## npm ci when node_modules does not match the lockfile, the API types

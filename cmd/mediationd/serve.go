@@ -100,6 +100,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	checkDurability(ctx, st, private, log)
 
 	srv, err := server.New(ctx, server.Config{
 		Store:           st,
@@ -339,4 +340,24 @@ func webhookKeys(cfg config.Config, private bool) (*delivery.Keyring, error) {
 		return delivery.LoadOrCreateKeyFile(cfg.DataDir)
 	}
 	return nil, nil
+}
+
+// checkDurability says once, at start, whether a commit the database
+// acknowledges is on a standby too. On a server reached through
+// DATABASE_URL that is a deployment's choice, and a warning says what a
+// failover may lose and how to fix it. The private cluster has no standby
+// by design: it is noted at info level, not warned about.
+func checkDurability(ctx context.Context, st *store.Store, private bool, log *slog.Logger) {
+	d, err := st.Durability(ctx)
+	switch {
+	case err != nil:
+		log.Warn("could not read whether commits wait for a standby", "error", err.Error())
+	case d.Replicated:
+		log.Info("commits wait for a synchronous standby", "synchronous_commit", d.SynchronousCommit,
+			"synchronous_standby_names", d.SynchronousStandbyNames)
+	case private:
+		log.Info("the private PostgreSQL has no standby: commits are durable on this machine only; use a Patroni cluster through DATABASE_URL for failover")
+	default:
+		log.Warn(d.Advice(), "synchronous_commit", d.SynchronousCommit, "synchronous_standby_names", d.SynchronousStandbyNames)
+	}
 }

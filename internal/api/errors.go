@@ -84,6 +84,12 @@ func ToStatus(err error) *status.Status {
 			"narrow the filter with a field the README's list of fast filters names (state, region_code, organization, mediator, "+
 			"dispute_type, source, outcome, create_time, overdue, the flags …)", store.StatementTimeout),
 			&errdetails.ErrorInfo{Reason: "QUERY_TOO_COSTLY", Domain: ErrorDomain})
+	case errors.Is(err, store.ErrCommitOutcomeUnknown):
+		return withDetails(codes.Unavailable, "the connection to the database was lost while the change was being committed "+
+			"(a database failover, most likely), so it may or may not have been made. Retrying with the same requestId is safe: "+
+			"it makes the change at most once and returns the first result if it was made. Without a requestId, read the resource "+
+			"before deciding to send it again",
+			&errdetails.ErrorInfo{Reason: "COMMIT_OUTCOME_UNKNOWN", Domain: ErrorDomain})
 	case errors.Is(err, context.Canceled):
 		return status.New(codes.Canceled, "the request was canceled")
 	case errors.Is(err, context.DeadlineExceeded):
@@ -95,7 +101,11 @@ func ToStatus(err error) *status.Status {
 			&errdetails.ErrorInfo{Reason: "CONSTRAINT_VIOLATED", Domain: ErrorDomain, Metadata: map[string]string{"constraint": constraint}})
 	}
 	if store.Unavailable(err) {
-		return withDetails(codes.Unavailable, "the database is unavailable; retry with backoff",
+		msg := "the database is unavailable (no writable primary answers: it is down or a failover is under way); nothing was written; retry with backoff"
+		if store.ReadOnly(err) {
+			msg = "the database answered as a read-only standby (a failover or switchover is under way); nothing was written; retry with backoff"
+		}
+		return withDetails(codes.Unavailable, msg,
 			&errdetails.ErrorInfo{Reason: "DATABASE_UNAVAILABLE", Domain: ErrorDomain})
 	}
 	return status.New(codes.Internal, "internal error; the request id in the response headers identifies it in the service's logs")

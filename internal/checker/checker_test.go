@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 
 	"github.com/mediationd/mediationd/internal/auth"
 	"github.com/mediationd/mediationd/internal/authn"
@@ -271,6 +272,36 @@ func TestVerifierFails(t *testing.T) {
 		}
 		rep := verify(t, dsn, forged)
 		reported{}.checkNew(t, rep, checker.ClassRefusedTrace)
+	})
+
+	t.Run("an applied change said to have written nothing", func(t *testing.T) {
+		// What a service that told a connection lost at COMMIT from one lost
+		// before it would be caught saying: UNAVAILABLE with
+		// DATABASE_UNAVAILABLE for an action that was made.
+		uses := map[string]int{}
+		for _, c := range rec.Calls {
+			uses[c.Case+" "+c.RequestID]++
+		}
+		real := lastAcked(t, rec, func(c checker.Call) bool { return c.RequestID != "" && uses[c.Case+" "+c.RequestID] == 1 })
+		forge := func(reason string) checker.Record {
+			forged := rec
+			forged.Calls = nil
+			for _, c := range rec.Calls {
+				if c.Case == real.Case && c.RequestID == real.RequestID {
+					c.Outcome, c.Code, c.Reason, c.EventVersion = checker.Refused, codes.Unavailable, reason, 0
+					if reason == checker.ReasonOutcomeUnknown {
+						c.Outcome = checker.Unknown
+					}
+				}
+				forged.Calls = append(forged.Calls, c)
+			}
+			return forged
+		}
+		reported{}.checkNew(t, verify(t, dsn, forge(checker.ReasonNothingWritten)), checker.ClassRefusedTrace)
+		// Told as of unknown outcome, the same call is no violation.
+		if rep := verify(t, dsn, forge(checker.ReasonOutcomeUnknown)); !rep.OK() || rep.UnknownLanded == 0 {
+			t.Errorf("a change of unknown outcome that landed: want no violation and it counted as landed:\n%s", rep)
+		}
 	})
 
 	// The remaining cases change the database, each on a case of its own.

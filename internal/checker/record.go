@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -64,6 +65,8 @@ type Call struct {
 	Outcome Outcome
 	Code    codes.Code
 	Message string
+	// Reason is the ErrorInfo reason of a refusal or failure, if any.
+	Reason string
 	// EventVersion and EventAction are the history event the response
 	// returned, for acknowledged calls.
 	EventVersion int64
@@ -94,6 +97,8 @@ type CreateCall struct {
 	Outcome Outcome
 	Code    codes.Code
 	Message string
+	// Reason is as in Call.
+	Reason string
 	// Case is the case the response named, for acknowledged calls.
 	Case string
 }
@@ -114,29 +119,59 @@ type Record struct {
 // that the verifier can find the run's cases in a shared database.
 func Marker(runID string) string { return "mediation-check " + runID + " " }
 
-// classify turns a call's error into its outcome. Codes that mean the
-// request was examined and turned down are refusals; everything else
-// (deadline, transport, cancellation, internal errors, which may come
-// after a commit) leaves the outcome unknown.
-func classify(err error) (Outcome, codes.Code, string) {
+// classify turns a call's error into its outcome and the reason of its
+// ErrorInfo. Codes that mean the request was examined and turned down are
+// refusals, and so is UNAVAILABLE with the reason DATABASE_UNAVAILABLE: the
+// service says that nothing was written (no writable primary answered).
+// Everything else (deadline, transport, cancellation, internal errors,
+// UNAVAILABLE with COMMIT_OUTCOME_UNKNOWN or without a reason, which may
+// come after a commit) leaves the outcome unknown. Taking the service at
+// its word on DATABASE_UNAVAILABLE is what lets the verifier catch a
+// service that says so of a change it did make.
+func classify(err error) (Outcome, codes.Code, string, string) {
 	if err == nil {
-		return Acked, codes.OK, ""
+		return Acked, codes.OK, "", ""
 	}
 	st, ok := status.FromError(err)
 	if !ok {
-		return Unknown, codes.Unknown, err.Error()
+		return Unknown, codes.Unknown, err.Error(), ""
 	}
 	msg := st.Message()
 	if len(msg) > 300 {
 		msg = msg[:300] + "..."
 	}
+	reason := ""
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			reason = info.GetReason()
+		}
+	}
 	switch st.Code() {
 	case codes.InvalidArgument, codes.NotFound, codes.AlreadyExists, codes.PermissionDenied,
 		codes.FailedPrecondition, codes.Aborted, codes.OutOfRange, codes.Unimplemented,
 		codes.Unauthenticated, codes.ResourceExhausted:
-		return Refused, st.Code(), msg
+		return Refused, st.Code(), msg, reason
+	case codes.Unavailable:
+		if reason == ReasonNothingWritten {
+			return Refused, st.Code(), msg, reason
+		}
 	}
-	return Unknown, st.Code(), msg
+	return Unknown, st.Code(), msg, reason
+}
+
+// The ErrorInfo reasons of UNAVAILABLE: the database answered that nothing
+// was written, or the outcome of a change is unknown.
+const (
+	ReasonNothingWritten = "DATABASE_UNAVAILABLE"
+	ReasonOutcomeUnknown = "COMMIT_OUTCOME_UNKNOWN"
+)
+
+// settles reports whether a call's answer says for good what became of
+// its request: not an unknown outcome, and not UNAVAILABLE either, which
+// (even when it says nothing was written by this call) is no answer about
+// an earlier call with the same request id.
+func settles(o Outcome, code codes.Code) bool {
+	return o != Unknown && code != codes.Unavailable
 }
 
 // errNoEvent is returned for an OK response that names no event, which

@@ -747,9 +747,9 @@ func (v *verifier) checkCreates() {
 }
 
 // tolerated are refusals a request can get before the service looks its
-// request id up (a malformed etag or field, throttling), so they say
-// nothing about idempotency.
-var tolerated = []codes.Code{codes.InvalidArgument, codes.ResourceExhausted, codes.Unauthenticated}
+// request id up (a malformed etag or field, throttling, no writable
+// database), so they say nothing about idempotency.
+var tolerated = []codes.Code{codes.InvalidArgument, codes.ResourceExhausted, codes.Unauthenticated, codes.Unavailable}
 
 // checkReplays checks the answers to request ids sent again after their
 // request was applied: the same action must get the first result, another

@@ -494,14 +494,14 @@ func (w *Workload) sendCreate(ctx context.Context, worker, replica int, req *med
 	}
 	resp, err := w.cases[replica].CreateCase(cctx, req)
 	c.End = time.Now()
-	c.Outcome, c.Code, c.Message = classify(err)
+	c.Outcome, c.Code, c.Message, c.Reason = classify(err)
 	if err == nil {
 		c.Case = resp.GetCase().GetName()
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.rec.Creates = append(w.rec.Creates, c)
-	if c.Outcome != Unknown && same {
+	if settles(c.Outcome, c.Code) && same {
 		w.createSettled[req.RequestId] = true
 	}
 	if c.Outcome == Acked && same && !duplicate && !resolve {
@@ -608,6 +608,10 @@ func (w *Workload) work(ctx context.Context, worker int) {
 			if inv.rid != "" && rng.Float64() < 0.5 {
 				w.retry(ctx, worker, rng, s, inv)
 			}
+		case Refused:
+			if call.Code == codes.Unavailable {
+				w.pause(ctx) // no writable primary: back off
+			}
 		}
 	}
 }
@@ -634,7 +638,7 @@ func (w *Workload) retry(ctx context.Context, worker int, rng *mrand.Rand, s *sl
 		if call.Outcome == Acked {
 			s.observe(resp.GetCase())
 		}
-		if call.Outcome != Unknown {
+		if settles(call.Outcome, call.Code) {
 			return
 		}
 	}
@@ -682,7 +686,7 @@ func (w *Workload) invoke(ctx context.Context, worker, replica int, inv *invocat
 	}
 	resp, err := inv.send(cctx, w.cases[replica])
 	c.End = time.Now()
-	c.Outcome, c.Code, c.Message = classify(err)
+	c.Outcome, c.Code, c.Message, c.Reason = classify(err)
 	if err == nil {
 		ev := resp.GetEvent()
 		if ev == nil {
@@ -694,7 +698,7 @@ func (w *Workload) invoke(ctx context.Context, worker, replica int, inv *invocat
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.rec.Calls = append(w.rec.Calls, c)
-	if c.Outcome != Unknown && inv.pending {
+	if settles(c.Outcome, c.Code) && inv.pending {
 		inv.settled = true
 	}
 	return c, resp
@@ -749,17 +753,18 @@ func (w *Workload) Resolve(ctx context.Context) (ResolveStats, error) {
 	rng := w.rng(-1)
 	for _, inv := range actions {
 		st.Actions++
-		if !w.untilDefinitive(ctx, func(replica int) Outcome {
+		if !w.untilDefinitive(ctx, func(replica int) bool {
 			c, _ := w.invoke(ctx, -1, replica, inv, w.opts.CallTimeout, false, true)
-			return c.Outcome
+			return settles(c.Outcome, c.Code)
 		}, rng) {
 			st.Unresolved++
 		}
 	}
 	for _, req := range creates {
 		st.Creates++
-		if !w.untilDefinitive(ctx, func(replica int) Outcome {
-			return w.sendCreate(ctx, -1, replica, req, true, false, true).Outcome
+		if !w.untilDefinitive(ctx, func(replica int) bool {
+			c := w.sendCreate(ctx, -1, replica, req, true, false, true)
+			return settles(c.Outcome, c.Code)
 		}, rng) {
 			st.Unresolved++
 		}
@@ -769,11 +774,12 @@ func (w *Workload) Resolve(ctx context.Context) (ResolveStats, error) {
 }
 
 // untilDefinitive repeats send, with backoff, on random replicas until it
-// gets a definitive outcome or ctx ends, and reports which.
-func (w *Workload) untilDefinitive(ctx context.Context, send func(replica int) Outcome, rng *mrand.Rand) bool {
+// reports an answer that settles the request or ctx ends, and reports
+// which.
+func (w *Workload) untilDefinitive(ctx context.Context, send func(replica int) bool, rng *mrand.Rand) bool {
 	delay := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		if send(rng.IntN(len(w.cases))) != Unknown {
+		if send(rng.IntN(len(w.cases))) {
 			return true
 		}
 		select {

@@ -181,6 +181,12 @@ func audit(st *store.Store, now func() time.Time) grpc.UnaryServerInterceptor {
 			ctx = api.WithAudit(ctx, ac)
 		}
 		resp, err := handler(ctx, req)
+		if write && err != nil && !strings.HasPrefix(method, "/mediation.v1.CaseService/") {
+			// The store tells exactly whether a case's change was made; of
+			// other writes, a connection lost after a statement was sent
+			// leaves the outcome unknown.
+			err = store.MaybeChanged(err)
+		}
 		p := auth.FromContext(ctx)
 		actor := p.Name
 		var kind store.AuditKind
@@ -212,7 +218,9 @@ func audit(st *store.Store, now func() time.Time) grpc.UnaryServerInterceptor {
 			Method: method, RequestID: ri.ID, Resource: resourceOf(req), Code: code.String(),
 		}
 		if aerr := st.RecordAudit(context.WithoutCancel(ctx), rec); aerr != nil && kind == store.AuditWrite {
-			return nil, aerr
+			// The change is made, but not on record: the caller cannot be
+			// told it was refused.
+			return nil, store.AfterChange(aerr)
 		}
 		return resp, err
 	}

@@ -203,6 +203,6 @@ func (s *Store) WriteAction(ctx context.Context, fromVersion int64, next casewor
 		// A concurrent change of the same case won; decide again.
 		return false, nil
 	default:
-		return false, fmt.Errorf("store %s of case %s: %w", ev.Action, next.ID, err)
+		return false, changeError(fmt.Errorf("store %s of case %s: %w", ev.Action, next.ID, err))
 	}
 }

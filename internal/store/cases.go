@@ -265,7 +265,7 @@ func (s *Store) CreateCase(ctx context.Context, p CreateParams) (c casework.Case
 		// A claim was made before: by an earlier referral, or (the foreign
 		// key of a court claim left without its case) by the request id.
 	default:
-		return casework.Case{}, false, fmt.Errorf("create case: %w", err)
+		return casework.Case{}, false, changeError(fmt.Errorf("create case: %w", err))
 	}
 	if ref != nil {
 		var prevHash []byte

@@ -24,9 +24,11 @@ func ViolatedConstraint(err error) (string, bool) {
 	return "", false
 }
 
-// Unavailable reports errors that mean the database could not be reached
-// or is shutting down, as opposed to a refused statement: the caller may
-// retry later.
+// Unavailable reports errors that mean the database could not be reached,
+// is shutting down, or is a standby that cannot take changes (no writable
+// primary, as during a failover), as opposed to a refused statement: the
+// caller may retry later. A change whose outcome is unknown is Unavailable
+// too, and wraps ErrCommitOutcomeUnknown besides.
 func Unavailable(err error) bool {
 	var connectErr *pgconn.ConnectError
 	var netErr net.Error
@@ -35,8 +37,11 @@ func Unavailable(err error) bool {
 	case errors.As(err, &connectErr), errors.As(err, &netErr), pgconn.Timeout(err):
 		return true
 	case errors.As(err, &pgErr):
-		// Class 08: connection exception; 57P01-57P03: shutdown, crash, cannot connect now.
-		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+		// Class 08: connection exception; 57P01-57P03: shutdown, crash, cannot
+		// connect now; 25006: a read-only transaction refused a change (a
+		// standby, or a primary being demoted, answered).
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03" ||
+			pgErr.Code == codeReadOnlyTransaction
 	}
 	msg := err.Error()
 	return strings.Contains(msg, "closed pool") || strings.Contains(msg, "conn closed") || strings.Contains(msg, "unexpected EOF")

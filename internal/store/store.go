@@ -58,11 +58,14 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		registerJSONB(conn.TypeMap())
 		return nil
 	}
+	s := &Store{}
+	cfg.ConnConfig.Tracer = failoverTracer{s: s}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database pool: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	s.pool = pool
+	return s, nil
 }
 
 // Close closes every connection.
@@ -77,12 +80,6 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("ping database: %w", err)
 	}
 	return nil
-}
-
-// InTx runs fn in one transaction, committing if fn returns nil and rolling
-// back otherwise.
-func (s *Store) InTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, fn)
 }
 
 // SQLSTATE codes the store reacts to.

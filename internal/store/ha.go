@@ -1,0 +1,210 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// What the store tells of a database that fails over: a primary that dies,
+// is demoted or is replaced. Three answers, each with a different meaning
+// for the caller:
+//
+//   - the database could not be reached, or answered as a standby: nothing
+//     was written (Unavailable, without ErrCommitOutcomeUnknown);
+//   - the connection was lost after a change was sent, before its answer:
+//     the change may or may not be committed (ErrCommitOutcomeUnknown);
+//   - anything else is the statement's own answer.
+
+// ErrCommitOutcomeUnknown is wrapped by the error of a change whose
+// connection was lost after the change (or its COMMIT) was sent and before
+// the database answered: the change may have been committed or not, and
+// only reading it again can tell. A retry with the same request id is
+// safe: the store returns the first result if there was one.
+var ErrCommitOutcomeUnknown = errors.New("the connection to the database was lost while the change was being committed: it may or may not have been made")
+
+// outcomeUnknownError is a change's error whose outcome is unknown.
+type outcomeUnknownError struct{ err error }
+
+func (e *outcomeUnknownError) Error() string {
+	return ErrCommitOutcomeUnknown.Error() + ": " + e.err.Error()
+}
+
+func (e *outcomeUnknownError) Unwrap() []error { return []error{ErrCommitOutcomeUnknown, e.err} }
+
+// codeReadOnlyTransaction is PostgreSQL's "cannot execute … in a
+// read-only transaction": a standby, or a primary being demoted, refused a
+// change.
+const codeReadOnlyTransaction = "25006"
+
+// changeError classifies the error of a statement, or a COMMIT, that
+// changes data and commits on success: when the statement was sent and the
+// connection was lost before its answer came, it wraps err with
+// ErrCommitOutcomeUnknown. Errors that say the change was refused (a
+// read-only standby, a failed connection attempt, a statement never sent)
+// and every other error come back as they are.
+func changeError(err error) error {
+	if err == nil || !outcomeUnknown(err) {
+		return err
+	}
+	return &outcomeUnknownError{err: err}
+}
+
+// MaybeChanged classifies the error of a request that may have changed
+// data when the store did not tell which of its statements failed: a
+// connection lost after any statement was sent makes the outcome unknown
+// (ErrCommitOutcomeUnknown). Case registrations and actions are classified
+// exactly by the store already; this is for the other writes.
+func MaybeChanged(err error) error {
+	if errors.Is(err, ErrCommitOutcomeUnknown) {
+		return err
+	}
+	return changeError(err)
+}
+
+// AfterChange wraps the error of a step that follows a committed change
+// (the audit row written after a directory change, say) so that the
+// caller learns the change's outcome is unknown rather than that the
+// database refused it: when err means the database went away, the caller
+// is told to retry with the same request id or read the result. Other
+// errors come back as they are.
+func AfterChange(err error) error {
+	if err == nil || !Unavailable(err) || errors.Is(err, ErrCommitOutcomeUnknown) {
+		return err
+	}
+	return &outcomeUnknownError{err: err}
+}
+
+// outcomeUnknown reports whether err ended a change after it was sent,
+// with no answer: a lost connection, a server that shut down or crashed
+// under it (which may have committed it already: a commit that waits for a
+// synchronous standby is committed locally first), a timeout while
+// waiting for the answer.
+func outcomeUnknown(err error) bool {
+	if !Unavailable(err) || ReadOnly(err) {
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) || pgconn.SafeToRetry(err) {
+		return false // nothing was sent
+	}
+	if msg := err.Error(); strings.Contains(msg, "closed pool") {
+		return false
+	}
+	return true
+}
+
+// ReadOnly reports whether err is a change refused because the database
+// is read-only: a standby, or a primary being demoted, answered. Nothing
+// was written; a writable primary will take the change.
+func ReadOnly(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == codeReadOnlyTransaction
+}
+
+// InTx runs fn in one transaction, committing if fn returns nil and rolling
+// back otherwise. A connection lost while the COMMIT was in flight is
+// reported with ErrCommitOutcomeUnknown; one lost before it means the
+// transaction was not committed, and is reported as it is.
+func (s *Store) InTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return changeError(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// Durability is what the database does with a commit before acknowledging
+// it.
+type Durability struct {
+	// SynchronousCommit and SynchronousStandbyNames are the settings as the
+	// service's connections see them.
+	SynchronousCommit       string
+	SynchronousStandbyNames string
+	// Replicated: a commit is acknowledged only once a synchronous standby
+	// has it (synchronous_commit on, remote_write or remote_apply, and a
+	// synchronous standby named). Patroni's synchronous_mode names the
+	// standby; synchronous_mode_strict keeps a name there, so commits wait,
+	// when no standby is left.
+	Replicated bool
+}
+
+// Durability reads the settings that decide whether a commit the database
+// acknowledges is on a standby too.
+func (s *Store) Durability(ctx context.Context) (Durability, error) {
+	var d Durability
+	err := s.pool.QueryRow(ctx, `SELECT current_setting('synchronous_commit'), current_setting('synchronous_standby_names')`).
+		Scan(&d.SynchronousCommit, &d.SynchronousStandbyNames)
+	if err != nil {
+		return Durability{}, fmt.Errorf("read synchronous_commit and synchronous_standby_names: %w", err)
+	}
+	switch d.SynchronousCommit {
+	case "on", "remote_write", "remote_apply":
+		d.Replicated = strings.TrimSpace(d.SynchronousStandbyNames) != ""
+	}
+	return d, nil
+}
+
+// Advice says, for an operator, what loses acknowledged commits in a
+// failover with these settings and how to fix it; "" when commits wait for
+// a standby.
+func (d Durability) Advice() string {
+	if d.Replicated {
+		return ""
+	}
+	why := "synchronous_standby_names is empty, so no standby has to confirm a commit"
+	if d.SynchronousStandbyNames != "" {
+		why = fmt.Sprintf("synchronous_commit is %q, so commits do not wait for the synchronous standby", d.SynchronousCommit)
+	}
+	return "the database acknowledges commits that no standby has (" + why + "): a failover after the primary is lost " +
+		"may lose changes the service already acknowledged. With Patroni, set synchronous_mode: true and " +
+		"synchronous_mode_strict: true in the cluster's dynamic configuration (patronictl edit-config) and " +
+		"postgresql.parameters.synchronous_commit: on; do not lower synchronous_commit in DATABASE_URL"
+}
+
+// failoverTracer drops the pool's idle connections when a statement finds
+// its server gone or read-only: in a failover, every connection to the old
+// primary is dead or useless, and a change sent on one would end with its
+// outcome unknown although it never reached a server. After the reset the
+// pool connects afresh, which (with target_session_attrs=read-write) finds
+// the new primary or fails before sending anything.
+type failoverTracer struct{ s *Store }
+
+func (failoverTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+func (t failoverTracer) TraceQueryEnd(_ context.Context, _ *pgx.Conn, data pgx.TraceQueryEndData) {
+	if data.Err != nil && serverGone(data.Err) && t.s.pool != nil {
+		t.s.pool.Reset()
+	}
+}
+
+// serverGone reports whether err says the connection's server is gone,
+// shutting down, or read-only, rather than that a statement failed or the
+// caller gave up.
+func serverGone(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03" ||
+			pgErr.Code == codeReadOnlyTransaction
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) && !netErr.Timeout()
+}
