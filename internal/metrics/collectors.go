@@ -87,7 +87,7 @@ type backlogCollector struct {
 	clock   func() time.Time
 	log     *slog.Logger
 
-	pending, oldestAge, overdue, open, errors *prometheus.Desc
+	pending, oldestAge, overdue, open, replicated, errors *prometheus.Desc
 
 	// mu serialises queries, so that concurrent scrapes wait for one
 	// answer rather than each sending their own.
@@ -109,6 +109,8 @@ func newBacklogCollector(o Options) *backlogCollector {
 			"Open cases (accepted, assigned or in mediation) flagged overdue.", nil, nil),
 		open: prometheus.NewDesc(namespace+"_cases_open",
 			"Cases not closed, by state.", []string{"state"}, nil),
+		replicated: prometheus.NewDesc(namespace+"_database_commits_replicated",
+			"1 when the database acknowledges a commit only once a synchronous standby has it (synchronous_commit on and a synchronous standby named, as Patroni's synchronous_mode sets), 0 when a failover could lose acknowledged changes.", nil, nil),
 		errors: prometheus.NewDesc(namespace+"_metrics_scrape_errors_total",
 			"Backlog queries of scrapes that failed or timed out; their series were left out.", nil, nil),
 	}
@@ -129,7 +131,7 @@ func newBacklogCollector(o Options) *backlogCollector {
 
 // Describe sends the descriptions of the backlog's series.
 func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.pending, c.oldestAge, c.overdue, c.open, c.errors} {
+	for _, d := range []*prometheus.Desc{c.pending, c.oldestAge, c.overdue, c.open, c.replicated, c.errors} {
 		ch <- d
 	}
 }
@@ -152,6 +154,11 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, st := range store.OpenStates {
 		ch <- prometheus.MustNewConstMetric(c.open, prometheus.GaugeValue, float64(g.Open[st]), string(st))
 	}
+	replicated := 0.0
+	if g.CommitsReplicated {
+		replicated = 1
+	}
+	ch <- prometheus.MustNewConstMetric(c.replicated, prometheus.GaugeValue, replicated)
 }
 
 // read returns the cached answer while it is fresh, else queries. A

@@ -300,7 +300,8 @@ func TestBacklogCollector(t *testing.T) {
 	now := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
 	src := &fakeBacklog{g: store.Gauges{
 		OutboxPending: 7, OldestPending: now.Add(-90 * time.Second), Overdue: 2,
-		Open: map[casework.State]int64{casework.StateIntake: 4, casework.StateMediating: 2},
+		Open:              map[casework.State]int64{casework.StateIntake: 4, casework.StateMediating: 2},
+		CommitsReplicated: true,
 	}}
 	m := New(Options{Backlog: src, BacklogCacheTTL: time.Hour, Clock: func() time.Time { return now }})
 	for _, tc := range []struct {
@@ -314,6 +315,7 @@ func TestBacklogCollector(t *testing.T) {
 		{"mediationd_cases_open", map[string]string{"state": "INTAKE"}, 4},
 		{"mediationd_cases_open", map[string]string{"state": "MEDIATING"}, 2},
 		{"mediationd_cases_open", map[string]string{"state": "AGREED"}, 0},
+		{"mediationd_database_commits_replicated", nil, 1},
 		{"mediationd_metrics_scrape_errors_total", nil, 0},
 	} {
 		if got, ok := sample(t, m, tc.name, tc.labels); !ok || got != tc.want {
@@ -321,7 +323,7 @@ func TestBacklogCollector(t *testing.T) {
 		}
 	}
 	if n := src.queries.Load(); n != 1 {
-		t.Errorf("%d queries for 7 scrapes within the cache's lifetime, want 1", n)
+		t.Errorf("%d queries for 8 scrapes within the cache's lifetime, want 1", n)
 	}
 	if _, ok := sample(t, m, "mediationd_cases_open", map[string]string{"state": "CLOSED"}); ok {
 		t.Error("closed cases reported as open")

@@ -151,11 +151,18 @@ func (s *Store) Durability(ctx context.Context) (Durability, error) {
 	if err != nil {
 		return Durability{}, fmt.Errorf("read synchronous_commit and synchronous_standby_names: %w", err)
 	}
+	d.Replicated = d.replicated()
+	return d, nil
+}
+
+// replicated reports whether these settings make a commit wait for a
+// synchronous standby.
+func (d Durability) replicated() bool {
 	switch d.SynchronousCommit {
 	case "on", "remote_write", "remote_apply":
-		d.Replicated = strings.TrimSpace(d.SynchronousStandbyNames) != ""
+		return strings.TrimSpace(d.SynchronousStandbyNames) != ""
 	}
-	return d, nil
+	return false
 }
 
 // Advice says, for an operator, what loses acknowledged commits in a

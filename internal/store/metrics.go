@@ -23,6 +23,10 @@ type Gauges struct {
 	// Open counts the cases of each state but CLOSED; every open state is
 	// present, with 0 when no case is in it.
 	Open map[casework.State]int64
+	// CommitsReplicated: the database acknowledges a commit only once a
+	// synchronous standby has it (see Durability), as the service's
+	// connections see the settings now; false on a single server.
+	CommitsReplicated bool
 }
 
 // OpenStates are the states of a case that is not closed, the keys of
@@ -40,7 +44,8 @@ SELECT
 	(SELECT create_time FROM outbox WHERE deliver_time IS NULL ORDER BY id LIMIT 1),
 	(SELECT count(*) FROM cases WHERE overdue AND state IN ('ACCEPTED', 'ASSIGNED', 'MEDIATING')),
 	(SELECT coalesce(jsonb_object_agg(state, n), '{}'::jsonb)
-	   FROM (SELECT state, count(*) AS n FROM cases WHERE state <> 'CLOSED' GROUP BY state) AS s)`
+	   FROM (SELECT state, count(*) AS n FROM cases WHERE state <> 'CLOSED' GROUP BY state) AS s),
+	current_setting('synchronous_commit'), current_setting('synchronous_standby_names')`
 
 // Gauges reads the backlog figures the metrics report.
 func (s *Store) Gauges(ctx context.Context) (Gauges, error) {
@@ -48,13 +53,16 @@ func (s *Store) Gauges(ctx context.Context) (Gauges, error) {
 		g      Gauges
 		oldest *time.Time
 		open   map[string]int64
+		d      Durability
 	)
-	if err := s.pool.QueryRow(ctx, gaugesSQL).Scan(&g.OutboxPending, &oldest, &g.Overdue, &open); err != nil {
+	if err := s.pool.QueryRow(ctx, gaugesSQL).Scan(&g.OutboxPending, &oldest, &g.Overdue, &open,
+		&d.SynchronousCommit, &d.SynchronousStandbyNames); err != nil {
 		return Gauges{}, fmt.Errorf("read backlog gauges: %w", err)
 	}
 	if oldest != nil {
 		g.OldestPending = *oldest
 	}
+	g.CommitsReplicated = d.replicated()
 	g.Open = make(map[casework.State]int64, len(OpenStates))
 	for _, st := range OpenStates {
 		g.Open[st] = open[string(st)]

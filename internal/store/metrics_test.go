@@ -27,6 +27,14 @@ func TestGauges(t *testing.T) {
 	if g.OutboxPending != 0 || !g.OldestPending.IsZero() || g.Overdue != 0 || !maps.Equal(g.Open, empty) {
 		t.Errorf("empty database: %+v", g)
 	}
+	// The test server has no standby: the gauge says what Durability says.
+	d, err := st.Durability(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.CommitsReplicated != d.Replicated || d.Replicated {
+		t.Errorf("commits replicated: gauges %v, Durability %+v; want false on a server without a standby", g.CommitsReplicated, d)
+	}
 
 	want := map[casework.State]int64{}
 	for _, s := range store.OpenStates {
