@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -112,6 +113,9 @@ var faults = []fault{
 	}},
 	{"switchover", func(ctx context.Context, t *testing.T, c *cluster) {
 		leader, sync := c.roles(ctx)
+		if leader == nil || sync == nil {
+			t.Fatalf("a switchover needs a leader and a synchronous standby to hand over to; found leader %v, synchronous standby %v (MEDIATION_FAILOVER_UNSAFE=async has none)", leader != nil, sync != nil)
+		}
 		t.Logf("switchover from %s to %s", leader.name, sync.name)
 		body := fmt.Sprintf(`{"leader": %q, "candidate": %q}`, leader.name, sync.name)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, leader.restURL("/switchover"), strings.NewReader(body))
@@ -209,6 +213,17 @@ func runOnce(t *testing.T, f fault, run int) result {
 
 	first := startReplica(ctx, t, c, dsn, "--migrate")
 	second := startReplica(ctx, t, c, dsn)
+	// Each replica's metric says whether commits wait for the synchronous
+	// standby, as the cluster is set up.
+	wantReplicated := "1"
+	if os.Getenv("MEDIATION_FAILOVER_UNSAFE") == "async" {
+		wantReplicated = "0"
+	}
+	for _, r := range []*replica{first, second} {
+		if got := r.metric(ctx, t, "mediationd_database_commits_replicated"); got != wantReplicated {
+			t.Fatalf("replica %s: mediationd_database_commits_replicated = %q, want %s", r.httpAddr, got, wantReplicated)
+		}
+	}
 	token := signIn(ctx, t, c, dsn, first)
 	conns, err := checker.Dial([]string{first.grpcAddr, second.grpcAddr})
 	if err != nil {
@@ -388,6 +403,28 @@ func startReplica(ctx context.Context, t *testing.T, c *cluster, dsn string, arg
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// metric reads one unlabelled series from the replica's /metrics ("" if
+// it is not there).
+func (r *replica) metric(ctx context.Context, t *testing.T, name string) string {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+r.httpAddr+"/metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("scrape %s: %v", r.httpAddr, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("scrape %s: %v", r.httpAddr, err)
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // serviceEnv is mediationd's environment: the test's, without its
