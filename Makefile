@@ -77,12 +77,14 @@ fuzz: deps
 ## both, and each fault in turn on a fresh cluster: kill -9 of the primary's
 ## postmaster, SIGSTOP of the leader's Patroni, a switchover, etcd's quorum
 ## lost. RUNS runs of each (default 1, which `make test` and so CI run);
-## `make failover RUNS=5` is the series in the README. Needs root (the
-## cluster runs as the postgres account); installs patroni, etcd-server and
-## etcd-client if missing
+## `make failover RUNS=5` is the series in the README. Then the pgBackRest
+## settings of deploy/pgbackrest/patroni/ on the same cluster: a backup, the
+## archive after a switchover, a standby rebuilt from the repository. Needs
+## root (the cluster runs as the postgres account); installs patroni,
+## etcd-server, etcd-client and pgbackrest if missing
 failover:
 	@bash deploy/ensure-ha.sh
-	MEDIATION_FAILOVER=1 MEDIATION_FAILOVER_RUNS=$(RUNS) $(GO) test -count=1 -v -timeout=90m -run '^TestFailover$$' ./internal/hatest/
+	MEDIATION_FAILOVER=1 MEDIATION_FAILOVER_RUNS=$(RUNS) $(GO) test -count=1 -v -timeout=90m -run '^(TestFailover|TestPatroniBackup)$$' ./internal/hatest/
 
 ## webui: build the workbench (internal/webui) that mediationd embeds:
 ## npm ci when node_modules does not match the lockfile, the API types

@@ -188,6 +188,10 @@ type cluster struct {
 	uid, gid int
 	password string
 	nodes    []*node
+	// backup: the nodes archive to a pgBackRest repository in dir, with
+	// deploy/pgbackrest/patroni/patroni-pgbackrest.yml merged into their
+	// Patroni configuration (startClusterWith).
+	backup bool
 }
 
 // appPassword is the password of the role mediationd connects as.
@@ -245,7 +249,20 @@ func prerequisites(t *testing.T) (*syscall.Credential, int, int) {
 // removed when the test ends.
 func startCluster(ctx context.Context, t *testing.T) *cluster {
 	t.Helper()
+	return startClusterWith(ctx, t, false)
+}
+
+// startClusterWith is startCluster; with backup, every node also archives
+// its WAL to one pgBackRest repository (stanza mediationd) and Patroni
+// creates replicas from it, as deploy/pgbackrest/patroni/ configures.
+func startClusterWith(ctx context.Context, t *testing.T, backup bool) *cluster {
+	t.Helper()
 	cred, uid, gid := prerequisites(t)
+	if backup {
+		if _, err := exec.LookPath("pgbackrest"); err != nil {
+			t.Fatal("missing pgbackrest: run bash deploy/apt-install.sh pgbackrest (make failover does)")
+		}
+	}
 	for _, h := range hosts {
 		for _, port := range []int{pgPort, restPort, etcdClientPort, etcdPeerPort} {
 			if conn, err := net.DialTimeout("tcp", net.JoinHostPort(h, fmt.Sprint(port)), 200*time.Millisecond); err == nil {
@@ -260,7 +277,7 @@ func startCluster(ctx context.Context, t *testing.T) *cluster {
 	}
 	var b [12]byte
 	_, _ = rand.Read(b[:])
-	c := &cluster{t: t, dir: dir, cred: cred, uid: uid, gid: gid, password: hex.EncodeToString(b[:])}
+	c := &cluster{t: t, dir: dir, cred: cred, uid: uid, gid: gid, password: hex.EncodeToString(b[:]), backup: backup}
 	started.Lock()
 	started.dirs = append(started.dirs, dir)
 	started.Unlock()
@@ -285,6 +302,9 @@ func startCluster(ctx context.Context, t *testing.T) *cluster {
 			t.Fatal(err)
 		}
 	}
+	if backup {
+		c.writeBackupConfigs()
+	}
 	for _, n := range c.nodes {
 		n.etcd = c.startEtcd(n, strings.Join(initial, ","))
 	}
@@ -305,6 +325,9 @@ func startCluster(ctx context.Context, t *testing.T) *cluster {
 			// replication loses; never in a real deployment.
 			text = strings.Replace(text, "synchronous_mode: true", "synchronous_mode: false", 1)
 			text = strings.Replace(text, "synchronous_mode_strict: true", "synchronous_mode_strict: false", 1)
+		}
+		if backup {
+			text = c.withBackupSettings(text)
 		}
 		path := filepath.Join(n.dir, "patroni.yml")
 		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
@@ -365,8 +388,19 @@ func (c *cluster) startEtcd(n *node, initial string) *proc {
 }
 
 func (c *cluster) startPatroni(n *node) *proc {
-	return start(c.t, "patroni "+n.name, filepath.Join(n.dir, "patroni.log"), c.cred, c.env(),
+	return start(c.t, "patroni "+n.name, filepath.Join(n.dir, "patroni.log"), c.cred, c.nodeEnv(n),
 		"patroni", filepath.Join(n.dir, "patroni.yml"))
+}
+
+// nodeEnv is the environment of a node's Patroni, and so of its
+// PostgreSQL and the archive and restore commands PostgreSQL runs: with
+// backups, the node's pgBackRest configuration.
+func (c *cluster) nodeEnv(n *node) []string {
+	env := c.env()
+	if c.backup {
+		env = append(env, "PGBACKREST_CONFIG="+n.backupConfig())
+	}
+	return env
 }
 
 // restartEtcd starts a stopped member again on its data.
