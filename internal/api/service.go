@@ -74,7 +74,7 @@ func (s *CaseService) CreateCase(ctx context.Context, req *mediationv1.CreateCas
 	}
 	pc, err := s.view1(ctx, c)
 	if err != nil {
-		return nil, err
+		return nil, store.AfterChange(err) // registered, but the answer could not be given
 	}
 	return &mediationv1.CreateCaseResponse{Case: pc}, nil
 }
@@ -273,11 +273,13 @@ func (s *CaseService) do(ctx context.Context, req actionRequest, cmd casework.Co
 	return s.respond(ctx, res.Case, res.Event)
 }
 
-// respond renders an action's result for the caller.
+// respond renders an action's result for the caller. The action is
+// made: a failure here (recording an unmasked read) is reported as an
+// unknown outcome, never as a refusal.
 func (s *CaseService) respond(ctx context.Context, c casework.Case, ev casework.Event) (*mediationv1.Case, *mediationv1.CaseEvent, error) {
 	pc, err := s.view1(ctx, c)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, store.AfterChange(err)
 	}
 	return pc, s.eventToProto(ev), nil
 }

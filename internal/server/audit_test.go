@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -194,3 +195,67 @@ const (
 	roleMediator = auth.RoleMediator
 	roleAuditor  = auth.RoleAuditor
 )
+
+// TestChangeMadeButAnswerNotRecorded: the lead's registration and action
+// are committed, then recording the unmasked read that their answer would
+// be fails as a failover makes it fail (SQLSTATE 08006). The caller must
+// hear that the outcome is unknown, never that nothing was written, and a
+// retry with the same request id returns the first result.
+func TestChangeMadeButAnswerNotRecorded(t *testing.T) {
+	e := start(t)
+	qingyang(t, e)
+	ctx := context.Background()
+	lead := e.signIn(t, store.User{Username: "lead", DisplayName: "负责人", Role: roleLead, OrganizationID: "xifeng-women"})
+	pool := e.store.Pool()
+	if _, err := pool.Exec(ctx, `
+		CREATE FUNCTION fail_read_record() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'connection lost (test)' USING ERRCODE = '08006'; END $$;
+		CREATE TRIGGER fail_read_record BEFORE INSERT ON audit_events
+			FOR EACH ROW WHEN (NEW.kind = 'READ_PERSONAL_DATA') EXECUTE FUNCTION fail_read_record();`); err != nil {
+		t.Fatal(err)
+	}
+	reasonOf := func(err error) (codes.Code, string) {
+		st := status.Convert(err)
+		for _, d := range st.Details() {
+			if info, ok := d.(*errdetails.ErrorInfo); ok {
+				return st.Code(), info.GetReason()
+			}
+		}
+		return st.Code(), ""
+	}
+
+	c := familyCase("621002")
+	c.Parties[0].Phone = "13909341234"
+	rid := uuid.NewString()
+	_, err := e.cases.CreateCase(as(ctx, lead), &mediationv1.CreateCaseRequest{Case: c, RequestId: rid})
+	if code, reason := reasonOf(err); code != codes.Unavailable || reason != "COMMIT_OUTCOME_UNKNOWN" {
+		t.Fatalf("registration whose answer could not be recorded: %v; want UNAVAILABLE, COMMIT_OUTCOME_UNKNOWN", err)
+	}
+	var id uuid.UUID
+	if err := pool.QueryRow(ctx, `SELECT case_id FROM case_events WHERE request_id = $1`, rid).Scan(&id); err != nil {
+		t.Fatalf("the registration was committed, yet not found: %v", err)
+	}
+	name := "cases/" + id.String()
+	acceptID := uuid.NewString()
+	_, err = e.cases.AcceptCase(as(ctx, lead), &mediationv1.AcceptCaseRequest{Name: name, RequestId: acceptID})
+	if code, reason := reasonOf(err); code != codes.Unavailable || reason != "COMMIT_OUTCOME_UNKNOWN" {
+		t.Fatalf("action whose answer could not be recorded: %v; want UNAVAILABLE, COMMIT_OUTCOME_UNKNOWN", err)
+	}
+
+	// The database answers again: the retries return the first results.
+	if _, err := pool.Exec(ctx, `DROP TRIGGER fail_read_record ON audit_events`); err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.cases.CreateCase(as(ctx, lead), &mediationv1.CreateCaseRequest{Case: c, RequestId: rid})
+	if err != nil || again.GetCase().GetName() != name {
+		t.Fatalf("registration retried: %v %v, want %s", err, again.GetCase().GetName(), name)
+	}
+	accepted, err := e.cases.AcceptCase(as(ctx, lead), &mediationv1.AcceptCaseRequest{Name: name, RequestId: acceptID})
+	if err != nil || accepted.GetCase().GetState() != mediationv1.CaseState_CASE_STATE_ACCEPTED || accepted.GetEvent().GetVersion() != 2 {
+		t.Fatalf("action retried: %v %v; want the first acceptance (version 2)", err, accepted.GetEvent())
+	}
+	var events int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM case_events WHERE case_id = $1`, id).Scan(&events); err != nil || events != 2 {
+		t.Errorf("history rows: %d, %v; want 2 (registered, accepted once)", events, err)
+	}
+}

@@ -69,13 +69,13 @@ func MaybeChanged(err error) error {
 }
 
 // AfterChange wraps the error of a step that follows a committed change
-// (the audit row written after a directory change, say) so that the
-// caller learns the change's outcome is unknown rather than that the
-// database refused it: when err means the database went away, the caller
-// is told to retry with the same request id or read the result. Other
-// errors come back as they are.
+// (the audit row written after a directory change, the record of an
+// unmasked read in an action's answer, say) so that the caller is never
+// told the change was refused: whatever failed, the change is made, and
+// the caller is told to retry with the same request id (which returns the
+// first result) or read the result.
 func AfterChange(err error) error {
-	if err == nil || !Unavailable(err) || errors.Is(err, ErrCommitOutcomeUnknown) {
+	if err == nil || errors.Is(err, ErrCommitOutcomeUnknown) {
 		return err
 	}
 	return &outcomeUnknownError{err: err}
