@@ -576,9 +576,9 @@ func (c *Cluster) waitRecovered(ctx context.Context) error {
 			c.logger.Info("PostgreSQL finished recovery and accepts writes")
 			return nil
 		case err == nil && paused:
-			return fmt.Errorf("PostgreSQL paused its recovery at the restore target (recovery_target_action=pause) instead of promoting: "+
-				"check the data with `mediationd psql`, then promote it with `pg_ctl promote -D %s` as the account that owns it, "+
-				"or restore again with pgbackrest's --target-action=promote", c.pgdata)
+			return fmt.Errorf("PostgreSQL paused its recovery at the restore target (recovery_target_action=pause) instead of promoting, "+
+				"and mediationd stops it again: add recovery_target_action = 'promote' to %s/postgresql.auto.conf as the account that owns it "+
+				"(or restore again with pgbackrest's --target-action=promote), then start mediationd: the replay runs to the target again and promotes", c.pgdata)
 		case err != nil:
 			last = err
 			if running, _ := c.running(ctx); !running {
@@ -596,15 +596,18 @@ func (c *Cluster) waitRecovered(ctx context.Context) error {
 // recoveryState asks the server whether it is still in recovery and, if
 // so, whether its replay is paused.
 func (c *Cluster) recoveryState(ctx context.Context) (inRecovery, paused bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second) // one attempt; the caller tries again
+	defer cancel()
 	conn, err := pgx.Connect(ctx, c.ConnString("postgres"))
 	if err != nil {
 		return false, false, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var state string
+	// pg_is_wal_replay_paused, not the newer pause state: every supported
+	// server version has it.
 	err = conn.QueryRow(ctx, `SELECT pg_is_in_recovery(),
-		CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() ELSE '' END`).Scan(&inRecovery, &state)
-	return inRecovery, state == "paused", err
+		CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END`).Scan(&inRecovery, &paused)
+	return inRecovery, paused, err
 }
 
 // checkArchiving warns when a server that was already running (and so
