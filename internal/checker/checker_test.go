@@ -304,6 +304,54 @@ func TestVerifierFails(t *testing.T) {
 		}
 	})
 
+	t.Run("a change said to have written nothing, then replayed by a retry", func(t *testing.T) {
+		// The call that made the change is told DATABASE_UNAVAILABLE; a
+		// retry with its request id after the run gets the first result.
+		// The retry's acknowledgement must not hide the first answer.
+		uses := map[string]int{}
+		for _, c := range rec.Calls {
+			uses[c.Case+" "+c.RequestID]++
+		}
+		real := lastAcked(t, rec, func(c checker.Call) bool { return c.RequestID != "" && uses[c.Case+" "+c.RequestID] == 1 })
+		forged := rec
+		forged.Calls = nil
+		for _, c := range rec.Calls {
+			if c.Case == real.Case && c.RequestID == real.RequestID {
+				c.Outcome, c.Code, c.Reason, c.EventVersion = checker.Refused, codes.Unavailable, checker.ReasonNothingWritten, 0
+			}
+			forged.Calls = append(forged.Calls, c)
+		}
+		retry := real
+		retry.Seq, retry.Worker, retry.Resolve = 1<<42, -1, true
+		retry.Start, retry.End = real.End.Add(time.Second), real.End.Add(time.Second+time.Millisecond)
+		forged.Calls = append(forged.Calls, retry)
+		reported{}.checkNew(t, verify(t, dsn, forged), checker.ClassRefusedTrace)
+
+		// The same for a registration.
+		var made checker.CreateCall
+		for _, c := range rec.Creates {
+			if c.Outcome == checker.Acked && !c.Altered && !c.Duplicate && !c.Concurrent {
+				made = c
+			}
+		}
+		if made.RequestID == "" {
+			t.Fatal("no acknowledged registration to forge")
+		}
+		forged = rec
+		forged.Creates = nil
+		for _, c := range rec.Creates {
+			if c.RequestID == made.RequestID {
+				c.Outcome, c.Code, c.Reason = checker.Refused, codes.Unavailable, checker.ReasonNothingWritten
+			}
+			forged.Creates = append(forged.Creates, c)
+		}
+		again := made
+		again.Seq, again.Worker, again.Resolve = 1<<42, -1, true
+		again.Start, again.End = made.End.Add(time.Second), made.End.Add(time.Second+time.Millisecond)
+		forged.Creates = append(forged.Creates, again)
+		reported{}.checkNew(t, verify(t, dsn, forged), checker.ClassRefusedTrace)
+	})
+
 	// The remaining cases change the database, each on a case of its own.
 	used := map[string]bool{}
 	seen := reported{}

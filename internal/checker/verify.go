@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -239,6 +240,7 @@ type dbEvent struct {
 	from, to         casework.State
 	outcome          casework.Outcome
 	actor, requestID string
+	time             time.Time // occur_time: the service's clock when it decided the change
 }
 
 // dbCase is one case with everything stored about it that the checks use.
@@ -269,6 +271,9 @@ type data struct {
 	// first event carries it; createClaims to the case
 	// case_create_requests names.
 	createEvents map[string][]string
+	// createTimes is when each of those cases was registered (its first
+	// history row's occur_time).
+	createTimes  map[string]time.Time
 	createClaims map[string]string
 }
 
@@ -293,7 +298,7 @@ func load(ctx context.Context, conn *pgx.Conn, rec Record, o VerifyOptions) (*da
 			ids = append(ids, id)
 		}
 	}
-	d := &data{cases: map[string]*dbCase{}, createEvents: map[string][]string{}, createClaims: map[string]string{}}
+	d := &data{cases: map[string]*dbCase{}, createEvents: map[string][]string{}, createTimes: map[string]time.Time{}, createClaims: map[string]string{}}
 	rows, err := conn.Query(ctx, `SELECT id::text, version, state, outcome, session_count, follow_up_count
 		FROM cases WHERE $1::bool OR starts_with(summary, $2::text) OR id = ANY($3::text[]::uuid[])`,
 		o.AllCases, Marker(rec.RunID), ids)
@@ -311,14 +316,14 @@ func load(ctx context.Context, conn *pgx.Conn, rec Record, o VerifyOptions) (*da
 	}
 	scope := slices.Sorted(maps.Keys(d.cases))
 
-	rows, err = conn.Query(ctx, `SELECT case_id::text, version, action, from_state, to_state, outcome, actor, coalesce(request_id::text, '')
+	rows, err = conn.Query(ctx, `SELECT case_id::text, version, action, from_state, to_state, outcome, actor, coalesce(request_id::text, ''), occur_time
 		FROM case_events WHERE case_id = ANY($1::text[]::uuid[]) ORDER BY case_id, version`, scope)
 	if err != nil {
 		return nil, fmt.Errorf("checker: read history: %w", err)
 	}
 	var id string
 	var e dbEvent
-	if _, err := pgx.ForEachRow(rows, []any{&id, &e.version, &e.action, &e.from, &e.to, &e.outcome, &e.actor, &e.requestID}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&id, &e.version, &e.action, &e.from, &e.to, &e.outcome, &e.actor, &e.requestID, &e.time}, func() error {
 		d.cases[id].events = append(d.cases[id].events, e)
 		return nil
 	}); err != nil {
@@ -388,13 +393,15 @@ func load(ctx context.Context, conn *pgx.Conn, rec Record, o VerifyOptions) (*da
 		}
 	}
 	var rid string
-	rows, err = conn.Query(ctx, `SELECT request_id::text, case_id::text FROM case_events
+	var at time.Time
+	rows, err = conn.Query(ctx, `SELECT request_id::text, case_id::text, occur_time FROM case_events
 		WHERE version = 1 AND request_id = ANY($1::text[]::uuid[]) ORDER BY 2`, rids)
 	if err != nil {
 		return nil, fmt.Errorf("checker: read registrations: %w", err)
 	}
-	if _, err := pgx.ForEachRow(rows, []any{&rid, &id}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&rid, &id, &at}, func() error {
 		d.createEvents[rid] = append(d.createEvents[rid], id)
+		d.createTimes[id] = at
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("checker: read registrations: %w", err)
@@ -632,9 +639,13 @@ func (v *verifier) checkAccounting() {
 	unknownNoRID := map[string]map[casework.Action]int{}
 	refusedByRID := map[ridKey][]Call{}
 	answered := map[ridKey]bool{}
+	byRID := map[ridKey][]Call{}
 	for _, call := range v.rec.Calls {
 		id := caseID(call.Case)
 		k := ridKey{id, call.RequestID}
+		if call.RequestID != "" {
+			byRID[k] = append(byRID[k], call)
+		}
 		switch {
 		case call.Outcome == Unknown && call.RequestID != "":
 			unknownByRID[k] = append(unknownByRID[k], call)
@@ -671,10 +682,19 @@ func (v *verifier) checkAccounting() {
 				}
 				continue
 			}
+			k := ridKey{c.id, e.requestID}
+			// Made when only refused calls with its request id had been
+			// sent: one of them made it, although it was told nothing was
+			// written, whatever a later retry of it was answered.
+			if causes := refusedCauses(byRID[k], e.action, e.time); e.requestID != "" && len(causes) > 0 {
+				r.Unaccounted++
+				v.report(ClassRefusedTrace, c.id, "version %d (%s, request %s) was made at %s, when every call with that request had been refused (%s)",
+					e.version, e.action, e.requestID, e.time.Format(time.RFC3339Nano), describeCalls(causes))
+				continue
+			}
 			if v.claimed[evKey{c.id, e.version}] {
 				continue
 			}
-			k := ridKey{c.id, e.requestID}
 			switch {
 			case e.actor == "system" && slices.Contains(systemActions, e.action):
 				r.SystemEvents++
@@ -703,6 +723,46 @@ func (v *verifier) checkAccounting() {
 			}
 		}
 	}
+}
+
+// causeMargin widens the window of calls that may have made a change at a
+// given time: the service stamps a change (to the microsecond) after the
+// call that asked for it started, so on one machine no margin is needed;
+// 100 ms leaves room for the clocks of a checker and a service on two
+// machines. A margin only makes the check more lenient.
+const causeMargin = 100 * time.Millisecond
+
+// refusedCauses returns the calls of action that had started by t, the
+// time a change was made, when there are some and every one of them was
+// refused; nil when one of them may have made it.
+func refusedCauses(calls []Call, action casework.Action, t time.Time) []Call {
+	if t.IsZero() {
+		return nil
+	}
+	var causes []Call
+	for _, c := range calls {
+		if c.Action != action || c.Start.After(t.Add(causeMargin)) {
+			continue
+		}
+		if c.Outcome != Refused {
+			return nil
+		}
+		causes = append(causes, c)
+	}
+	return causes
+}
+
+// describeCalls lists calls as "seq N: CODE reason" for a report.
+func describeCalls(calls []Call) string {
+	var out []string
+	for _, c := range calls {
+		d := fmt.Sprintf("seq %d: %s", c.Seq, c.Code)
+		if c.Reason != "" {
+			d += " " + c.Reason
+		}
+		out = append(out, d)
+	}
+	return strings.Join(out, "; ")
 }
 
 // checkCreates checks that each registration request id made at most one
@@ -742,6 +802,24 @@ func (v *verifier) checkCreates() {
 		}
 		if made != "" && !acked && !settled {
 			v.report(ClassRefusedTrace, made, "every registration call with request %s was refused, yet it made this case", rid)
+		} else if t := v.db.createTimes[made]; made != "" && !t.IsZero() {
+			// Registered when only refused calls with its request id had
+			// been sent: one of them made it, whatever a retry was told.
+			var causes []string
+			for _, c := range calls {
+				if c.Altered || c.Start.After(t.Add(causeMargin)) {
+					continue
+				}
+				if c.Outcome != Refused {
+					causes = nil
+					break
+				}
+				causes = append(causes, fmt.Sprintf("seq %d: %s %s", c.Seq, c.Code, c.Reason))
+			}
+			if len(causes) > 0 {
+				v.report(ClassRefusedTrace, made, "registration request %s made this case at %s, when every call with it had been refused (%s)",
+					rid, t.Format(time.RFC3339Nano), strings.Join(causes, "; "))
+			}
 		}
 	}
 }
