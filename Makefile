@@ -6,12 +6,13 @@ PKGS     ?= ./...
 FUZZTIME ?= 15s
 # Arguments passed to the service by `make run`, e.g. ARGS=--log-level=debug.
 ARGS     ?=
-# Runs of each fault in `make failover`.
+# Runs of each fault in `make failover`, and which faults (empty = all).
 RUNS     ?= 1
+FAULTS   ?=
 
 WEBUI    := internal/webui
 
-.PHONY: run test deps check breaking unit fuzz lint generate build clean webui webtest failover
+.PHONY: run test deps check breaking unit fuzz lint generate build clean webui webtest failover failover-ci
 
 ## run: run the service with the workbench (http://localhost:8080/); without
 ## DATABASE_URL it starts its own PostgreSQL and, on the first start, loads
@@ -35,9 +36,11 @@ run:
 ## check, every test with the race detector against a throwaway PostgreSQL,
 ## short fuzz runs (REST bodies, request validation, request text,
 ## validators, filters), the API compared with the commit before (buf breaking),
-## the workbench's unit and browser tests, and one failover run per fault
-## (make failover; about 3 minutes)
-test: check breaking webui unit fuzz webtest failover
+## the workbench's unit and browser tests, and one failover run of each fault
+## but SIGSTOP of Patroni (see README "High availability": it can leave the
+## cluster without a synchronous standby), then the Patroni backup test
+## (about 3 minutes)
+test: check breaking webui unit fuzz webtest failover-ci
 
 ## deps: what the tests need besides Go: PostgreSQL's server binaries and a
 ## C compiler for the race detector, installed if missing and possible
@@ -76,15 +79,19 @@ fuzz: deps
 ## mode, strict), two mediationd replicas, the checker's workload through
 ## both, and each fault in turn on a fresh cluster: kill -9 of the primary's
 ## postmaster, SIGSTOP of the leader's Patroni, a switchover, etcd's quorum
-## lost. RUNS runs of each (default 1, which `make test` and so CI run);
-## `make failover RUNS=5` is the series in the README. Then the pgBackRest
+## lost. RUNS runs of each (default 1), FAULTS picks some (comma-separated);
+## `make failover RUNS=5` is the series in the README; `make test`, and so
+## CI, runs failover-ci: one run of each fault but the SIGSTOP. Then the pgBackRest
 ## settings of deploy/pgbackrest/patroni/ on the same cluster: a backup, the
 ## archive after a switchover, a standby rebuilt from the repository. Needs
 ## root (the cluster runs as the postgres account); installs patroni,
 ## etcd-server, etcd-client and pgbackrest if missing
 failover:
 	@bash deploy/ensure-ha.sh
-	MEDIATION_FAILOVER=1 MEDIATION_FAILOVER_RUNS=$(RUNS) $(GO) test -count=1 -v -timeout=90m -run '^(TestFailover|TestPatroniBackup)$$' ./internal/hatest/
+	MEDIATION_FAILOVER=1 MEDIATION_FAILOVER_RUNS=$(RUNS) MEDIATION_FAILOVER_FAULTS=$(FAULTS) $(GO) test -count=1 -v -timeout=90m -run '^(TestFailover|TestPatroniBackup)$$' ./internal/hatest/
+
+failover-ci:
+	@$(MAKE) --no-print-directory failover RUNS=1 FAULTS=kill-9-postmaster,switchover,etcd-quorum-lost
 
 ## webui: build the workbench (internal/webui) that mediationd embeds:
 ## npm ci when node_modules does not match the lockfile, the API types

@@ -181,6 +181,11 @@ func TestFailover(t *testing.T) {
 			pick[f] = true
 		}
 	}
+	for name := range pick {
+		if !slices.ContainsFunc(faults, func(f fault) bool { return f.name == name }) {
+			t.Fatalf("MEDIATION_FAILOVER_FAULTS names %q, which is no fault of this test", name)
+		}
+	}
 	var results []result
 	for _, f := range faults {
 		if len(pick) > 0 && !pick[f.name] {
