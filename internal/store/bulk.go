@@ -303,15 +303,8 @@ func writeHistories(ctx context.Context, tx pgx.Tx, hs []CaseHistory, numbers []
 		{"outbox", bulkOutboxColumns, outbox},
 		{"court_referral_claims", bulkClaimColumns, claims},
 	} {
-		if len(t.rows) == 0 {
-			continue
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.table}, t.columns, pgx.CopyFromRows(t.rows)); err != nil {
-			var detail string
-			if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Detail != "" {
-				detail = " (" + pe.Detail + ")"
-			}
-			return fmt.Errorf("copy %d rows into %s%s: %w", len(t.rows), t.table, detail, err)
+		if err := CopyTable(ctx, tx, t.table, t.columns, t.rows); err != nil {
+			return err
 		}
 	}
 	if len(sessionCases) > 0 {
@@ -333,4 +326,21 @@ func timeOrNull(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// CopyTable copies rows into the columns of table within tx (nothing when
+// there are none); a refusal names the table, the row count and
+// PostgreSQL's detail, which says which row broke what.
+func CopyTable(ctx context.Context, tx pgx.Tx, table string, columns []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows)); err != nil {
+		var detail string
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Detail != "" {
+			detail = " (" + pe.Detail + ")"
+		}
+		return fmt.Errorf("copy %d rows into %s%s: %w", len(rows), table, detail, err)
+	}
+	return nil
 }

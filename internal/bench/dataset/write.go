@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mediationd/mediationd/internal/casework"
@@ -282,15 +281,8 @@ func (l *loader) copyBatch(ctx context.Context, b *batchRows) error {
 			{"case_follow_ups", followUpColumns, b.followUps},
 			{"court_referral_claims", claimColumns, b.claims},
 		} {
-			if len(t.rows) == 0 {
-				continue
-			}
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.table}, t.columns, pgx.CopyFromRows(t.rows)); err != nil {
-				var detail string
-				if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Detail != "" {
-					detail = " (" + pe.Detail + ")"
-				}
-				return fmt.Errorf("copy %d rows into %s%s: %w", len(t.rows), t.table, detail, err)
+			if err := store.CopyTable(ctx, tx, t.table, t.columns, t.rows); err != nil {
+				return err
 			}
 		}
 		return nil
