@@ -202,6 +202,31 @@ func lastAcked(t *testing.T, rec checker.Record, pred func(checker.Call) bool) c
 	return checker.Call{}
 }
 
+// lastAckedAlone is the last acknowledged call whose request id no other
+// call of the run carried.
+func lastAckedAlone(t *testing.T, rec checker.Record) checker.Call {
+	t.Helper()
+	uses := map[string]int{}
+	for _, c := range rec.Calls {
+		uses[c.Case+" "+c.RequestID]++
+	}
+	return lastAcked(t, rec, func(c checker.Call) bool { return c.RequestID != "" && uses[c.Case+" "+c.RequestID] == 1 })
+}
+
+// withCalls returns a copy of rec in which change has rewritten every call
+// with the case and request id of real.
+func withCalls(rec checker.Record, real checker.Call, change func(*checker.Call)) checker.Record {
+	forged := rec
+	forged.Calls = nil
+	for _, c := range rec.Calls {
+		if c.Case == real.Case && c.RequestID == real.RequestID {
+			change(&c)
+		}
+		forged.Calls = append(forged.Calls, c)
+	}
+	return forged
+}
+
 // reported holds the violations already seen, so that each step of a
 // test looks only at what it added.
 type reported map[string]bool
@@ -257,19 +282,10 @@ func TestVerifierFails(t *testing.T) {
 	})
 
 	t.Run("a refused request left a trace", func(t *testing.T) {
-		uses := map[string]int{}
-		for _, c := range rec.Calls {
-			uses[c.Case+" "+c.RequestID]++
-		}
-		real := lastAcked(t, rec, func(c checker.Call) bool { return c.RequestID != "" && uses[c.Case+" "+c.RequestID] == 1 })
-		forged := rec
-		forged.Calls = nil
-		for _, c := range rec.Calls {
-			if c.Case == real.Case && c.RequestID == real.RequestID {
-				c.Outcome, c.Code, c.EventVersion = checker.Refused, 9, 0 // FAILED_PRECONDITION
-			}
-			forged.Calls = append(forged.Calls, c)
-		}
+		real := lastAckedAlone(t, rec)
+		forged := withCalls(rec, real, func(c *checker.Call) {
+			c.Outcome, c.Code, c.EventVersion = checker.Refused, 9, 0 // FAILED_PRECONDITION
+		})
 		rep := verify(t, dsn, forged)
 		reported{}.checkNew(t, rep, checker.ClassRefusedTrace)
 	})
@@ -278,24 +294,14 @@ func TestVerifierFails(t *testing.T) {
 		// What a service that told a connection lost at COMMIT from one lost
 		// before it would be caught saying: UNAVAILABLE with
 		// DATABASE_UNAVAILABLE for an action that was made.
-		uses := map[string]int{}
-		for _, c := range rec.Calls {
-			uses[c.Case+" "+c.RequestID]++
-		}
-		real := lastAcked(t, rec, func(c checker.Call) bool { return c.RequestID != "" && uses[c.Case+" "+c.RequestID] == 1 })
+		real := lastAckedAlone(t, rec)
 		forge := func(reason string) checker.Record {
-			forged := rec
-			forged.Calls = nil
-			for _, c := range rec.Calls {
-				if c.Case == real.Case && c.RequestID == real.RequestID {
-					c.Outcome, c.Code, c.Reason, c.EventVersion = checker.Refused, codes.Unavailable, reason, 0
-					if reason == checker.ReasonOutcomeUnknown {
-						c.Outcome = checker.Unknown
-					}
+			return withCalls(rec, real, func(c *checker.Call) {
+				c.Outcome, c.Code, c.Reason, c.EventVersion = checker.Refused, codes.Unavailable, reason, 0
+				if reason == checker.ReasonOutcomeUnknown {
+					c.Outcome = checker.Unknown
 				}
-				forged.Calls = append(forged.Calls, c)
-			}
-			return forged
+			})
 		}
 		reported{}.checkNew(t, verify(t, dsn, forge(checker.ReasonNothingWritten)), checker.ClassRefusedTrace)
 		// Told as of unknown outcome, the same call is no violation.
@@ -308,19 +314,10 @@ func TestVerifierFails(t *testing.T) {
 		// The call that made the change is told DATABASE_UNAVAILABLE; a
 		// retry with its request id after the run gets the first result.
 		// The retry's acknowledgement must not hide the first answer.
-		uses := map[string]int{}
-		for _, c := range rec.Calls {
-			uses[c.Case+" "+c.RequestID]++
-		}
-		real := lastAcked(t, rec, func(c checker.Call) bool { return c.RequestID != "" && uses[c.Case+" "+c.RequestID] == 1 })
-		forged := rec
-		forged.Calls = nil
-		for _, c := range rec.Calls {
-			if c.Case == real.Case && c.RequestID == real.RequestID {
-				c.Outcome, c.Code, c.Reason, c.EventVersion = checker.Refused, codes.Unavailable, checker.ReasonNothingWritten, 0
-			}
-			forged.Calls = append(forged.Calls, c)
-		}
+		real := lastAckedAlone(t, rec)
+		forged := withCalls(rec, real, func(c *checker.Call) {
+			c.Outcome, c.Code, c.Reason, c.EventVersion = checker.Refused, codes.Unavailable, checker.ReasonNothingWritten, 0
+		})
 		retry := real
 		retry.Seq, retry.Worker, retry.Resolve = 1<<42, -1, true
 		retry.Start, retry.End = real.End.Add(time.Second), real.End.Add(time.Second+time.Millisecond)
