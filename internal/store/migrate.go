@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -100,14 +101,17 @@ func Migrations() ([]Migration, error) {
 	return out, nil
 }
 
-// LatestVersion is the schema version this binary expects.
-func LatestVersion() int {
+// LatestVersion is the schema version this binary expects (read from the
+// embedded migrations once: readiness asks it at every probe).
+func LatestVersion() int { return latestVersion() }
+
+var latestVersion = sync.OnceValue(func() int {
 	ms, err := Migrations()
 	if err != nil || len(ms) == 0 {
 		return 0
 	}
 	return ms[len(ms)-1].Version
-}
+})
 
 // Migrate applies the migrations the database lacks, each in its own
 // transaction, holding an advisory lock so that concurrent callers apply
