@@ -204,6 +204,60 @@ func (c *cluster) appDSN() string {
 		c.password, strings.Join(hp, ","))
 }
 
+// minPatroni is the oldest Patroni the cluster may run: 3.0.2 (Debian 12's)
+// overwrites the leader key of the node that replaced it when its lease has
+// expired, so a stalled leader's Patroni takes the key back from a promoted
+// standby (deploy/install-patroni.sh).
+var minPatroni = [3]int{3, 0, 3}
+
+// patroniVersionOK checks the installed Patroni against minPatroni.
+func patroniVersionOK() error {
+	out, err := exec.Command("patroni", "--version").Output()
+	if err != nil {
+		return fmt.Errorf("patroni --version: %v", err)
+	}
+	v, ok := parseVersion(string(out))
+	if !ok {
+		return fmt.Errorf("patroni --version printed %q, not \"patroni X.Y.Z\"", strings.TrimSpace(string(out)))
+	}
+	if slices.Compare(v[:], minPatroni[:]) < 0 {
+		return fmt.Errorf("Patroni %d.%d.%d is installed; the failover test needs %d.%d.%d or later, as production does (3.0.2 can take the leader key back from a promoted standby): run bash deploy/install-patroni.sh",
+			v[0], v[1], v[2], minPatroni[0], minPatroni[1], minPatroni[2])
+	}
+	return nil
+}
+
+// parseVersion reads "patroni X.Y.Z" (a suffix after Z is ignored).
+func parseVersion(s string) ([3]int, bool) {
+	var v [3]int
+	f := strings.Fields(s)
+	if len(f) != 2 || f[0] != "patroni" {
+		return v, false
+	}
+	parts := strings.SplitN(f[1], ".", 3)
+	if len(parts) != 3 {
+		return v, false
+	}
+	for i, p := range parts {
+		end := strings.IndexFunc(p, func(r rune) bool { return r < '0' || r > '9' })
+		if end == 0 {
+			return v, false
+		}
+		if end > 0 {
+			if i < 2 {
+				return v, false
+			}
+			p = p[:end]
+		}
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return v, false
+		}
+		v[i] = n
+	}
+	return v, true
+}
+
 func (c *cluster) superDSN(host string) string {
 	return fmt.Sprintf("postgres://postgres:%s@%s:%d/postgres?sslmode=disable&connect_timeout=2", c.password, host, pgPort)
 }
@@ -225,7 +279,10 @@ func prerequisites(t *testing.T) (*syscall.Credential, int, int) {
 		missing = append(missing, "PostgreSQL 15 ("+pgBin+")")
 	}
 	if len(missing) > 0 {
-		t.Fatalf("missing %s: run bash deploy/apt-install.sh patroni etcd-server etcd-client postgresql-15 (make failover does)", strings.Join(missing, ", "))
+		t.Fatalf("missing %s: run bash deploy/ensure-ha.sh (make failover does)", strings.Join(missing, ", "))
+	}
+	if err := patroniVersionOK(); err != nil {
+		t.Fatal(err)
 	}
 	u, err := user.Lookup("postgres")
 	if err != nil {
