@@ -310,6 +310,17 @@ func runOnce(t *testing.T, f fault, run int) result {
 	if !rep.OK() {
 		t.Errorf("the verifier found violations after %s", f.name)
 	}
+	// A commit whose wait for the synchronous standby was cancelled is
+	// visible on its primary alone: the service must never cancel one.
+	for _, n := range c.nodes {
+		b, err := os.ReadFile(n.patroni.log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k := bytes.Count(b, []byte("canceling wait for synchronous replication")); k > 0 {
+			t.Errorf("%s logged %d commits whose wait for the synchronous standby was cancelled (see %s)", n.name, k, n.patroni.log)
+		}
+	}
 	for _, rp := range []*replica{first, second} {
 		rp.proc.stop(10 * time.Second)
 		if strings.Contains(rp.proc.tail(), `"level":"ERROR"`) && strings.Contains(rp.proc.tail(), `"code":"Internal"`) {

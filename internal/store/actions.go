@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/identity"
@@ -192,7 +193,14 @@ func (s *Store) WriteAction(ctx context.Context, fromVersion int64, next casewor
 	}
 	sql := applyStatements[[2]any{side, a != nil}]
 	var n int
-	err = s.pool.QueryRow(ctx, sql, args...).Scan(&n)
+	err = s.sendChange(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+		var got int
+		if err := conn.QueryRow(ctx, sql, args...).Scan(&got); err != nil {
+			return err
+		}
+		n = got
+		return nil
+	})
 	switch {
 	case err == nil:
 		if n == 1 && a != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/identity"
@@ -254,9 +255,13 @@ func (s *Store) CreateCase(ctx context.Context, p CreateParams) (c casework.Case
 	if ref != nil {
 		args["court_code"], args["court_case_number"] = ref.CourtCode, ref.CourtCaseNumber
 	}
-	err = s.pool.QueryRow(ctx, sql, args).Scan(&c.Number)
+	var number string
+	err = s.sendChange(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+		return conn.QueryRow(ctx, sql, args).Scan(&number)
+	})
 	switch {
 	case err == nil:
+		c.Number = number
 		if p.Audit != nil {
 			p.Audit.Recorded = true
 		}

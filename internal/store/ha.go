@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // What the store tells of a database that fails over: a primary that dies,
@@ -37,6 +38,13 @@ func (e *outcomeUnknownError) Error() string {
 }
 
 func (e *outcomeUnknownError) Unwrap() []error { return []error{ErrCommitOutcomeUnknown, e.err} }
+
+// notSentError is the error of a change that ended before anything was
+// sent (no connection could be had): nothing was written.
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string { return "no database connection for the change: " + e.err.Error() }
+func (e *notSentError) Unwrap() error { return e.err }
 
 // codeReadOnlyTransaction is PostgreSQL's "cannot execute … in a
 // read-only transaction": a standby, or a primary being demoted, refused a
@@ -91,7 +99,8 @@ func outcomeUnknown(err error) bool {
 		return false
 	}
 	var connectErr *pgconn.ConnectError
-	if errors.As(err, &connectErr) || pgconn.SafeToRetry(err) {
+	var notSent *notSentError
+	if errors.As(err, &connectErr) || errors.As(err, &notSent) || pgconn.SafeToRetry(err) {
 		return false // nothing was sent
 	}
 	if msg := err.Error(); strings.Contains(msg, "closed pool") {
@@ -108,8 +117,55 @@ func ReadOnly(err error) bool {
 	return errors.As(err, &pe) && pe.Code == codeReadOnlyTransaction
 }
 
+// sendChange runs a statement that changes data and commits by itself so
+// that the caller's context cannot interrupt it once it is sent.
+//
+// pgx answers a context that ends during a statement by closing the
+// connection and sending PostgreSQL a cancel request. A cancel that
+// reaches a commit waiting for its synchronous standby ends the wait: the
+// transaction stays committed on the primary, without any standby having
+// it ("canceling wait for synchronous replication due to user request"),
+// and becomes visible there. A retry with the same request id would then
+// be told the first result, and a webhook could carry the change, although
+// a failover can still lose it.
+//
+// So the connection is acquired under the caller's context (nothing is
+// sent if that ends first), and query runs on it under the same context
+// without its cancellation. The statement ends when the server answers,
+// when statement_timeout stops it (before it commits), or when the
+// connection dies. The caller does not wait for it beyond its context:
+// it is told the outcome is unknown (ErrCommitOutcomeUnknown), and the
+// connection goes back to the pool when the statement ends. query must
+// not touch the caller's variables. The goroutine owns them until
+// sendChange returns nil.
+func (s *Store) sendChange(ctx context.Context, query func(ctx context.Context, conn *pgxpool.Conn) error) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return &notSentError{err: err}
+	}
+	done := make(chan error, 1)
+	s.changes.Add(1)
+	go func() {
+		defer s.changes.Done()
+		defer conn.Release()
+		done <- query(context.WithoutCancel(ctx), conn)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		select {
+		case err := <-done:
+			return err
+		default:
+			return &outcomeUnknownError{err: fmt.Errorf("the request ended (%w) while the change was in flight; it goes on and may be made", ctx.Err())}
+		}
+	}
+}
+
 // InTx runs fn in one transaction, committing if fn returns nil and rolling
-// back otherwise. A connection lost while the COMMIT was in flight is
+// back otherwise; the caller waits for the COMMIT's answer even past its
+// context's end. A connection lost while the COMMIT was in flight is
 // reported with ErrCommitOutcomeUnknown; one lost before it means the
 // transaction was not committed, and is reported as it is.
 func (s *Store) InTx(ctx context.Context, fn func(pgx.Tx) error) error {
@@ -121,7 +177,10 @@ func (s *Store) InTx(ctx context.Context, fn func(pgx.Tx) error) error {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
+	// The COMMIT runs without the caller's cancellation (see sendChange):
+	// cancelling it while it waits for the synchronous standby would make
+	// the transaction visible on the primary alone.
+	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
 		return changeError(fmt.Errorf("commit: %w", err))
 	}
 	return nil

@@ -472,3 +472,123 @@ func TestDurability(t *testing.T) {
 		t.Error("advice given where commits wait for a standby")
 	}
 }
+
+// TestDeadlineDoesNotCancelASentChange: a request whose deadline passes
+// while its change waits in the database is told the outcome is unknown,
+// and the change is not cancelled: it goes on and is made once the
+// database can (here, once a row lock is released). A cancel would reach
+// a commit waiting for its synchronous standby too, and make it visible on
+// the primary alone. The retry with the request id then returns the first
+// result.
+func TestDeadlineDoesNotCancelASentChange(t *testing.T) {
+	st, _ := newCaseStore(t)
+	ctx := context.Background()
+	c := bring(t, st, casework.StateIntake)
+
+	lock, err := st.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback(ctx)
+	if _, err := lock.Exec(ctx, `SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := caseworktest.Command(casework.ActionAccept, 0)
+	cmd.RequestID = uuid.NewString()
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	_, _, _, err = applyAction(st, short, c.ID, 0, cmd)
+	cancel()
+	if code, r := reason(err); !errors.Is(err, store.ErrCommitOutcomeUnknown) || code != codes.Unavailable || r != "COMMIT_OUTCOME_UNKNOWN" {
+		t.Fatalf("deadline passed while the action waited for a lock: %v (%v %s), want COMMIT_OUTCOME_UNKNOWN", err, code, r)
+	}
+
+	// The action's statement still waits for the lock: nothing cancelled it.
+	waiting := func() int {
+		var n int
+		if err := lock.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query LIKE '%case_events%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	time.Sleep(500 * time.Millisecond) // longer than a cancel request takes to land
+	if n := waiting(); n != 1 {
+		t.Fatalf("%d action statements wait for the lock after the caller's deadline, want 1 (it was cancelled)", n)
+	}
+	if err := lock.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, err := st.GetCase(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Version == 2 && got.State == casework.StateAccepted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("case at version %d (%s) 5 s after the lock was released, want the action made (version 2, %s)", got.Version, got.State, casework.StateAccepted)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, ev, replayed, err := applyAction(st, ctx, c.ID, 0, cmd); err != nil || !replayed || ev.Version != 2 {
+		t.Errorf("retry with the request id: %v replayed=%v version %d, want the first result (version 2)", err, replayed, ev.Version)
+	}
+}
+
+// TestCloseLeavesAWaitingChangeToTheDatabase: Close waits a while for a
+// change in flight, then returns without cancelling it (the process's exit
+// closes its connection, which does not cancel the statement); the change
+// is made once the database can.
+func TestCloseLeavesAWaitingChangeToTheDatabase(t *testing.T) {
+	direct, dsn := newCaseStore(t)
+	ctx := context.Background()
+	c := bring(t, direct, casework.StateIntake)
+	st, err := store.Open(ctx, dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.SetCloseWait(st, 200*time.Millisecond)
+
+	lock, err := direct.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback(ctx)
+	if _, err := lock.Exec(ctx, `SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	_, _, _, err = applyAction(st, short, c.ID, 0, caseworktest.Command(casework.ActionAccept, 0))
+	cancel()
+	if !errors.Is(err, store.ErrCommitOutcomeUnknown) {
+		t.Fatalf("deadline passed while the action waited for a lock: %v, want ErrCommitOutcomeUnknown", err)
+	}
+	closed := make(chan struct{})
+	go func() { st.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close still waits 5 s later for the change in flight (it should give up after 200 ms)")
+	}
+	if err := lock.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, err := direct.GetCase(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Version == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("case at version %d 5 s after the lock was released, want the action made after Close (version 2)", got.Version)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -23,6 +23,11 @@ type Store struct {
 
 	tallyMu  sync.Mutex
 	tallyLoc *time.Location // the tallies' zone, once read
+
+	// changes counts the statements sendChange runs past their callers;
+	// Close waits for them up to closeWait.
+	changes   sync.WaitGroup
+	closeWait time.Duration
 }
 
 // Options tune the connection pool.
@@ -65,11 +70,29 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("open database pool: %w", err)
 	}
 	s.pool = pool
+	s.closeWait = closeWait
 	return s, nil
 }
 
 // Close closes every connection.
-func (s *Store) Close() { s.pool.Close() }
+//
+// It waits up to 10 s for changes still in flight (sendChange). One
+// that is still waiting then, for a synchronous standby most likely, is
+// left to the database: the pool is not closed, and the process's exit
+// closes its connection without cancelling the statement, which the
+// server completes (or rolls back) by itself.
+func (s *Store) Close() {
+	done := make(chan struct{})
+	go func() { s.changes.Wait(); close(done) }()
+	select {
+	case <-done:
+		s.pool.Close()
+	case <-time.After(s.closeWait):
+	}
+}
+
+// closeWait is how long Close waits for changes in flight.
+const closeWait = 10 * time.Second
 
 // Pool exposes the pool for health checks and metrics.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
