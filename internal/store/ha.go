@@ -43,7 +43,9 @@ func (e *outcomeUnknownError) Unwrap() []error { return []error{ErrCommitOutcome
 // sent (no connection could be had): nothing was written.
 type notSentError struct{ err error }
 
-func (e *notSentError) Error() string { return "no database connection for the change: " + e.err.Error() }
+func (e *notSentError) Error() string {
+	return "no database connection for the change: " + e.err.Error()
+}
 func (e *notSentError) Unwrap() error { return e.err }
 
 // codeReadOnlyTransaction is PostgreSQL's "cannot execute … in a
