@@ -137,9 +137,8 @@ func ReadOnly(err error) bool {
 // when statement_timeout stops it (before it commits), or when the
 // connection dies. The caller does not wait for it beyond its context:
 // it is told the outcome is unknown (ErrCommitOutcomeUnknown), and the
-// connection goes back to the pool when the statement ends. query must
-// not touch the caller's variables. The goroutine owns them until
-// sendChange returns nil.
+// connection goes back to the pool when the statement ends. So query may
+// set only variables that the caller reads after sendChange returned nil.
 func (s *Store) sendChange(ctx context.Context, query func(ctx context.Context, conn *pgxpool.Conn) error) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
