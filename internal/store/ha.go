@@ -60,7 +60,7 @@ const codeReadOnlyTransaction = "25006"
 // read-only standby, a failed connection attempt, a statement never sent)
 // and every other error come back as they are.
 func changeError(err error) error {
-	if err == nil || !outcomeUnknown(err) {
+	if err == nil || errors.Is(err, ErrCommitOutcomeUnknown) || !outcomeUnknown(err) {
 		return err
 	}
 	return &outcomeUnknownError{err: err}
@@ -71,12 +71,7 @@ func changeError(err error) error {
 // connection lost after any statement was sent makes the outcome unknown
 // (ErrCommitOutcomeUnknown). Case registrations and actions are classified
 // exactly by the store already; this is for the other writes.
-func MaybeChanged(err error) error {
-	if errors.Is(err, ErrCommitOutcomeUnknown) {
-		return err
-	}
-	return changeError(err)
-}
+func MaybeChanged(err error) error { return changeError(err) }
 
 // AfterChange wraps the error of a step that follows a committed change
 // (the audit row written after a directory change, the record of an
