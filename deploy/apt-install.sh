@@ -14,7 +14,7 @@ set -euo pipefail
 
 suite=""
 if [ "${1:-}" = "--suite" ]; then
-	suite=$2
+	suite=${2:?apt-install.sh: --suite needs a Debian release name, e.g. --suite trixie}
 	shift 2
 fi
 sudo=""
@@ -47,11 +47,15 @@ keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 mirror=${MEDIATION_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 echo "Installing $* from Debian $suite ($mirror)..." >&2
 tmp=$(mktemp -d)
+chmod 755 "$tmp" # apt fetches as its _apt user
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/lists/partial" "$tmp/cache/archives/partial" "$tmp/debs"
+if id _apt >/dev/null 2>&1; then
+	$sudo chown _apt "$tmp/debs"
+fi
 echo "deb [signed-by=$keyring] $mirror $suite main" >"$tmp/sources.list"
 from_suite=(-o "Dir::Etc::SourceList=$tmp/sources.list" -o Dir::Etc::SourceParts=/nonexistent
-	-o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache=$tmp/cache" -o APT::Sandbox::User=root)
+	-o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache=$tmp/cache")
 $sudo apt-get "${from_suite[@]}" -qq update
 (cd "$tmp/debs" && $sudo apt-get "${from_suite[@]}" -qq download "$@")
 $sudo apt-get update -qq

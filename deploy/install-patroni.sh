@@ -23,7 +23,7 @@ min=3.0.3
 here=$(cd "$(dirname "$0")" && pwd)
 
 installed_version() {
-	dpkg-query -W -f='${Status} ${Version}\n' patroni 2>/dev/null | awk '$3 == "installed" {print $4}'
+	{ dpkg-query -W -f='${Status} ${Version}\n' patroni 2>/dev/null || true; } | awk '$3 == "installed" {print $4}'
 }
 
 if ! command -v dpkg-query >/dev/null; then
@@ -45,14 +45,17 @@ fi
 candidate=$(apt-cache policy patroni 2>/dev/null | awk '/Candidate:/ {print $2}')
 if [ -n "$candidate" ] && [ "$candidate" != "(none)" ] && dpkg --compare-versions "$candidate" ge "$min"; then
 	bash "$here/apt-install.sh" patroni
-	exit 0
+else
+	if [ -n "$have" ]; then
+		echo "Patroni $have is installed; it is older than $min (see deploy/install-patroni.sh)." >&2
+	else
+		echo "Patroni is not installed, and the configured sources offer ${candidate:-none}, older than $min (see deploy/install-patroni.sh)." >&2
+	fi
+	bash "$here/apt-install.sh" --suite trixie patroni python3-ydiff
 fi
-
-echo "Patroni ${have:-(not installed)} is older than $min (see deploy/install-patroni.sh)." >&2
-bash "$here/apt-install.sh" --suite trixie patroni python3-ydiff
 have=$(installed_version)
 if [ -z "$have" ] || ! dpkg --compare-versions "$have" ge "$min"; then
 	echo "install-patroni.sh: Patroni ${have:-(none)} is installed after all, not $min or later" >&2
 	exit 1
 fi
-echo "Installed Patroni $have from Debian 13." >&2
+echo "Installed Patroni $have." >&2

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mediationd/mediationd/internal/casework"
 	"github.com/mediationd/mediationd/internal/identity"
@@ -132,8 +133,11 @@ func (s *Store) MarkOverdue(ctx context.Context, now time.Time, batch int) (int,
 	var n int
 	// The outbox message's time is written as outboxPayload writes it.
 	occurTime := now.UTC().Format(time.RFC3339Nano)
-	if err := s.pool.QueryRow(ctx, markOverdueSQL, now, batch, SystemActor, occurTime).Scan(&n); err != nil {
-		return 0, fmt.Errorf("mark overdue cases: %w", err)
+	err := s.sendChange(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+		return conn.QueryRow(ctx, markOverdueSQL, now, batch, SystemActor, occurTime).Scan(&n)
+	})
+	if err != nil {
+		return 0, changeError(fmt.Errorf("mark overdue cases: %w", err))
 	}
 	return n, nil
 }

@@ -33,8 +33,9 @@ func Unavailable(err error) bool {
 	var connectErr *pgconn.ConnectError
 	var netErr net.Error
 	var pgErr *pgconn.PgError
+	var notSent *notSentError
 	switch {
-	case errors.As(err, &connectErr), errors.As(err, &netErr), pgconn.Timeout(err):
+	case errors.As(err, &connectErr), errors.As(err, &netErr), pgconn.Timeout(err), errors.As(err, &notSent):
 		return true
 	case errors.As(err, &pgErr):
 		// Class 08: connection exception; 57P01-57P03: shutdown, crash, cannot

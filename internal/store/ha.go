@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -127,43 +128,129 @@ func ReadOnly(err error) bool {
 // a failover can still lose it.
 //
 // So the connection is acquired under the caller's context (nothing is
-// sent if that ends first), and query runs on it under the same context
-// without its cancellation. The statement ends when the server answers,
-// when statement_timeout stops it (before it commits), or when the
-// connection dies. The caller does not wait for it beyond its context:
-// it is told the outcome is unknown (ErrCommitOutcomeUnknown), and the
-// connection goes back to the pool when the statement ends. So query may
-// set only variables that the caller reads after sendChange returned nil.
+// sent if that ends first), and query runs on it as detach says. So query
+// may set only variables that the caller reads after sendChange returned
+// nil.
 func (s *Store) sendChange(ctx context.Context, query func(ctx context.Context, conn *pgxpool.Conn) error) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return &notSentError{err: err}
 	}
-	done := make(chan error, 1)
-	s.changes.Add(1)
-	go func() {
-		defer s.changes.Done()
+	err = s.detach(ctx, func(ctx context.Context) error {
 		defer conn.Release()
-		done <- query(context.WithoutCancel(ctx), conn)
+		return query(ctx, conn)
+	})
+	var notSent *notSentError
+	if errors.As(err, &notSent) {
+		conn.Release()
+	}
+	return err
+}
+
+// detach runs send, which sends a change and waits for its answer, under
+// ctx without its cancellation. It ends when the server answers, when
+// statement_timeout stops it (before it commits), or when the connection
+// dies. The caller does not wait beyond its context: it is told the
+// outcome is unknown (ErrCommitOutcomeUnknown) and send goes on. Nothing
+// is sent when ctx has ended already, when the store is closing, or when
+// too many changes sent before are still waiting with nobody waiting for
+// them (half the pool: the database is not finishing commits, a
+// synchronous standby is missing most likely, and the rest of the pool is
+// kept for reads); then the error is a *notSentError.
+func (s *Store) detach(ctx context.Context, send func(ctx context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return &notSentError{err: err}
+	}
+	c, err := s.changes.start()
+	if err != nil {
+		return &notSentError{err: err}
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := send(context.WithoutCancel(ctx))
+		s.changes.finish(c)
+		done <- err
 	}()
 	select {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
-		select {
-		case err := <-done:
-			return err
-		default:
-			return &outcomeUnknownError{err: fmt.Errorf("the request ended (%w) while the change was in flight; it goes on and may be made", ctx.Err())}
+		if !s.changes.orphan(c) {
+			return <-done // it had just finished
 		}
+		return &outcomeUnknownError{err: fmt.Errorf("the request ended (%w) while the change was in flight; it goes on and may be made", ctx.Err())}
 	}
 }
 
+// inFlight counts the changes detach sent, and those of them whose
+// callers have left (orphans).
+type inFlight struct {
+	mu         sync.Mutex
+	wg         sync.WaitGroup
+	closing    bool
+	orphans    int
+	maxOrphans int
+}
+
+// flight is one change in flight.
+type flight struct{ orphaned, finished bool }
+
+// errStoreClosing and errChangesWaiting refuse a change before it is sent.
+var (
+	errStoreClosing   = errors.New("the service is shutting down")
+	errChangesWaiting = errors.New("changes sent earlier still wait for the database to commit them (no synchronous standby confirms commits, most likely)")
+)
+
+func (f *inFlight) start() (*flight, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.closing:
+		return nil, errStoreClosing
+	case f.orphans >= f.maxOrphans:
+		return nil, fmt.Errorf("%w: %d of them", errChangesWaiting, f.orphans)
+	}
+	f.wg.Add(1)
+	return &flight{}, nil
+}
+
+func (f *inFlight) finish(c *flight) {
+	f.mu.Lock()
+	c.finished = true
+	if c.orphaned {
+		f.orphans--
+	}
+	f.mu.Unlock()
+	f.wg.Done()
+}
+
+// orphan records that c's caller left; false if c had finished.
+func (f *inFlight) orphan(c *flight) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c.finished {
+		return false
+	}
+	c.orphaned = true
+	f.orphans++
+	return true
+}
+
+// close refuses new changes and waits for those in flight.
+func (f *inFlight) close() {
+	f.mu.Lock()
+	f.closing = true
+	f.mu.Unlock()
+	f.wg.Wait()
+}
+
 // InTx runs fn in one transaction, committing if fn returns nil and rolling
-// back otherwise; the caller waits for the COMMIT's answer even past its
-// context's end. A connection lost while the COMMIT was in flight is
-// reported with ErrCommitOutcomeUnknown; one lost before it means the
-// transaction was not committed, and is reported as it is.
+// back otherwise. The COMMIT is sent as detach says: cancelling it while
+// it waits for the synchronous standby would make the transaction visible
+// on the primary alone. A connection lost while the COMMIT was in flight,
+// or the caller's context ended then, is reported with
+// ErrCommitOutcomeUnknown; one lost before it means the transaction was
+// not committed, and is reported as it is.
 func (s *Store) InTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -173,10 +260,13 @@ func (s *Store) InTx(ctx context.Context, fn func(pgx.Tx) error) error {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return err
 	}
-	// The COMMIT runs without the caller's cancellation (see sendChange):
-	// cancelling it while it waits for the synchronous standby would make
-	// the transaction visible on the primary alone.
-	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
+	err = s.detach(ctx, func(ctx context.Context) error { return tx.Commit(ctx) })
+	var notSent *notSentError
+	if errors.As(err, &notSent) {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	if err != nil {
 		return changeError(fmt.Errorf("commit: %w", err))
 	}
 	return nil

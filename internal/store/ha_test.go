@@ -393,14 +393,21 @@ func TestStandbyAndMultiHostURL(t *testing.T) {
 	}
 
 	// The database turns read-only under the open connections: a demoted
-	// primary.
+	// primary. (direct's connections opened from then on are read-only
+	// too: what the test writes through it, it writes before, or in a
+	// READ WRITE transaction.)
+	c := bring(t, direct, casework.StateIntake)
 	dbName := pgx.Identifier{cfg.Database}.Sanitize()
-	if _, err := direct.Pool().Exec(ctx, `ALTER DATABASE `+dbName+` SET default_transaction_read_only = on`); err != nil {
+	readWrite := func(sql string) error {
+		return pgx.BeginTxFunc(context.Background(), direct.Pool(), pgx.TxOptions{AccessMode: pgx.ReadWrite}, func(tx pgx.Tx) error {
+			_, err := tx.Exec(context.Background(), sql)
+			return err
+		})
+	}
+	if err := readWrite(`ALTER DATABASE ` + dbName + ` SET default_transaction_read_only = on`); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		direct.Pool().Exec(context.Background(), `ALTER DATABASE `+dbName+` RESET default_transaction_read_only`)
-	})
+	t.Cleanup(func() { readWrite(`ALTER DATABASE ` + dbName + ` RESET default_transaction_read_only`) })
 	ro := openStore(t, proxied, 1) // no target_session_attrs: it connects to the "standby"
 	before := counts(t, direct)
 	_, _, err = ro.CreateCase(ctx, store.CreateParams{New: n, ID: uuid.Must(uuid.NewV7()), Actor: "tester", Now: t0, Year: 2026})
@@ -409,7 +416,6 @@ func TestStandbyAndMultiHostURL(t *testing.T) {
 	} else if msg := api.ToStatus(err).Message(); !strings.Contains(msg, "read-only standby") || !strings.Contains(msg, "nothing was written") {
 		t.Errorf("message %q does not say a standby answered and nothing was written", msg)
 	}
-	c := bring(t, direct, casework.StateIntake)
 	before = counts(t, direct)
 	_, _, _, err = applyAction(ro, ctx, c.ID, 0, caseworktest.Command(casework.ActionAccept, 0))
 	if code, r := reason(err); code != codes.Unavailable || r != "DATABASE_UNAVAILABLE" {
@@ -440,7 +446,7 @@ func TestStandbyAndMultiHostURL(t *testing.T) {
 	}
 
 	// A writable primary again: the same pool gets there by itself.
-	if _, err := direct.Pool().Exec(ctx, `ALTER DATABASE `+dbName+` RESET default_transaction_read_only`); err != nil {
+	if err := readWrite(`ALTER DATABASE ` + dbName + ` RESET default_transaction_read_only`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := newCase(); err != nil {
@@ -484,58 +490,39 @@ func TestDeadlineDoesNotCancelASentChange(t *testing.T) {
 	st, _ := newCaseStore(t)
 	ctx := context.Background()
 	c := bring(t, st, casework.StateIntake)
-
-	lock, err := st.Pool().Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Rollback(ctx)
-	if _, err := lock.Exec(ctx, `SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, c.ID); err != nil {
-		t.Fatal(err)
-	}
+	lock := lockCase(t, st, c.ID)
 
 	cmd := caseworktest.Command(casework.ActionAccept, 0)
 	cmd.RequestID = uuid.NewString()
-	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	_, _, _, err = applyAction(st, short, c.ID, 0, cmd)
-	cancel()
+	err := acceptPastDeadline(st, c.ID, cmd)
 	if code, r := reason(err); !errors.Is(err, store.ErrCommitOutcomeUnknown) || code != codes.Unavailable || r != "COMMIT_OUTCOME_UNKNOWN" {
 		t.Fatalf("deadline passed while the action waited for a lock: %v (%v %s), want COMMIT_OUTCOME_UNKNOWN", err, code, r)
 	}
 
 	// The action's statement still waits for the lock: nothing cancelled it.
-	waiting := func() int {
-		var n int
-		if err := lock.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query LIKE '%case_events%'`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
 	time.Sleep(500 * time.Millisecond) // longer than a cancel request takes to land
-	if n := waiting(); n != 1 {
-		t.Fatalf("%d action statements wait for the lock after the caller's deadline, want 1 (it was cancelled)", n)
+	var waiting int
+	if err := lock.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query LIKE '%case_events%'`).Scan(&waiting); err != nil {
+		t.Fatal(err)
+	}
+	if waiting != 1 {
+		t.Fatalf("%d action statements wait for the lock after the caller's deadline, want 1 (it was cancelled)", waiting)
 	}
 	if err := lock.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got, err := st.GetCase(ctx, c.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Version == 2 && got.State == casework.StateAccepted {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("case at version %d (%s) 5 s after the lock was released, want the action made (version 2, %s)", got.Version, got.State, casework.StateAccepted)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	eventually(t, caseAt(st, c.ID, 2))
 	if _, ev, replayed, err := applyAction(st, ctx, c.ID, 0, cmd); err != nil || !replayed || ev.Version != 2 {
 		t.Errorf("retry with the request id: %v replayed=%v version %d, want the first result (version 2)", err, replayed, ev.Version)
+	}
+}
+
+// caseAt is a condition for eventually: the case is at version.
+func caseAt(st *store.Store, id uuid.UUID, version int64) func() (bool, string) {
+	return func() (bool, string) {
+		got, err := st.GetCase(context.Background(), id)
+		return err == nil && got.Version == version, fmt.Sprintf("case at version %d (%v), want %d: the change left waiting made once the lock went", got.Version, err, version)
 	}
 }
 
@@ -552,19 +539,8 @@ func TestCloseLeavesAWaitingChangeToTheDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	store.SetCloseWait(st, 200*time.Millisecond)
-
-	lock, err := direct.Pool().Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Rollback(ctx)
-	if _, err := lock.Exec(ctx, `SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, c.ID); err != nil {
-		t.Fatal(err)
-	}
-	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	_, _, _, err = applyAction(st, short, c.ID, 0, caseworktest.Command(casework.ActionAccept, 0))
-	cancel()
-	if !errors.Is(err, store.ErrCommitOutcomeUnknown) {
+	lock := lockCase(t, direct, c.ID)
+	if err := acceptPastDeadline(st, c.ID, caseworktest.Command(casework.ActionAccept, 0)); !errors.Is(err, store.ErrCommitOutcomeUnknown) {
 		t.Fatalf("deadline passed while the action waited for a lock: %v, want ErrCommitOutcomeUnknown", err)
 	}
 	closed := make(chan struct{})
@@ -577,17 +553,124 @@ func TestCloseLeavesAWaitingChangeToTheDatabase(t *testing.T) {
 	if err := lock.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
+	eventually(t, caseAt(direct, c.ID, 2))
+}
+
+// TestCommitOfATransactionIsNotCancelled: InTx's COMMIT is not cancelled
+// by the caller's deadline either (here a deferred trigger makes the
+// COMMIT wait for an advisory lock, as a commit waits for its standby).
+func TestCommitOfATransactionIsNotCancelled(t *testing.T) {
+	st, _ := newCaseStore(t)
+	ctx := context.Background()
+	if _, err := st.Pool().Exec(ctx, `CREATE TABLE test_c (x int);
+		CREATE FUNCTION test_wait() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_xact_lock(4242); RETURN NULL; END $$;
+		CREATE CONSTRAINT TRIGGER test_wait AFTER INSERT ON test_c DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_wait()`); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := st.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback(ctx)
+	if _, err := lock.Exec(ctx, `SELECT pg_advisory_xact_lock(4242)`); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	err = st.InTx(short, func(tx pgx.Tx) error {
+		_, err := tx.Exec(short, `INSERT INTO test_c VALUES (1)`)
+		return err
+	})
+	cancel()
+	if code, r := reason(err); !errors.Is(err, store.ErrCommitOutcomeUnknown) || code != codes.Unavailable || r != "COMMIT_OUTCOME_UNKNOWN" {
+		t.Fatalf("deadline passed while the COMMIT waited: %v (%v %s), want COMMIT_OUTCOME_UNKNOWN", err, code, r)
+	}
+	time.Sleep(500 * time.Millisecond) // longer than a cancel request takes to land
+	if err := lock.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() (bool, string) {
+		var n int
+		err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM test_c`).Scan(&n)
+		return err == nil && n == 1, fmt.Sprintf("test_c holds %d rows (%v), want the transaction committed once the lock went (1 row)", n, err)
+	})
+}
+
+// TestChangesLeftWaitingAreBounded: changes whose callers left while the
+// database did not finish them take at most half the pool; past that a
+// change is refused before it is sent (DATABASE_UNAVAILABLE, nothing
+// written), and reads still get connections. Once the database finishes
+// them, changes are taken again.
+func TestChangesLeftWaitingAreBounded(t *testing.T) {
+	direct, dsn := newCaseStore(t)
+	ctx := context.Background()
+	stuck := bring(t, direct, casework.StateIntake)
+	other := bring(t, direct, casework.StateIntake)
+	st, err := store.Open(ctx, dsn, store.Options{MaxConns: 2}) // room for one change left waiting
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	lock := lockCase(t, direct, stuck.ID)
+	if err := acceptPastDeadline(st, stuck.ID, caseworktest.Command(casework.ActionAccept, 0)); !errors.Is(err, store.ErrCommitOutcomeUnknown) {
+		t.Fatalf("deadline passed while the action waited for a lock: %v, want ErrCommitOutcomeUnknown", err)
+	}
+
+	_, _, _, err = applyAction(st, ctx, other.ID, 0, caseworktest.Command(casework.ActionAccept, 0))
+	if code, r := reason(err); code != codes.Unavailable || r != "DATABASE_UNAVAILABLE" || !strings.Contains(err.Error(), "still wait") {
+		t.Fatalf("a change while one is left waiting with a pool of 2: %v (%v %s), want DATABASE_UNAVAILABLE saying changes still wait", err, code, r)
+	}
+	if got, err := st.GetCase(ctx, other.ID); err != nil || got.Version != 1 {
+		t.Fatalf("the refused change's case: version %d (%v), want 1 (nothing written) and the read answered", got.Version, err)
+	}
+
+	if err := lock.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() (bool, string) {
+		_, _, _, err := applyAction(st, ctx, other.ID, 0, caseworktest.Command(casework.ActionAccept, 0))
+		return err == nil, fmt.Sprintf("changes still refused once the waiting one could finish: %v", err)
+	})
+	eventually(t, caseAt(st, stuck.ID, 2))
+}
+
+// lockCase holds a row lock on the case in a transaction of st's until
+// the test releases it (Rollback) or ends.
+func lockCase(t *testing.T, st *store.Store, id uuid.UUID) pgx.Tx {
+	t.Helper()
+	ctx := context.Background()
+	lock, err := st.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lock.Rollback(ctx) })
+	if _, err := lock.Exec(ctx, `SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, id); err != nil {
+		t.Fatal(err)
+	}
+	return lock
+}
+
+// acceptPastDeadline sends the accept action with a 300 ms deadline; the
+// case is locked, so the deadline passes while the change waits.
+func acceptPastDeadline(st *store.Store, id uuid.UUID, cmd casework.Command) error {
+	short, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, _, _, err := applyAction(st, short, id, 0, cmd)
+	return err
+}
+
+// eventually polls cond every 50 ms for 5 s and fails the test with what
+// it says when it never holds.
+func eventually(t *testing.T, cond func() (bool, string)) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		got, err := direct.GetCase(ctx, c.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Version == 2 {
-			break
+		ok, what := cond()
+		if ok {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("case at version %d 5 s after the lock was released, want the action made after Close (version 2)", got.Version)
+			t.Fatalf("5 s on: %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

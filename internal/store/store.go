@@ -24,9 +24,9 @@ type Store struct {
 	tallyMu  sync.Mutex
 	tallyLoc *time.Location // the tallies' zone, once read
 
-	// changes counts the statements sendChange runs past their callers;
-	// Close waits for them up to closeWait.
-	changes   sync.WaitGroup
+	// changes are the changes sent that their callers may have left
+	// (sendChange, InTx's COMMIT); Close waits for them up to closeWait.
+	changes   inFlight
 	closeWait time.Duration
 }
 
@@ -71,19 +71,21 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	}
 	s.pool = pool
 	s.closeWait = closeWait
+	s.changes.maxOrphans = max(1, int(pool.Config().MaxConns)/2)
 	return s, nil
 }
 
 // Close closes every connection.
 //
-// It waits up to 10 s for changes still in flight (sendChange). One
-// that is still waiting then, for a synchronous standby most likely, is
-// left to the database: the pool is not closed, and the process's exit
-// closes its connection without cancelling the statement, which the
-// server completes (or rolls back) by itself.
+// It refuses new changes, then waits up to 10 s for the changes in
+// flight (sendChange, InTx's COMMIT). One still waiting then, for a
+// synchronous standby most likely, is left to the database: the pool is
+// not closed, and the process's exit closes its connection without
+// cancelling the statement, which the server completes (or rolls back)
+// by itself.
 func (s *Store) Close() {
 	done := make(chan struct{})
-	go func() { s.changes.Wait(); close(done) }()
+	go func() { s.changes.close(); close(done) }()
 	select {
 	case <-done:
 		s.pool.Close()
