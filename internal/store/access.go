@@ -555,7 +555,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, username, passwordHash stri
 // does not change the user's version, so that signing in does not make an
 // administrator's etag stale.
 func (s *Store) RecordLogin(ctx context.Context, username string, now time.Time) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE users SET last_login_time = $2 WHERE username = $1`, username, now); err != nil {
+	if _, err := s.execChange(ctx, `UPDATE users SET last_login_time = $2 WHERE username = $1`, username, now); err != nil {
 		return fmt.Errorf("record sign-in of %s: %w", userName(username), err)
 	}
 	return nil
@@ -566,7 +566,7 @@ func (s *Store) RecordLogin(ctx context.Context, username string, now time.Time)
 // CreateAuthSession stores a session of the user, known by the SHA-256
 // hash of its token, valid until expire.
 func (s *Store) CreateAuthSession(ctx context.Context, tokenHash []byte, username, clientAddress string, now, expire time.Time) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO auth_sessions (token_hash, username, create_time, expire_time, client_address)
+	_, err := s.execChange(ctx, `INSERT INTO auth_sessions (token_hash, username, create_time, expire_time, client_address)
 		VALUES ($1, $2, $3, $4, $5)`, tokenHash, username, now, expire, clientAddress)
 	if isMissingReference(err, "auth_sessions_username_fkey") {
 		return fmt.Errorf("create session: %s: %w", userName(username), casework.ErrNotFound)
@@ -615,7 +615,7 @@ func (s *Store) AuthSessionUser(ctx context.Context, tokenHash []byte, now time.
 // does not exist is an error wrapping casework.ErrNotFound.
 func (s *Store) RevokeAuthSession(ctx context.Context, tokenHash []byte, now time.Time) (string, error) {
 	var username string
-	err := s.pool.QueryRow(ctx, `UPDATE auth_sessions SET revoke_time = COALESCE(revoke_time, $2)
+	err := s.changeRow(ctx, `UPDATE auth_sessions SET revoke_time = COALESCE(revoke_time, $2)
 		WHERE token_hash = $1 RETURNING username`, tokenHash, now).Scan(&username)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", fmt.Errorf("session: %w", casework.ErrNotFound)
@@ -774,7 +774,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, after string, limit int) (APIKe
 // its first revoke time; a key that does not exist is an error wrapping
 // casework.ErrNotFound.
 func (s *Store) RevokeAPIKey(ctx context.Context, id string, now time.Time) (APIKey, error) {
-	k, err := scanAPIKey(s.pool.QueryRow(ctx, `UPDATE api_keys AS k SET revoke_time = COALESCE(k.revoke_time, $2)
+	k, err := scanAPIKey(s.changeRow(ctx, `UPDATE api_keys AS k SET revoke_time = COALESCE(k.revoke_time, $2)
 		WHERE k.id = $1 RETURNING `+apiKeyColumns, id, now))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return APIKey{}, fmt.Errorf("%s: %w", apiKeyName(id), casework.ErrNotFound)
@@ -788,7 +788,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string, now time.Time) (API
 // TouchAPIKey records a use of the key at t, unless a later use is
 // already recorded.
 func (s *Store) TouchAPIKey(ctx context.Context, id string, t time.Time) error {
-	_, err := s.pool.Exec(ctx, `UPDATE api_keys SET last_use_time = $2
+	_, err := s.execChange(ctx, `UPDATE api_keys SET last_use_time = $2
 		WHERE id = $1 AND (last_use_time IS NULL OR last_use_time < $2)`, id, t)
 	if err != nil {
 		return fmt.Errorf("record use of %s: %w", apiKeyName(id), err)
@@ -801,7 +801,7 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, t time.Time) error {
 // RecordLoginFailure notes a failed sign-in with the username tried, from
 // the address.
 func (s *Store) RecordLoginFailure(ctx context.Context, username, clientAddress string, t time.Time) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO login_failures (username, client_address, failure_time) VALUES ($1, $2, $3)`,
+	_, err := s.execChange(ctx, `INSERT INTO login_failures (username, client_address, failure_time) VALUES ($1, $2, $3)`,
 		username, clientAddress, t)
 	if err != nil {
 		return fmt.Errorf("record failed sign-in: %w", err)
@@ -844,7 +844,7 @@ func (s *Store) CountLoginFailures(ctx context.Context, username, clientAddress 
 // DeleteLoginFailures forgets the failed sign-ins of a username, after it
 // signed in.
 func (s *Store) DeleteLoginFailures(ctx context.Context, username string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM login_failures WHERE username = $1`, username); err != nil {
+	if _, err := s.execChange(ctx, `DELETE FROM login_failures WHERE username = $1`, username); err != nil {
 		return fmt.Errorf("forget failed sign-ins of %s: %w", userName(username), err)
 	}
 	return nil
@@ -853,7 +853,7 @@ func (s *Store) DeleteLoginFailures(ctx context.Context, username string) error 
 // PurgeAuthSessions deletes the sessions that expired or were revoked
 // before before; the audit trail keeps the sign-ins and sign-outs.
 func (s *Store) PurgeAuthSessions(ctx context.Context, before time.Time) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM auth_sessions WHERE expire_time < $1 OR revoke_time < $1`, before)
+	tag, err := s.execChange(ctx, `DELETE FROM auth_sessions WHERE expire_time < $1 OR revoke_time < $1`, before)
 	if err != nil {
 		return 0, fmt.Errorf("purge ended sessions: %w", err)
 	}
@@ -863,7 +863,7 @@ func (s *Store) PurgeAuthSessions(ctx context.Context, before time.Time) (int64,
 // PurgeLoginFailures deletes the failed sign-ins older than before, which
 // no longer count towards throttling.
 func (s *Store) PurgeLoginFailures(ctx context.Context, before time.Time) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM login_failures WHERE failure_time < $1`, before)
+	tag, err := s.execChange(ctx, `DELETE FROM login_failures WHERE failure_time < $1`, before)
 	if err != nil {
 		return 0, fmt.Errorf("purge failed sign-ins: %w", err)
 	}

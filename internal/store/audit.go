@@ -96,7 +96,7 @@ func (s *Store) RecordAudit(ctx context.Context, records ...AuditRecord) error {
 		addresses[i], certs[i], methods[i] = clipAudit(r.ClientAddress), clipAudit(r.ClientCert), r.Method
 		resources[i], requestIDs[i], codes[i] = clipAudit(r.Resource), r.RequestID, r.Code
 	}
-	_, err := s.pool.Exec(ctx, recordAuditSQL, times, kinds, actors, roles, addresses, certs, methods, resources, requestIDs, codes)
+	_, err := s.execChange(ctx, recordAuditSQL, times, kinds, actors, roles, addresses, certs, methods, resources, requestIDs, codes)
 	if err != nil {
 		return fmt.Errorf("record audit events: %w", err)
 	}

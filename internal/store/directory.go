@@ -302,7 +302,7 @@ func (s *Store) UpdateRegionAutoAssign(ctx context.Context, code string, autoAss
 	defer s.settings.forgetRegions()
 
 	var version int64
-	err := s.pool.QueryRow(ctx, `UPDATE regions SET auto_assign = $2, version = version + 1
+	err := s.changeRow(ctx, `UPDATE regions SET auto_assign = $2, version = version + 1
 		WHERE code = $1 AND ($3::bigint = 0 OR version = $3) RETURNING version`, code, autoAssign, ifVersion).Scan(&version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Region{}, s.explainMiss(ctx, `SELECT version FROM regions WHERE code = $1`, regionName(code), code, ifVersion, nil)
@@ -433,7 +433,7 @@ func (s *Store) CreateOrganization(ctx context.Context, o casework.Organization,
 		return casework.Organization{}, err
 	}
 	name := o.Name()
-	out, err := scanOrganization(s.pool.QueryRow(ctx, `INSERT INTO organizations AS o
+	out, err := scanOrganization(s.changeRow(ctx, `INSERT INTO organizations AS o
 		(id, display_name, type, region_code, dispute_types, court_roster, address, phone, create_time, update_time)
 		SELECT $1::text, $2::text, $3::text, $4::text, COALESCE($5::text[], '{}'), $6::boolean, $7::text, $8::text, $9::timestamptz, $9::timestamptz
 		WHERE `+fmt.Sprintf(servedRegionSQL, "$4::text")+`
@@ -513,7 +513,7 @@ func (s *Store) UpdateOrganization(ctx context.Context, id string, ch Organizati
 			return casework.Organization{}, err
 		}
 	}
-	o, err := scanOrganization(s.pool.QueryRow(ctx, `UPDATE organizations AS o SET
+	o, err := scanOrganization(s.changeRow(ctx, `UPDATE organizations AS o SET
 			display_name = COALESCE($3::text, o.display_name),
 			type = COALESCE($4::text, o.type),
 			region_code = COALESCE($5::text, o.region_code),
@@ -546,7 +546,7 @@ func (s *Store) UpdateOrganization(ctx context.Context, id string, ch Organizati
 // ifVersion as in UpdateOrganization.
 func (s *Store) SetOrganizationActive(ctx context.Context, id string, active bool, ifVersion int64, now time.Time) (casework.Organization, error) {
 	name := casework.Organization{ID: id}.Name()
-	o, err := scanOrganization(s.pool.QueryRow(ctx, `UPDATE organizations AS o SET
+	o, err := scanOrganization(s.changeRow(ctx, `UPDATE organizations AS o SET
 			active = $3,
 			version = CASE WHEN o.active = $3 THEN o.version ELSE o.version + 1 END,
 			update_time = CASE WHEN o.active = $3 THEN o.update_time ELSE $4::timestamptz END
@@ -608,7 +608,7 @@ func (s *Store) CreateMediator(ctx context.Context, m casework.Mediator, now tim
 		return casework.Mediator{}, err
 	}
 	name := m.Name()
-	out, err := scanMediator(s.pool.QueryRow(ctx, `INSERT INTO mediators AS m
+	out, err := scanMediator(s.changeRow(ctx, `INSERT INTO mediators AS m
 		(id, display_name, organization_id, specialties, court_roster, phone, create_time, update_time)
 		VALUES ($1, $2, $3, COALESCE($4::text[], '{}'), $5, $6, $7, $7)
 		RETURNING `+mediatorColumns,
@@ -678,7 +678,7 @@ func (s *Store) UpdateMediator(ctx context.Context, id string, ch MediatorChange
 			return casework.Mediator{}, err
 		}
 	}
-	m, err := scanMediator(s.pool.QueryRow(ctx, `UPDATE mediators AS m SET
+	m, err := scanMediator(s.changeRow(ctx, `UPDATE mediators AS m SET
 			display_name = COALESCE($3::text, m.display_name),
 			organization_id = COALESCE($4::text, m.organization_id),
 			specialties = CASE WHEN $5::boolean THEN COALESCE($6::text[], '{}') ELSE m.specialties END,
@@ -704,7 +704,7 @@ func (s *Store) UpdateMediator(ctx context.Context, id string, ch MediatorChange
 // SetOrganizationActive does an organization.
 func (s *Store) SetMediatorActive(ctx context.Context, id string, active bool, ifVersion int64, now time.Time) (casework.Mediator, error) {
 	name := casework.Mediator{ID: id}.Name()
-	m, err := scanMediator(s.pool.QueryRow(ctx, `UPDATE mediators AS m SET
+	m, err := scanMediator(s.changeRow(ctx, `UPDATE mediators AS m SET
 			active = $3,
 			version = CASE WHEN m.active = $3 THEN m.version ELSE m.version + 1 END,
 			update_time = CASE WHEN m.active = $3 THEN m.update_time ELSE $4::timestamptz END
@@ -880,7 +880,7 @@ func (s *Store) CreateDeadlineRule(ctx context.Context, r casework.DeadlineRule)
 	if strings.TrimSpace(r.DisplayName) == "" {
 		return casework.DeadlineRule{}, &casework.FieldError{Field: "deadline_rule.display_name", Message: "required: what the rule is, e.g. 委托调解（简易程序）"}
 	}
-	out, err := scanRule(s.pool.QueryRow(ctx, `INSERT INTO deadline_rules AS r
+	out, err := scanRule(s.changeRow(ctx, `INSERT INTO deadline_rules AS r
 		(id, display_name, source, organization_type, court_procedure, days, max_extensions, extension_days)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		RETURNING `+ruleColumns,
@@ -927,7 +927,7 @@ func (s *Store) UpdateDeadlineRule(ctx context.Context, id string, ch DeadlineRu
 			return casework.DeadlineRule{}, &casework.FieldError{Field: n.field, Message: fmt.Sprintf("must be between %d and %d, got %d", n.min, n.max, *n.value)}
 		}
 	}
-	r, err := scanRule(s.pool.QueryRow(ctx, `UPDATE deadline_rules AS r SET
+	r, err := scanRule(s.changeRow(ctx, `UPDATE deadline_rules AS r SET
 			display_name = COALESCE($3::text, r.display_name),
 			days = COALESCE($4::int, r.days),
 			max_extensions = COALESCE($5::int, r.max_extensions),
@@ -956,7 +956,7 @@ func (s *Store) DeleteDeadlineRule(ctx context.Context, id string, ifVersion int
 		version           int64
 		catchAll, deleted bool
 	)
-	err := s.pool.QueryRow(ctx, `WITH cur AS (
+	err := s.changeRow(ctx, `WITH cur AS (
 			SELECT version, source = '' AND organization_type = '' AND court_procedure = '' AS catch_all
 			FROM deadline_rules WHERE id = $1
 		), del AS (

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"reflect"
 	"strings"
 	"sync"
 
@@ -145,6 +146,58 @@ func (s *Store) sendChange(ctx context.Context, query func(ctx context.Context, 
 		conn.Release()
 	}
 	return err
+}
+
+// execChange runs a one-statement change as sendChange does; for the
+// statements whose rows nobody reads.
+func (s *Store) execChange(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	var tag pgconn.CommandTag
+	err := s.sendChange(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+		t, err := conn.Exec(ctx, sql, args...)
+		tag = t
+		return err
+	})
+	if err != nil {
+		return pgconn.CommandTag{}, err // tag is the statement's until it has answered
+	}
+	return tag, nil
+}
+
+// changeRow runs a one-statement change that returns a row as sendChange
+// does, when the row is scanned. Scan fills its destinations only when it
+// returns nil: the statement scans into values of its own, which are
+// copied over once it has answered, so a caller that has left is never
+// written to.
+func (s *Store) changeRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return changeRow{s: s, ctx: ctx, sql: sql, args: args}
+}
+
+type changeRow struct {
+	s    *Store
+	ctx  context.Context
+	sql  string
+	args []any
+}
+
+func (r changeRow) Scan(dest ...any) error {
+	own := make([]any, len(dest))
+	for i, d := range dest {
+		v := reflect.ValueOf(d)
+		if v.Kind() != reflect.Pointer || v.IsNil() {
+			return fmt.Errorf("scan destination %d is %T, not a non-nil pointer", i, d)
+		}
+		own[i] = reflect.New(v.Type().Elem()).Interface()
+	}
+	err := r.s.sendChange(r.ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+		return conn.QueryRow(ctx, r.sql, r.args...).Scan(own...)
+	})
+	if err != nil {
+		return err
+	}
+	for i, d := range dest {
+		reflect.ValueOf(d).Elem().Set(reflect.ValueOf(own[i]).Elem())
+	}
+	return nil
 }
 
 // detach runs send, which sends a change and waits for its answer, under

@@ -675,3 +675,34 @@ func eventually(t *testing.T, cond func() (bool, string)) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestDirectoryChangeNotCancelled: a one-statement change that returns a
+// row (here an organization's update) is not cancelled by its caller's
+// deadline either, and the caller, told the outcome is unknown, gets
+// nothing half-scanned; the change is made once the database can.
+func TestDirectoryChangeNotCancelled(t *testing.T) {
+	st, _ := newCaseStore(t)
+	ctx := context.Background()
+	lock, err := st.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback(ctx)
+	if _, err := lock.Exec(ctx, `SELECT 1 FROM organizations WHERE id = 'room-0' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	o, err := st.UpdateOrganization(short, "room-0", store.OrganizationChange{Phone: dirPtr("0934-8200000")}, 0, t0)
+	cancel()
+	if !errors.Is(err, store.ErrCommitOutcomeUnknown) || o.ID != "" {
+		t.Fatalf("deadline passed while the update waited for a lock: %+v, %v; want nothing and ErrCommitOutcomeUnknown", o, err)
+	}
+	time.Sleep(500 * time.Millisecond) // longer than a cancel request takes to land
+	if err := lock.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() (bool, string) {
+		got, err := st.GetOrganization(ctx, "room-0")
+		return err == nil && got.Phone == "0934-8200000", fmt.Sprintf("room-0's phone is %q (%v), want the update made once the lock went", got.Phone, err)
+	})
+}

@@ -170,7 +170,7 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, e WebhookEndpoint, fr
 		e.EventTypes = []string{}
 	}
 	args := []any{e.ID, fromVersion, e.URL, e.EventTypes, e.Description, now}
-	return s.endpointChanged(ctx, s.pool.QueryRow(ctx, `UPDATE webhook_endpoints SET url = $3, event_types = $4, description = $5,
+	return s.endpointChanged(ctx, s.changeRow(ctx, `UPDATE webhook_endpoints SET url = $3, event_types = $4, description = $5,
 		version = version + 1, update_time = $6
 		WHERE id = $1 AND ($2 = 0 OR version = $2) AND `+courtCond(court, &args)+` RETURNING `+endpointColumns, args...), e.ID, court)
 }
@@ -183,7 +183,7 @@ func (s *Store) SetWebhookEndpointDisabled(ctx context.Context, id uuid.UUID, re
 		state = "DISABLED"
 	}
 	args := []any{id, fromVersion, state, reason, now}
-	return s.endpointChanged(ctx, s.pool.QueryRow(ctx, `UPDATE webhook_endpoints SET state = $3, disabled_reason = $4,
+	return s.endpointChanged(ctx, s.changeRow(ctx, `UPDATE webhook_endpoints SET state = $3, disabled_reason = $4,
 		version = version + 1, update_time = $5
 		WHERE id = $1 AND ($2 = 0 OR version = $2) AND `+courtCond(court, &args)+` RETURNING `+endpointColumns, args...), id, court)
 }
@@ -192,7 +192,7 @@ func (s *Store) SetWebhookEndpointDisabled(ctx context.Context, id uuid.UUID, re
 // deliveries, if still at fromVersion (0 = any).
 func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id uuid.UUID, fromVersion int64, court string) error {
 	args := []any{id, fromVersion}
-	_, err := s.endpointChanged(ctx, s.pool.QueryRow(ctx, `DELETE FROM webhook_endpoints
+	_, err := s.endpointChanged(ctx, s.changeRow(ctx, `DELETE FROM webhook_endpoints
 		WHERE id = $1 AND ($2 = 0 OR version = $2) AND `+courtCond(court, &args)+` RETURNING `+endpointColumns, args...), id, court)
 	return err
 }
@@ -301,7 +301,7 @@ func (s *Store) ListWebhookDeliveries(ctx context.Context, endpoint uuid.UUID, f
 // back its case's later deliveries to the endpoint, releases them once it
 // is delivered.
 func (s *Store) RedeliverWebhookDelivery(ctx context.Context, endpoint uuid.UUID, id int64, now time.Time) (WebhookDelivery, error) {
-	d, err := scanDelivery(s.pool.QueryRow(ctx, `UPDATE webhook_deliveries d SET status = 'PENDING', attempts = 0, next_attempt_time = $3,
+	d, err := scanDelivery(s.changeRow(ctx, `UPDATE webhook_deliveries d SET status = 'PENDING', attempts = 0, next_attempt_time = $3,
 		lease_until = NULL, deliver_time = NULL, update_time = $3
 		WHERE d.endpoint_id = $1 AND d.id = $2 RETURNING `+deliveryColumns, endpoint, id, now))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -354,7 +354,7 @@ SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM ins)`
 // DispatchOutbox fans out at most limit outbox rows and reports how many
 // it dispatched and how many deliveries it created.
 func (s *Store) DispatchOutbox(ctx context.Context, limit int, now time.Time) (rows, deliveries int, err error) {
-	if err := s.pool.QueryRow(ctx, dispatchSQL, limit, now).Scan(&rows, &deliveries); err != nil {
+	if err := s.changeRow(ctx, dispatchSQL, limit, now).Scan(&rows, &deliveries); err != nil {
 		return 0, 0, fmt.Errorf("dispatch the outbox: %w", err)
 	}
 	return rows, deliveries, nil
@@ -366,7 +366,7 @@ func (s *Store) DispatchOutbox(ctx context.Context, limit int, now time.Time) (r
 // successor at once; this catches the successor a concurrent fan-out
 // queued as waiting just as its predecessor was delivered.
 func (s *Store) PromoteWaitingDeliveries(ctx context.Context, now time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE webhook_deliveries q SET next_attempt_time = $1
+	tag, err := s.execChange(ctx, `UPDATE webhook_deliveries q SET next_attempt_time = $1
 		WHERE q.status = 'PENDING' AND q.next_attempt_time = 'infinity'
 			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = q.endpoint_id AND p.case_id = q.case_id
 				AND p.case_version < q.case_version AND p.status <> 'DELIVERED')
@@ -456,7 +456,7 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, c ClaimedDelivery, r A
 	// One statement: the delivery's outcome and, after a 410, the
 	// endpoint disabled, if the lease still holds.
 	var recorded bool
-	err := s.pool.QueryRow(ctx, `WITH d AS (
+	err := s.changeRow(ctx, `WITH d AS (
 			UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1, next_attempt_time = $4,
 				lease_until = NULL, last_http_status = $5, last_error = $6, deliver_time = $7, update_time = $8
 			WHERE id = $1 AND lease_until = $2
