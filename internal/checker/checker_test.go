@@ -88,8 +88,22 @@ func startServer(t *testing.T) (dsn string, conns []*grpc.ClientConn, token stri
 // run runs a small workload to the end and returns its record.
 func run(t *testing.T, conns []*grpc.ClientConn, token string, o checker.Options) checker.Record {
 	t.Helper()
+	ctx, w := setUp(t, conns, token, o)
+	if err := w.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Resolve(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return w.Record()
+}
+
+// setUp makes a workload with its cases registered, and a context that
+// ends with the test or after two minutes.
+func setUp(t *testing.T, conns []*grpc.ClientConn, token string, o checker.Options) (context.Context, *checker.Workload) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	o.Logf = t.Logf
 	w, err := checker.New(conns, token, o)
 	if err != nil {
@@ -98,13 +112,7 @@ func run(t *testing.T, conns []*grpc.ClientConn, token string, o checker.Options
 	if err := w.Setup(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Resolve(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return w.Record()
+	return ctx, w
 }
 
 func verify(t *testing.T, dsn string, rec checker.Record) *checker.Report {

@@ -1,7 +1,6 @@
 package checker_test
 
 import (
-	"context"
 	"slices"
 	"testing"
 	"time"
@@ -18,17 +17,9 @@ import (
 // TestBackupRestoreDrill) runs it on a real point-in-time restore.
 func TestVerifyAcknowledgedBefore(t *testing.T) {
 	dsn, conns, token := startServer(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
 	o := smallRun
-	o.Actions, o.Seed, o.Logf = 300, 3, t.Logf
-	w, err := checker.New(conns, token, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Setup(ctx); err != nil {
-		t.Fatal(err)
-	}
+	o.Actions, o.Seed = 300, 3
+	ctx, w := setUp(t, conns, token, o)
 	if err := w.Run(ctx); err != nil {
 		t.Fatal(err)
 	}

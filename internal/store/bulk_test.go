@@ -136,27 +136,10 @@ func TestWriteCaseHistoriesAsActions(t *testing.T) {
 		}
 	}
 
-	flow := caseflow.New(one, nil, casework.Policy{}, nil)
-	var histories []store.CaseHistory
+	cases, histories := liveHistories(t, one, func(int, *store.CreateParams) {}, func() caseflow.Caller { return caseflow.System })
 	var numbers []string
-	for _, bc := range bulkCases() {
-		c, _, err := one.CreateCase(ctx, store.CreateParams{New: bc.new, ID: bc.id, Actor: "tester", Now: bc.created, Year: bc.year})
-		if err != nil {
-			t.Fatalf("CreateCase: %v", err)
-		}
+	for _, c := range cases {
 		numbers = append(numbers, c.Number)
-		n := bc.new
-		n.Normalize()
-		reg, ev := casework.Register(n, bc.id, "tester", "", bc.created, casework.Policy{})
-		h := store.CaseHistory{Year: bc.year, RegistrationHash: n.Hash(), Changes: []store.CaseChange{{Case: reg, Event: ev}}}
-		for i, cmd := range bc.steps {
-			r, err := flow.Act(ctx, caseflow.System, bc.id, int64(i+1), cmd)
-			if err != nil {
-				t.Fatalf("%s: step %d, %s: %v", c.Number, i+1, cmd.Action, err)
-			}
-			h.Changes = append(h.Changes, store.CaseChange{Case: r.Case, Event: r.Event})
-		}
-		histories = append(histories, h)
 	}
 
 	got, err := bulk.WriteCaseHistories(ctx, histories)
@@ -167,6 +150,40 @@ func TestWriteCaseHistoriesAsActions(t *testing.T) {
 		t.Errorf("numbers %q, want %q", got, numbers)
 	}
 	compare(t, "CreateCase and ApplyAction", dump(t, one), "WriteCaseHistories", dump(t, bulk))
+}
+
+// liveHistories registers bulkCases() through st and acts their steps
+// through the action pipeline (adjust sets each registration's further
+// parameters, caller gives each action's caller), and returns the cases
+// as registered and the histories WriteCaseHistories would write for them.
+func liveHistories(t *testing.T, st *store.Store, adjust func(i int, p *store.CreateParams), caller func() caseflow.Caller) ([]casework.Case, []store.CaseHistory) {
+	t.Helper()
+	ctx := context.Background()
+	flow := caseflow.New(st, nil, casework.Policy{}, nil)
+	var cases []casework.Case
+	var histories []store.CaseHistory
+	for i, bc := range bulkCases() {
+		p := store.CreateParams{New: bc.new, ID: bc.id, Actor: "tester", Now: bc.created, Year: bc.year}
+		adjust(i, &p)
+		c, _, err := st.CreateCase(ctx, p)
+		if err != nil {
+			t.Fatalf("CreateCase: %v", err)
+		}
+		cases = append(cases, c)
+		n := bc.new
+		n.Normalize()
+		reg, ev := casework.Register(n, bc.id, "tester", "", bc.created, casework.Policy{})
+		h := store.CaseHistory{Year: bc.year, RegistrationHash: n.Hash(), Changes: []store.CaseChange{{Case: reg, Event: ev}}}
+		for j, cmd := range bc.steps {
+			r, err := flow.Act(ctx, caller(), bc.id, int64(j+1), cmd)
+			if err != nil {
+				t.Fatalf("%s: step %d, %s: %v", c.Number, j+1, cmd.Action, err)
+			}
+			h.Changes = append(h.Changes, store.CaseChange{Case: r.Case, Event: r.Event})
+		}
+		histories = append(histories, h)
+	}
+	return cases, histories
 }
 
 // TestWriteCaseHistoriesRefuses shows the histories refused, and that a

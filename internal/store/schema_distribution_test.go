@@ -344,31 +344,15 @@ func TestCaseRowsCarryTheirCasesRegion(t *testing.T) {
 	}
 	caller := func() caseflow.Caller { return caseflow.Caller{Principal: caseflow.System.Principal, Audit: auditOf()} }
 
-	var histories []store.CaseHistory
-	var ids []uuid.UUID
-	for i, bc := range bulkCases() {
-		requestID := ""
+	cases, histories := liveHistories(t, one, func(i int, p *store.CreateParams) {
 		if i%2 == 0 {
-			requestID = uuid.NewString()
+			p.RequestID = uuid.NewString()
 		}
-		c, _, err := one.CreateCase(ctx, store.CreateParams{New: bc.new, ID: bc.id, Actor: "tester", RequestID: requestID,
-			Now: bc.created, Year: bc.year, Audit: auditOf()})
-		if err != nil {
-			t.Fatalf("CreateCase: %v", err)
-		}
+		p.Audit = auditOf()
+	}, caller)
+	var ids []uuid.UUID
+	for _, c := range cases {
 		ids = append(ids, c.ID)
-		n := bc.new
-		n.Normalize()
-		reg, ev := casework.Register(n, bc.id, "tester", "", bc.created, casework.Policy{})
-		h := store.CaseHistory{Year: bc.year, RegistrationHash: n.Hash(), Changes: []store.CaseChange{{Case: reg, Event: ev}}}
-		for j, cmd := range bc.steps {
-			r, err := flow.Act(ctx, caller(), bc.id, int64(j+1), cmd)
-			if err != nil {
-				t.Fatalf("%s: step %d, %s: %v", c.Number, j+1, cmd.Action, err)
-			}
-			h.Changes = append(h.Changes, store.CaseChange{Case: r.Case, Event: r.Event})
-		}
-		histories = append(histories, h)
 	}
 	if _, err := bulk.WriteCaseHistories(ctx, histories); err != nil {
 		t.Fatal(err)
